@@ -1,0 +1,118 @@
+"""Settings, read from SANDPOD_* environment variables (and a .env file when present).
+
+docs/reference/configuration.md is generated from this class (`make docs-config`); a drift check
+keeps them equal, so every field needs a description.
+"""
+
+import tempfile
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from sandpod.domain.limits import DEFAULT_POLICY, LimitPolicy, Limits
+
+
+class Mode(StrEnum):
+    EMBEDDED = "embedded"
+    DISTRIBUTED = "distributed"
+
+
+class RunnerKind(StrEnum):
+    LOCAL = "local"
+    KUBERNETES = "kubernetes"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="SANDPOD_", env_file=".env", env_nested_delimiter="__", extra="ignore"
+    )
+
+    mode: Mode = Field(
+        Mode.EMBEDDED, description="embedded: one process; distributed: Kafka, MongoDB, Redis."
+    )
+    runner: RunnerKind = Field(
+        RunnerKind.LOCAL, description="Sandbox runner used by the runner worker."
+    )
+    host: str = Field("127.0.0.1", description="Address the API binds to.")
+    port: int = Field(8000, description="Port the API binds to.")
+    log_level: str = Field("INFO", description="Log level (DEBUG, INFO, WARNING, ERROR).")
+    log_json: bool = Field(False, description="Write logs as JSON lines (one object per line).")
+
+    default_limits: Limits = Field(
+        DEFAULT_POLICY.defaults, description="Limits applied when a caller sets none."
+    )
+    max_limits: Limits = Field(DEFAULT_POLICY.maxima, description="The most a caller may ask for.")
+    max_script_bytes: int = Field(
+        256 * 1024, description="Largest accepted script, in bytes (UTF-8)."
+    )
+    max_stdin_bytes: int = Field(
+        1024 * 1024, description="Largest accepted stdin, in bytes (UTF-8)."
+    )
+    max_request_bytes: int = Field(
+        2 * 1024 * 1024, description="Largest accepted HTTP request body."
+    )
+    max_concurrent_executions: int = Field(
+        4, description="Sandboxes one runner process runs at once."
+    )
+    idempotency_ttl_seconds: int = Field(
+        24 * 3600, description="How long an Idempotency-Key is remembered."
+    )
+    sweep_interval_seconds: float = Field(
+        15.0, description="How often the timeout sweep looks for stuck executions."
+    )
+    sweep_grace_seconds: float = Field(
+        60.0, description="Extra time past the wall limit before an unfinished execution is failed."
+    )
+    sse_heartbeat_seconds: float = Field(15.0, description="Interval of SSE heartbeat comments.")
+
+    sandbox_root: Path = Field(
+        default_factory=lambda: Path(tempfile.gettempdir()) / "sandpod",
+        description="Where the local runner keeps per-execution folders.",
+    )
+    cgroup_root: Path = Field(
+        Path("/sys/fs/cgroup"), description="Mount point of the cgroup v1 hierarchies."
+    )
+    cgroup_parent: str = Field(
+        "sandpod", description="Parent cgroup under each controller for sandboxes."
+    )
+    bwrap_path: str = Field("bwrap", description="The bubblewrap executable.")
+
+    mongo_url: SecretStr = Field(
+        SecretStr("mongodb://127.0.0.1:27018"), description="MongoDB connection URL."
+    )
+    mongo_database: str = Field("sandpod", description="MongoDB database name.")
+    redis_url: SecretStr = Field(
+        SecretStr("redis://127.0.0.1:16379/0"), description="Redis connection URL."
+    )
+    redis_prefix: str = Field("sandpod:", description="Prefix of every Redis key and channel.")
+    kafka_bootstrap_servers: str = Field(
+        "127.0.0.1:19092", description="Kafka bootstrap servers, comma separated."
+    )
+    kafka_topic_prefix: str = Field("sandpod.", description="Prefix of every Kafka topic.")
+    kafka_group_suffix: str = Field(
+        "", description="Suffix appended to consumer group names (test isolation)."
+    )
+    schema_registry_url: str = Field(
+        "http://127.0.0.1:18081/apis/ccompat/v7",
+        description="Confluent-compatible Schema Registry URL.",
+    )
+    schema_subject_prefix: str = Field(
+        "sandpod.", description="Prefix of every Schema Registry subject."
+    )
+
+    kubernetes_namespace: str = Field(
+        "sandpod-executions", description="Namespace executor pods run in (never 'default')."
+    )
+    kubernetes_runtime_class: str | None = Field(
+        None, description="Optional runtimeClassName (gVisor, Kata) for executor pods."
+    )
+
+    otlp_endpoint: str | None = Field(
+        None, description="OTLP/HTTP endpoint for traces and metrics; export is off when unset."
+    )
+
+    @property
+    def limit_policy(self) -> LimitPolicy:
+        return LimitPolicy(defaults=self.default_limits, maxima=self.max_limits)

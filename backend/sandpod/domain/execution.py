@@ -1,0 +1,65 @@
+"""The Execution aggregate."""
+
+import hashlib
+import json
+import secrets
+from datetime import UTC, datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from sandpod.domain.limits import Limits
+from sandpod.domain.result import Result
+from sandpod.domain.status import ExecutionStatus, check_transition
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_execution_id() -> str:
+    # Time-ordered prefix keeps ids sortable for cursor pagination; random suffix for uniqueness.
+    return f"ex_{utcnow().strftime('%Y%m%d%H%M%S%f')}{secrets.token_hex(6)}"
+
+
+class ExecutionSpec(BaseModel):
+    """What the caller asked to run, after validation."""
+
+    model_config = ConfigDict(frozen=True)
+
+    runtime: str
+    script: str
+    stdin: str = ""
+    limits: Limits
+
+    def fingerprint(self) -> str:
+        """Stable hash of the request, to tell idempotent retries from key reuse."""
+        body = json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()
+        return hashlib.sha256(body).hexdigest()
+
+
+class Execution(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(default_factory=new_execution_id)
+    owner: str
+    spec: ExecutionSpec
+    status: ExecutionStatus = ExecutionStatus.QUEUED
+    created_at: datetime = Field(default_factory=utcnow)
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    result: Result | None = None
+    idempotency_key: str | None = None
+    version: int = 0  # bumped on every status change; guards conditional updates
+
+    def transitioned(
+        self, target: ExecutionStatus, *, at: datetime, result: Result | None = None
+    ) -> "Execution":
+        """A copy moved to `target`; raises IllegalTransitionError when not allowed."""
+        check_transition(self.status, target)
+        changes: dict[str, object] = {"status": target, "version": self.version + 1}
+        if target is ExecutionStatus.RUNNING:
+            changes["started_at"] = at
+        if target.is_terminal:
+            changes["finished_at"] = at
+            changes["result"] = result
+        return self.model_copy(update=changes)

@@ -1,0 +1,132 @@
+"""The Protocols the services depend on. Adapters implement them; services never import adapters."""
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from sandpod.domain.events import Event, EventType, StatusUpdate
+from sandpod.domain.execution import Execution
+from sandpod.domain.limits import Limits
+from sandpod.domain.result import Result
+from sandpod.domain.runtimes import Runtime
+from sandpod.domain.status import ExecutionStatus
+
+
+class ServiceUnavailableError(RuntimeError):
+    """A backing service (database, broker, cache) cannot be reached right now."""
+
+
+@dataclass(frozen=True)
+class Page:
+    items: Sequence[Execution]
+    next_cursor: str | None
+
+
+class ExecutionStore(Protocol):
+    async def add(self, execution: Execution) -> None: ...
+
+    async def get(self, execution_id: str) -> Execution | None: ...
+
+    async def list(
+        self,
+        *,
+        owner: str | None,
+        status: ExecutionStatus | None,
+        after: str | None,
+        limit: int,
+    ) -> Page:
+        """Newest first; `after` is the id of the last item of the previous page."""
+        ...
+
+    async def transition(
+        self,
+        execution_id: str,
+        target: ExecutionStatus,
+        *,
+        at: datetime,
+        result: Result | None = None,
+    ) -> Execution | None:
+        """Atomically move to `target` if the status machine allows it; None when it does not."""
+        ...
+
+    async def list_unfinished(self, *, created_before: datetime, limit: int) -> Sequence[Execution]:
+        """Queued or running executions created before the given time (for the timeout sweep)."""
+        ...
+
+    async def ping(self) -> None: ...
+
+
+class IdempotencyKeys(Protocol):
+    async def claim(
+        self, scope: str, key: str, fingerprint: str, execution_id: str, ttl_seconds: int
+    ) -> tuple[str, str] | None:
+        """Bind key to (fingerprint, execution_id) unless bound; return an existing binding."""
+        ...
+
+    async def release(self, scope: str, key: str) -> None: ...
+
+
+EventHandler = Callable[[Event], Awaitable[None]]
+
+
+class EventBus(Protocol):
+    async def publish(self, event: Event) -> None: ...
+
+    async def consume(self, group: str, types: Sequence[EventType], handler: EventHandler) -> None:
+        """Deliver events of `types` to `handler` until cancelled, at least once, per group.
+
+        An event is acknowledged only after `handler` returns; one that raises is retried
+        or dead-lettered, never silently dropped.
+        """
+        ...
+
+    async def ping(self) -> None: ...
+
+
+class LiveUpdates(Protocol):
+    async def publish(self, update: StatusUpdate) -> None: ...
+
+    def subscribe(
+        self, execution_id: str
+    ) -> AbstractAsyncContextManager[AsyncIterator[StatusUpdate]]:
+        """Open a subscription; enter it before reading the current state so nothing is missed."""
+        ...
+
+
+@dataclass(frozen=True)
+class RateDecision:
+    allowed: bool
+    limit: int
+    remaining: int
+    reset_seconds: float
+
+
+class RateLimiter(Protocol):
+    async def hit(self, key: str, *, limit: int, window_seconds: int) -> RateDecision: ...
+
+
+@dataclass(frozen=True)
+class SandboxJob:
+    execution_id: str
+    runtime: Runtime
+    script: str
+    stdin: str
+    limits: Limits
+
+
+class SandboxRunner(Protocol):
+    """Runs a job to the end and returns its result (the local runner)."""
+
+    name: str
+
+    async def run(self, job: SandboxJob) -> Result: ...
+
+    async def cancel(self, execution_id: str) -> bool:
+        """Kill the job's whole sandbox; False when this runner is not running it."""
+        ...
+
+    def runtimes(self) -> list[Runtime]:
+        """The runtimes this runner can actually start."""
+        ...
