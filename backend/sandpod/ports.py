@@ -4,7 +4,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from sandpod.domain.events import Event, EventType, StatusUpdate
 from sandpod.domain.execution import Execution
@@ -47,8 +47,12 @@ class ExecutionStore(Protocol):
         *,
         at: datetime,
         result: Result | None = None,
+        only_from: ExecutionStatus | None = None,
     ) -> Execution | None:
-        """Atomically move to `target` if the status machine allows it; None when it does not."""
+        """Atomically move to `target` if the status machine allows it; None when it does not.
+
+        With `only_from`, the move also requires the current status to be that one.
+        """
         ...
 
     async def list_unfinished(self, *, created_before: datetime, limit: int) -> Sequence[Execution]:
@@ -74,11 +78,21 @@ EventHandler = Callable[[Event], Awaitable[None]]
 class EventBus(Protocol):
     async def publish(self, event: Event) -> None: ...
 
-    async def consume(self, group: str, types: Sequence[EventType], handler: EventHandler) -> None:
+    async def consume(
+        self,
+        group: str,
+        types: Sequence[EventType],
+        handler: EventHandler,
+        *,
+        concurrency: int = 1,
+        broadcast: bool = False,
+    ) -> None:
         """Deliver events of `types` to `handler` until cancelled, at least once, per group.
 
-        An event is acknowledged only after `handler` returns; one that raises is retried
-        or dead-lettered, never silently dropped.
+        Up to `concurrency` handlers run at once. An event is acknowledged only after its
+        handler returns; one that keeps raising is dead-lettered with the reason, never
+        silently dropped. With `broadcast`, every consumer of the group sees every event
+        published after it started (used for cancellation, which any runner may hold).
         """
         ...
 
@@ -130,3 +144,18 @@ class SandboxRunner(Protocol):
     def runtimes(self) -> list[Runtime]:
         """The runtimes this runner can actually start."""
         ...
+
+
+@runtime_checkable
+class SandboxLauncher(Protocol):
+    """Starts a job and returns at once; a monitor reports its end as an event (Kubernetes)."""
+
+    name: str
+
+    async def launch(self, job: SandboxJob) -> None:
+        """Start the job; idempotent (launching a job that already runs is not an error)."""
+        ...
+
+    async def cancel(self, execution_id: str) -> bool: ...
+
+    def runtimes(self) -> list[Runtime]: ...

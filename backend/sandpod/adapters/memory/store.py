@@ -1,0 +1,82 @@
+"""Execution store kept in a dict; one lock makes every transition atomic."""
+
+import asyncio
+from collections.abc import Sequence
+from datetime import datetime
+
+from sandpod.domain.execution import Execution
+from sandpod.domain.result import Result
+from sandpod.domain.status import ExecutionStatus, can_transition
+from sandpod.ports import Page
+
+
+class DuplicateExecutionError(KeyError):
+    pass
+
+
+class InMemoryExecutionStore:
+    def __init__(self) -> None:
+        self._items: dict[str, Execution] = {}
+        self._lock = asyncio.Lock()
+
+    async def add(self, execution: Execution) -> None:
+        async with self._lock:
+            if execution.id in self._items:
+                raise DuplicateExecutionError(execution.id)
+            self._items[execution.id] = execution
+
+    async def get(self, execution_id: str) -> Execution | None:
+        return self._items.get(execution_id)
+
+    async def list(
+        self,
+        *,
+        owner: str | None,
+        status: ExecutionStatus | None,
+        after: str | None,
+        limit: int,
+    ) -> Page:
+        matching = sorted(
+            (
+                item
+                for item in self._items.values()
+                if (owner is None or item.owner == owner)
+                and (status is None or item.status is status)
+                and (after is None or item.id < after)
+            ),
+            key=lambda item: item.id,
+            reverse=True,
+        )
+        page = matching[:limit]
+        more = len(matching) > limit
+        return Page(items=page, next_cursor=page[-1].id if more and page else None)
+
+    async def transition(
+        self,
+        execution_id: str,
+        target: ExecutionStatus,
+        *,
+        at: datetime,
+        result: Result | None = None,
+        only_from: ExecutionStatus | None = None,
+    ) -> Execution | None:
+        async with self._lock:
+            current = self._items.get(execution_id)
+            if current is None or not can_transition(current.status, target):
+                return None
+            if only_from is not None and current.status is not only_from:
+                return None
+            updated = current.transitioned(target, at=at, result=result)
+            self._items[execution_id] = updated
+            return updated
+
+    async def list_unfinished(self, *, created_before: datetime, limit: int) -> Sequence[Execution]:
+        unfinished = [
+            item
+            for item in self._items.values()
+            if not item.status.is_terminal and item.created_at < created_before
+        ]
+        return sorted(unfinished, key=lambda item: item.id)[:limit]
+
+    async def ping(self) -> None:
+        return None

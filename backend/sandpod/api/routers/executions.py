@@ -1,0 +1,123 @@
+"""/api/v1/executions: submit, read, list, cancel and stream."""
+
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Response
+from sse_starlette import EventSourceResponse, ServerSentEvent
+
+from sandpod.api.deps import ExecutionsDep, PrincipalDep, StateDep
+from sandpod.api.schemas import ExecutionOut, ExecutionPage, Problem, SubmitExecution
+from sandpod.domain.status import ExecutionStatus
+from sandpod.services.executions import SubmitCommand
+
+router = APIRouter(prefix="/executions", tags=["executions"])
+
+PROBLEMS = {
+    status: {"model": Problem, "content": {"application/problem+json": {}}}
+    for status in (400, 404, 409, 413, 422, 429, 503)
+}
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=128,
+        description="Retries with the same key and body return the same execution.",
+    ),
+]
+
+
+@router.post(
+    "",
+    status_code=202,
+    response_model=ExecutionOut,
+    responses={k: v for k, v in PROBLEMS.items() if k != 404},
+    summary="Submit a script",
+)
+async def submit_execution(
+    body: SubmitExecution,
+    executions: ExecutionsDep,
+    principal: PrincipalDep,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> ExecutionOut:
+    execution, created = await executions.submit(
+        principal,
+        SubmitCommand(
+            runtime=body.runtime, script=body.script, stdin=body.stdin, limits=body.limits
+        ),
+        idempotency_key,
+    )
+    response.headers["Location"] = f"/api/v1/executions/{execution.id}"
+    if not created:
+        response.headers["Idempotent-Replayed"] = "true"
+    return ExecutionOut.of(execution)
+
+
+@router.get("", response_model=ExecutionPage, summary="List your executions, newest first")
+async def list_executions(
+    executions: ExecutionsDep,
+    principal: PrincipalDep,
+    status: ExecutionStatus | None = None,
+    cursor: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> ExecutionPage:
+    page = await executions.list(principal, status=status, cursor=cursor, limit=limit)
+    return ExecutionPage(
+        items=[ExecutionOut.of(item) for item in page.items], next_cursor=page.next_cursor
+    )
+
+
+@router.get(
+    "/{execution_id}",
+    response_model=ExecutionOut,
+    responses={404: PROBLEMS[404]},
+    summary="Status and result of one execution",
+)
+async def get_execution(
+    execution_id: str, executions: ExecutionsDep, principal: PrincipalDep
+) -> ExecutionOut:
+    return ExecutionOut.of(await executions.get(principal, execution_id))
+
+
+@router.post(
+    "/{execution_id}/cancel",
+    status_code=202,
+    response_model=ExecutionOut,
+    responses={404: PROBLEMS[404], 409: PROBLEMS[409]},
+    summary="Ask for an execution to be stopped",
+)
+async def cancel_execution(
+    execution_id: str, executions: ExecutionsDep, principal: PrincipalDep
+) -> ExecutionOut:
+    return ExecutionOut.of(await executions.cancel(principal, execution_id))
+
+
+@router.get(
+    "/{execution_id}/events",
+    responses={
+        200: {
+            "content": {"text/event-stream": {}},
+            "description": "`status` events: the current status, then each change; "
+            "the stream closes after the terminal one. Comments are heartbeats.",
+        },
+        404: PROBLEMS[404],
+    },
+    summary="Follow an execution live (server-sent events)",
+)
+async def stream_execution_events(
+    execution_id: str, executions: ExecutionsDep, principal: PrincipalDep, state: StateDep
+) -> EventSourceResponse:
+    await executions.get(principal, execution_id)  # 404 before the stream starts
+
+    async def events() -> AsyncIterator[ServerSentEvent]:
+        sequence = 0
+        async for update in executions.watch(principal, execution_id):
+            sequence += 1
+            yield ServerSentEvent(
+                data=json.dumps(update.model_dump(mode="json")), event="status", id=str(sequence)
+            )
+
+    return EventSourceResponse(events(), ping=int(max(1, state.sse_heartbeat_seconds)))

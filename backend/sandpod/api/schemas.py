@@ -1,0 +1,98 @@
+"""Request and response bodies of the public API."""
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from sandpod.domain.execution import Execution
+from sandpod.domain.limits import Limits, LimitsRequest
+from sandpod.domain.result import Result
+from sandpod.domain.runtimes import Runtime
+from sandpod.domain.status import ExecutionStatus
+
+
+class SubmitExecution(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"runtime": "python:3.12", "script": "print('hello')", "stdin": ""}]
+        },
+    )
+
+    runtime: Annotated[str, Field(min_length=1, max_length=64, examples=["python:3.12"])]
+    script: Annotated[str, Field(description="Source code to run.")]
+    stdin: Annotated[str, Field(description="Text written to the script's standard input.")] = ""
+    limits: LimitsRequest | None = Field(
+        default=None, description="Ask for less than the defaults, or up to the maxima."
+    )
+
+
+class ExecutionOut(BaseModel):
+    id: str
+    status: ExecutionStatus
+    runtime: str
+    limits: Limits
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    result: Result | None
+
+    @classmethod
+    def of(cls, execution: Execution) -> "ExecutionOut":
+        return cls(
+            id=execution.id,
+            status=execution.status,
+            runtime=execution.spec.runtime,
+            limits=execution.spec.limits,
+            created_at=execution.created_at,
+            started_at=execution.started_at,
+            finished_at=execution.finished_at,
+            result=execution.result,
+        )
+
+
+class ExecutionPage(BaseModel):
+    items: list[ExecutionOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` to get the next page.")
+
+
+class RuntimeLimits(BaseModel):
+    defaults: Limits
+    maxima: Limits
+
+
+class RuntimeOut(BaseModel):
+    id: str
+    language: str
+    version: str
+    file_name: str
+    example: str
+    limits: RuntimeLimits
+
+    @classmethod
+    def of(cls, runtime: Runtime, limits: RuntimeLimits) -> "RuntimeOut":
+        return cls(
+            id=runtime.id,
+            language=runtime.language,
+            version=runtime.version,
+            file_name=runtime.file_name,
+            example=runtime.example,
+            limits=limits,
+        )
+
+
+class Health(BaseModel):
+    status: str
+    checks: dict[str, str] = Field(default_factory=dict)
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    errors: list[dict[str, str]] | None = None

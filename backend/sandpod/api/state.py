@@ -1,0 +1,20 @@
+"""What the API needs from the composition root; bootstrap fills it in."""
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from sandpod.domain.limits import LimitPolicy
+from sandpod.domain.runtimes import RuntimeRegistry
+from sandpod.ports import RateLimiter
+from sandpod.services.executions import ExecutionService
+
+
+@dataclass
+class ApiState:
+    executions: ExecutionService
+    runtimes: RuntimeRegistry
+    limits: LimitPolicy
+    rate_limiter: RateLimiter
+    sse_heartbeat_seconds: float = 15.0
+    # name -> coroutine that raises when that dependency is not ready
+    readiness: dict[str, Callable[[], Awaitable[None]]] = field(default_factory=dict)

@@ -1,0 +1,137 @@
+"""The `sandpod` command: run the server or a worker, submit a script, print the OpenAPI spec."""
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+import httpx
+
+from sandpod import __version__
+
+DEFAULT_URL = "http://127.0.0.1:8000"
+
+
+def _settings(**overrides: Any) -> Any:
+    from sandpod.config import Settings
+
+    return Settings(**{key: value for key, value in overrides.items() if value is not None})
+
+
+def _fail(message: str) -> None:
+    click.secho(f"error: {message}", fg="red", err=True)
+    sys.exit(1)
+
+
+@click.group()
+@click.version_option(__version__, prog_name="sandpod")
+def main() -> None:
+    """sandpod: run untrusted scripts in isolated sandboxes with hard limits."""
+
+
+@main.command()
+@click.option("--host", default=None, help="Address to bind (default 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port to bind (default 8000).")
+def run(host: str | None, port: int | None) -> None:
+    """Run the embedded server: API, local sandbox runner and result processing in one process."""
+    import uvicorn
+
+    from sandpod.bootstrap import StartupError, app_from_container, build_embedded
+    from sandpod.config import Mode
+    from sandpod.logs import configure_logging
+
+    settings = _settings(host=host, port=port, mode=Mode.EMBEDDED)
+    configure_logging(settings.log_level, as_json=settings.log_json)
+    try:
+        container = build_embedded(settings)
+    except StartupError as error:
+        _fail(str(error))
+    url = f"http://{settings.host}:{settings.port}"
+    click.echo(
+        f"sandpod (embedded) on {url}; runtimes: {', '.join(container.runtimes.ids())}\n"
+        f"  submit a script:  uv run sandpod submit hello.py --wait   (from backend/)\n"
+        f"  or over HTTP:     curl -s {url}/api/v1/executions -H 'content-type: application/json' "
+        '-d \'{"runtime": "python:3.12", "script": "print(42)"}\'\n'
+        f"  API docs:         {url}/api/v1/docs",
+        err=True,
+    )
+    app = app_from_container(container, run_workers=True)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+
+
+@main.command()
+def api() -> None:
+    """Run the API process in the configured mode (SANDPOD_MODE)."""
+    import uvicorn
+
+    from sandpod.bootstrap import app_from_settings
+    from sandpod.logs import configure_logging
+
+    settings = _settings()
+    configure_logging(settings.log_level, as_json=settings.log_json)
+    uvicorn.run(
+        app_from_settings(settings), host=settings.host, port=settings.port, log_level="warning"
+    )
+
+
+@main.command()
+@click.argument("name", type=click.Choice(["runner", "results", "pod-monitor"]))
+def worker(name: str) -> None:
+    """Run one worker process (distributed mode)."""
+    from sandpod.bootstrap import StartupError
+    from sandpod.logs import configure_logging
+    from sandpod.worker_main import run_worker
+
+    settings = _settings()
+    configure_logging(settings.log_level, as_json=settings.log_json)
+    try:
+        asyncio.run(run_worker(name, settings))
+    except StartupError as error:
+        _fail(str(error))
+
+
+@main.command()
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None)
+def openapi(output: Path | None) -> None:
+    """Print the OpenAPI spec the app produces (no server, no network)."""
+    from sandpod.api.app import create_app
+
+    spec = json.dumps(create_app().openapi(), indent=2, sort_keys=False) + "\n"
+    if output is None:
+        click.echo(spec, nl=False)
+    else:
+        output.write_text(spec)
+
+
+@main.command()
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.option("--runtime", "-r", default="python:3.12", show_default=True)
+@click.option("--stdin", "stdin_file", type=click.File("r", encoding="utf-8"), default=None)
+@click.option("--wait/--no-wait", default=True, show_default=True, help="Follow it to the end.")
+@click.option("--url", envvar="SANDPOD_URL", default=DEFAULT_URL, show_default=True)
+@click.option("--idempotency-key", default=None, help="Make retries of this submit safe.")
+def submit(
+    file: Any,
+    runtime: str,
+    stdin_file: Any,
+    wait: bool,
+    url: str,
+    idempotency_key: str | None,
+) -> None:
+    """Submit FILE; with --wait, follow it live, print its output, exit with its exit code."""
+    from sandpod.client import SubmitFailedError, submit_and_follow
+
+    body = {
+        "runtime": runtime,
+        "script": file.read(),
+        "stdin": stdin_file.read() if stdin_file else "",
+    }
+    try:
+        code = submit_and_follow(url, body, wait=wait, idempotency_key=idempotency_key)
+    except SubmitFailedError as error:
+        _fail(str(error))
+    except httpx.HTTPError as error:
+        _fail(f"cannot reach sandpod at {url}: {error}")
+    sys.exit(code)

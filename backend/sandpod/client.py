@@ -1,0 +1,87 @@
+"""A small HTTP client for the CLI: submit, follow the SSE stream, print the result."""
+
+import json
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import click
+import httpx
+
+API = "/api/v1"
+
+
+class SubmitFailedError(RuntimeError):
+    pass
+
+
+def _problem_detail(response: httpx.Response) -> str:
+    try:
+        return str(response.json().get("detail", response.text))
+    except ValueError:
+        return response.text
+
+
+def _sse_events(response: httpx.Response) -> Iterator[tuple[str, str]]:
+    event, data = "message", list[str]()
+    for line in response.iter_lines():
+        if not line:
+            if data:
+                yield event, "\n".join(data)
+            event, data = "message", []
+        elif line.startswith(":"):
+            continue  # heartbeat
+        elif line.startswith("event:"):
+            event = line[6:].strip()
+        elif line.startswith("data:"):
+            data.append(line[5:].lstrip())
+
+
+def submit_and_follow(
+    url: str,
+    body: dict[str, Any],
+    *,
+    wait: bool,
+    idempotency_key: str | None = None,
+    token: str | None = None,
+) -> int:
+    """Returns the exit code for the CLI: the script's own when it ran, 1 otherwise."""
+    headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    with httpx.Client(base_url=url, headers=headers, timeout=httpx.Timeout(30, read=None)) as http:
+        response = http.post(f"{API}/executions", json=body)
+        if response.status_code != 202:
+            raise SubmitFailedError(f"{response.status_code}: {_problem_detail(response)}")
+        execution_id = response.json()["id"]
+        click.echo(f"{execution_id} queued", err=True)
+        if not wait:
+            click.echo(execution_id)
+            return 0
+        with http.stream("GET", f"{API}/executions/{execution_id}/events") as stream:
+            for event, data in _sse_events(stream):
+                if event == "status":
+                    click.echo(f"{execution_id} {json.loads(data)['status']}", err=True)
+        final = http.get(f"{API}/executions/{execution_id}").json()
+    return _print_result(final)
+
+
+def _print_result(execution: dict[str, Any]) -> int:
+    result = execution.get("result") or {}
+    sys.stdout.write(result.get("stdout", ""))
+    sys.stderr.write(result.get("stderr", ""))
+    for stream in ("stdout", "stderr"):
+        if result.get(f"{stream}_truncated"):
+            click.secho(f"[{stream} truncated at the output limit]", fg="yellow", err=True)
+    summary = (
+        f"{execution['status']} ({result.get('end_reason')}) exit={result.get('exit_code')} "
+        f"wall={result.get('wall_seconds', 0):.3f}s cpu={result.get('cpu_seconds', 0):.3f}s "
+        f"peak_memory={result.get('peak_memory_bytes', 0) // 1024} KiB"
+    )
+    if result.get("message"):
+        summary += f": {result['message']}"
+    click.secho(summary, fg="green" if execution["status"] == "completed" else "red", err=True)
+    exit_code = result.get("exit_code")
+    if execution["status"] in ("completed", "failed") and isinstance(exit_code, int):
+        return exit_code if exit_code >= 0 else 128 - exit_code
+    return 1

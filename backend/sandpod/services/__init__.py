@@ -1,0 +1,1 @@
+"""Use cases. They depend only on sandpod.ports and sandpod.domain."""

@@ -1,0 +1,198 @@
+"""Submit, read, list, cancel and watch executions: what the API offers."""
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from sandpod.domain.events import CancelRequested, ExecutionRequested, StatusUpdate
+from sandpod.domain.execution import Execution, ExecutionSpec
+from sandpod.domain.limits import LimitPolicy, LimitsRequest
+from sandpod.domain.runtimes import RuntimeRegistry
+from sandpod.domain.status import ExecutionStatus
+from sandpod.ports import EventBus, ExecutionStore, IdempotencyKeys, LiveUpdates, Page
+from sandpod.services.errors import (
+    AlreadyFinishedError,
+    ExecutionNotFoundError,
+    IdempotencyConflictError,
+    IdempotencyInFlightError,
+    InputTooLargeError,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is asking. Owners see their own executions; admins see all."""
+
+    id: str
+    is_admin: bool = False
+
+    def can_see(self, execution: Execution) -> bool:
+        return self.is_admin or execution.owner == self.id
+
+
+@dataclass(frozen=True)
+class SubmitCommand:
+    runtime: str
+    script: str
+    stdin: str = ""
+    limits: LimitsRequest | None = None
+
+
+@dataclass(frozen=True)
+class InputCaps:
+    max_script_bytes: int
+    max_stdin_bytes: int
+    idempotency_ttl_seconds: int
+
+
+class ExecutionService:
+    def __init__(
+        self,
+        *,
+        store: ExecutionStore,
+        bus: EventBus,
+        live: LiveUpdates,
+        idempotency: IdempotencyKeys,
+        runtimes: RuntimeRegistry,
+        limits: LimitPolicy,
+        caps: InputCaps,
+        poll_seconds: float = 5.0,
+    ) -> None:
+        self._poll_seconds = poll_seconds
+        self._store = store
+        self._bus = bus
+        self._live = live
+        self._idempotency = idempotency
+        self._runtimes = runtimes
+        self._limits = limits
+        self._caps = caps
+
+    def validate(self, command: SubmitCommand) -> ExecutionSpec:
+        """Turn a request into a spec, or raise a domain error a person can read."""
+        runtime = self._runtimes.get(command.runtime)
+        if not command.script.strip():
+            raise ValueError("script is empty")
+        script_bytes = len(command.script.encode())
+        if script_bytes > self._caps.max_script_bytes:
+            raise InputTooLargeError("script", script_bytes, self._caps.max_script_bytes)
+        stdin_bytes = len(command.stdin.encode())
+        if stdin_bytes > self._caps.max_stdin_bytes:
+            raise InputTooLargeError("stdin", stdin_bytes, self._caps.max_stdin_bytes)
+        return ExecutionSpec(
+            runtime=runtime.id,
+            script=command.script,
+            stdin=command.stdin,
+            limits=self._limits.resolve(command.limits),
+        )
+
+    async def submit(
+        self, principal: Principal, command: SubmitCommand, idempotency_key: str | None = None
+    ) -> tuple[Execution, bool]:
+        """Accept an execution. Returns it and whether it is new (False for a replayed key)."""
+        spec = self.validate(command)
+        execution = Execution(owner=principal.id, spec=spec, idempotency_key=idempotency_key)
+        if idempotency_key is not None:
+            bound = await self._idempotency.claim(
+                principal.id,
+                idempotency_key,
+                spec.fingerprint(),
+                execution.id,
+                self._caps.idempotency_ttl_seconds,
+            )
+            if bound is not None:
+                return await self._replay(idempotency_key, spec, *bound), False
+        try:
+            await self._store.add(execution)
+        except Exception:
+            if idempotency_key is not None:
+                await self._idempotency.release(principal.id, idempotency_key)
+            raise
+        await self._bus.publish(
+            ExecutionRequested(
+                execution_id=execution.id,
+                runtime=spec.runtime,
+                script=spec.script,
+                stdin=spec.stdin,
+                limits=spec.limits,
+            )
+        )
+        log.info("execution accepted", extra={"execution_id": execution.id})
+        return execution, True
+
+    async def get(self, principal: Principal, execution_id: str) -> Execution:
+        execution = await self._store.get(execution_id)
+        # Someone else's execution is reported as missing: existence is not revealed.
+        if execution is None or not principal.can_see(execution):
+            raise ExecutionNotFoundError(execution_id)
+        return execution
+
+    async def list(
+        self,
+        principal: Principal,
+        *,
+        status: ExecutionStatus | None = None,
+        cursor: str | None = None,
+        limit: int = 20,
+        all_owners: bool = False,
+    ) -> Page:
+        owner = None if (principal.is_admin and all_owners) else principal.id
+        return await self._store.list(owner=owner, status=status, after=cursor, limit=limit)
+
+    async def cancel(self, principal: Principal, execution_id: str) -> Execution:
+        execution = await self.get(principal, execution_id)
+        if execution.status.is_terminal:
+            raise AlreadyFinishedError(execution_id, execution.status)
+        await self._bus.publish(CancelRequested(execution_id=execution_id))
+        return execution
+
+    async def watch(self, principal: Principal, execution_id: str) -> AsyncIterator[StatusUpdate]:
+        """The current status, then every change, ending after the terminal one."""
+        await self.get(principal, execution_id)
+        async with self._live.subscribe(execution_id) as updates:
+            current = await self._require(execution_id)  # read after subscribing: no gap
+            last = StatusUpdate(
+                execution_id=execution_id,
+                status=current.status,
+                result=current.result,
+                occurred_at=current.finished_at or current.started_at or current.created_at,
+            )
+            yield last
+            if last.status.is_terminal:
+                return
+            while True:
+                try:
+                    update = await asyncio.wait_for(anext(updates), self._poll_seconds)
+                except TimeoutError:
+                    # A lost live update must not hang the stream: look at the store again.
+                    latest = await self._require(execution_id)
+                    update = StatusUpdate(
+                        execution_id=execution_id, status=latest.status, result=latest.result
+                    )
+                if update.status == last.status:
+                    continue
+                last = update
+                yield update
+                if update.status.is_terminal:
+                    return
+
+    async def _replay(
+        self, key: str, spec: ExecutionSpec, fingerprint: str, execution_id: str
+    ) -> Execution:
+        if fingerprint != spec.fingerprint():
+            raise IdempotencyConflictError(key)
+        # The first request with this key may still be storing its execution.
+        for _ in range(40):
+            existing = await self._store.get(execution_id)
+            if existing is not None:
+                return existing
+            await asyncio.sleep(0.05)
+        raise IdempotencyInFlightError(key)
+
+    async def _require(self, execution_id: str) -> Execution:
+        execution = await self._store.get(execution_id)
+        if execution is None:
+            raise ExecutionNotFoundError(execution_id)
+        return execution

@@ -1,0 +1,1 @@
+"""Long-running consumers. Each is a coroutine that runs until its stop event is set."""

@@ -1,0 +1,32 @@
+"""The result processor worker: applies status events and runs the timeout sweep."""
+
+import asyncio
+import logging
+
+from sandpod.domain.events import STATUS_FOR_TERMINAL_EVENT, EventType
+from sandpod.ports import EventBus
+from sandpod.services.results import ResultProcessor
+
+log = logging.getLogger(__name__)
+
+RESULTS_GROUP = "results"
+RESULT_EVENTS = [EventType.STARTED, EventType.CANCEL_REQUESTED, *STATUS_FOR_TERMINAL_EVENT]
+
+
+async def run_results(
+    bus: EventBus, processor: ResultProcessor, *, sweep_interval_seconds: float
+) -> None:
+    async with asyncio.TaskGroup() as tasks:
+        tasks.create_task(
+            bus.consume(RESULTS_GROUP, RESULT_EVENTS, processor.handle, concurrency=4)
+        )
+        tasks.create_task(_sweep_forever(processor, sweep_interval_seconds))
+
+
+async def _sweep_forever(processor: ResultProcessor, interval: float) -> None:
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await processor.sweep()
+        except Exception:
+            log.exception("timeout sweep failed; retrying next interval")
