@@ -14,7 +14,9 @@ def test_registry_finds_runtimes_by_id() -> None:
 
 def test_unknown_runtime_error_lists_the_available_ones() -> None:
     registry = RuntimeRegistry([python("3.12")])
-    with pytest.raises(UnknownRuntimeError, match=r"unknown runtime 'ruby:3'; available: python:3.12"):
+    with pytest.raises(
+        UnknownRuntimeError, match=r"unknown runtime 'ruby:3'; available: python:3.12"
+    ):
         registry.get("ruby:3")
 
 

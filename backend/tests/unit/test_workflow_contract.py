@@ -1,0 +1,89 @@
+"""One definition per check: every pre-commit check hook runs its make target, nothing else."""
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.unit
+
+ROOT = Path(__file__).resolve().parents[3]
+REQUIRED_TARGETS = {
+    "help", "setup", "run", "test", "check", "lint", "format", "typecheck", "security",
+    "test-unit", "test-integration", "openapi", "docs", "docs-serve", "compose-ci",
+    "docker-build", "docker-scan", "up", "down", "logs", "clean",
+}  # fmt: skip
+# hook id -> (make target, a command its recipe must run)
+CHECK_HOOKS = {
+    "ruff-format": ("format", "ruff format"),
+    "ruff-check": ("lint", "ruff check"),
+    "mypy": ("typecheck", "mypy"),
+    "bandit": ("security", "bandit"),
+}
+
+
+def make_targets() -> dict[str, str]:
+    """Target name -> its recipe text (lines after the rule until the next rule)."""
+    targets: dict[str, str] = {}
+    current: list[str] = []
+    for line in (ROOT / "Makefile").read_text().splitlines():
+        rule = re.match(r"^([a-zA-Z0-9_. -]+):(?!=)", line)
+        if rule and not line.startswith("\t"):
+            current = rule.group(1).split()
+            for name in current:
+                targets.setdefault(name, "")
+        elif line.startswith("\t"):
+            for name in current:
+                targets[name] += line.strip() + "\n"
+    return targets
+
+
+def hooks() -> dict[str, dict[str, object]]:
+    config = yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text())
+    return {hook["id"]: hook for repo in config["repos"] for hook in repo["hooks"]}
+
+
+def test_every_required_target_exists() -> None:
+    assert REQUIRED_TARGETS <= set(make_targets())
+
+
+def test_hooks_are_local_only() -> None:
+    config = yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text())
+    assert {repo["repo"] for repo in config["repos"]} == {"local"}
+
+
+@pytest.mark.parametrize(("hook_id", "target_and_tool"), CHECK_HOOKS.items())
+def test_check_hook_runs_exactly_its_make_target(
+    hook_id: str, target_and_tool: tuple[str, str]
+) -> None:
+    target, tool = target_and_tool
+    hook = hooks()[hook_id]
+    assert hook["entry"] == f"make {target}"
+    assert hook.get("args") is None, "extra args would make the hook differ from the target"
+    assert tool in make_targets()[target]
+
+
+def test_check_and_test_are_built_from_the_single_checks() -> None:
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"^check: lint typecheck security\b", makefile, re.M)
+    assert re.search(r"^test: check test-local\b", makefile, re.M)
+    assert "pytest" in make_targets()["test-local"]
+
+
+def test_hygiene_hooks_come_from_the_locked_pre_commit_hooks_package() -> None:
+    wanted = {
+        "trailing-whitespace", "end-of-file-fixer", "check-yaml", "check-toml",
+        "check-added-large-files", "check-merge-conflict", "detect-private-key",
+    }  # fmt: skip
+    found = hooks()
+    assert wanted <= set(found)
+    for hook_id in wanted:
+        entry = str(found[hook_id]["entry"])
+        assert entry.startswith("backend/.venv/bin/"), entry
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert "make test" in readme
+    assert re.search(r"^make test$", (ROOT / ".ci" / "run").read_text(), re.M)
