@@ -74,7 +74,7 @@ test-unit: install ## Unit tests (no I/O)
 test-local: install ## Every test suite that runs on this machine, with coverage
 	@$(UV_RUN) pytest tests -n $(PYTEST_WORKERS) --cov --cov-report=term --cov-report=xml:../artifacts/coverage.xml -q
 
-test: check test-local ## The README's test command: checks + every suite that can run here
+test: check services-up test-local ## The README's test command: checks + every suite that can run here
 
 # ---------------------------------------------------------------- run
 .PHONY: run openapi system-deps
@@ -87,16 +87,63 @@ system-deps: ## Install the Debian packages sandpod needs (bubblewrap, redis-ser
 run: system-deps install ## Start the embedded server on 127.0.0.1:8000 (HOST, PORT to change)
 	@$(UV_RUN) sandpod run --host $(HOST) --port $(PORT)
 
-openapi: install ## Write docs/reference/openapi.json from the app factory (no network)
-	@mkdir -p $(ROOT)/docs/reference
-	@$(UV_RUN) sandpod openapi --output $(ROOT)/docs/reference/openapi.json
-	@echo "wrote docs/reference/openapi.json"
+OPENAPI_FILE := $(ROOT)/docs/reference/openapi.json
+OPENAPI_URL ?=
+OPENAPI_TIMEOUT ?= 15
+
+openapi: install ## Write docs/reference/openapi.json from the app factory (no network), or from OPENAPI_URL
+	@mkdir -p $(dir $(OPENAPI_FILE))
+ifeq ($(strip $(OPENAPI_URL)),)
+	@$(UV_RUN) sandpod openapi --output $(OPENAPI_FILE)
+	@echo "wrote docs/reference/openapi.json (from the app factory)"
+else
+	$(call require,curl,install it with: apt-get install curl)
+	@tmp=$$(mktemp); trap 'rm -f "$$tmp" "$$tmp.json"' EXIT; \
+	if ! err=$$(curl -fsSL --connect-timeout 5 --max-time $(OPENAPI_TIMEOUT) -o "$$tmp" '$(OPENAPI_URL)' 2>&1); then \
+		echo "no answer from $(OPENAPI_URL): $${err#curl: }" >&2; exit 1; \
+	fi; \
+	{ $(UV_RUN) python -m json.tool --indent 2 "$$tmp" "$$tmp.json" 2>/dev/null && grep -q '^  "openapi": ' "$$tmp.json"; } \
+		|| { echo "$(OPENAPI_URL) answered, but not with an OpenAPI JSON document" >&2; exit 1; }; \
+	mv "$$tmp.json" $(OPENAPI_FILE)
+	@echo "wrote docs/reference/openapi.json (from $(OPENAPI_URL))"
+endif
+
+# ---------------------------------------------------------------- local services
+.PHONY: services-up services-down services-status
+services-up: ## Install (first time) and start Redis, Kafka, FerretDB and Schema Registry on 127.0.0.1
+	@$(ROOT)/scripts/services/services.sh up
+
+services-down: ## Stop the local services
+	@$(ROOT)/scripts/services/services.sh down
+
+services-status: ## Show whether each local service is ready (exit 1 if one is not)
+	@$(ROOT)/scripts/services/services.sh status
+
+# ---------------------------------------------------------------- benchmarks
+.PHONY: bench bench-distributed
+BENCH_RUNS ?= 30
+
+bench: system-deps install ## Benchmarks: sandbox start, API latency p50/p99, throughput, idle RSS (ratios to baselines)
+	@$(UV_RUN) python ../bench/bench.py --runs $(BENCH_RUNS)
+
+bench-distributed: system-deps install services-up ## `bench` plus distributed mode against the local services
+	@$(UV_RUN) python ../bench/bench.py --runs $(BENCH_RUNS) --distributed
+
+# ---------------------------------------------------------------- docs
+.PHONY: docs docs-serve docs-config
+DOCS_ADDR ?= 127.0.0.1:8001
+
+docs: install ## Build the documentation site into site/ (mkdocs --strict, from the committed files)
+	@$(UV_RUN) mkdocs build --strict --clean --config-file $(ROOT)/mkdocs.yml
+
+docs-serve: install ## Serve the docs with live reload on 127.0.0.1:8001 (DOCS_ADDR to change)
+	@$(UV_RUN) mkdocs serve --strict --livereload --config-file $(ROOT)/mkdocs.yml --dev-addr $(DOCS_ADDR)
+
+docs-config: install ## Regenerate docs/reference/configuration.md from the Settings class
+	@$(UV_RUN) python ../scripts/gen_config_docs.py
 
 # ---------------------------------------------------------------- later capabilities
-.PHONY: docs docs-serve compose-ci docker-build docker-scan up down logs test-integration bench
-docs docs-serve bench: ## (arrives with the embedded-mode and docs issues)
-	@echo "make $@: not built yet (see the embedded-mode and documentation issues)"; exit 1
-
+.PHONY: compose-ci docker-build docker-scan up down logs test-integration
 compose-ci docker-build docker-scan up down logs test-integration: ## (arrives with the images/compose issue)
 	@echo "make $@: not built yet (see the images, compose and integration-flow issue)"; exit 1
 

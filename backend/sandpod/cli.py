@@ -135,3 +135,7 @@ def submit(
     except httpx.HTTPError as error:
         _fail(f"cannot reach sandpod at {url}: {error}")
     sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,306 @@
+"""sandpod benchmarks: sandbox start, API latency and throughput, idle memory.
+
+Every figure is reported beside a baseline measured in the same run (the machines are shared and
+noisy), so read the ratios, not the absolute numbers:
+
+  a  bare interpreter start        python3.12 on the hello-world script, no sandbox
+  b  raw sandbox start             the local runner, called directly (no API, no events)
+  c  submit-to-result latency      POST /executions, then the SSE stream until the terminal event
+  d  sustained throughput          executions per second at concurrency 8 through the API
+
+Run with `make bench` (or `cd backend && uv run python ../bench/bench.py --help`).
+"""
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import httpx
+
+from sandpod.adapters.sandbox import build_local_runner
+from sandpod.config import Settings
+from sandpod.domain.runtimes import python
+from sandpod.ports import SandboxJob
+
+HELLO = "print('hello from sandpod')\n"
+RUNTIME = "python:3.12"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class Figures:
+    samples: int
+    p50_ms: float
+    p99_ms: float
+
+    @classmethod
+    def of(cls, seconds: list[float]) -> "Figures":
+        ordered = sorted(seconds)
+        p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+        return cls(len(ordered), statistics.median(ordered) * 1000, p99 * 1000)
+
+
+@dataclass
+class ModeFigures:
+    c1: Figures
+    c8: Figures
+    rate_c8: float
+    idle_rss_mb: float
+
+
+@dataclass
+class Report:
+    bare_interpreter: Figures
+    raw_sandbox: Figures
+    raw_sandbox_rate_2_parallel: float
+    modes: dict[str, ModeFigures] = field(default_factory=dict)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def bare_interpreter(runs: int) -> Figures:
+    interpreter = next(
+        str(path)
+        for path in (
+            shutil.which("python3.12"),
+            *Path.home().glob(".pyenv/versions/3.12*/bin/python3.12"),
+        )
+        if path
+    )
+    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as script:
+        script.write(HELLO)
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run([interpreter, "-I", "-u", script.name], check=True, capture_output=True)
+        times.append(time.perf_counter() - started)
+    os.unlink(script.name)
+    return Figures.of(times)
+
+
+async def raw_sandbox(runs: int) -> tuple[Figures, float]:
+    settings = Settings()
+    runner = build_local_runner(settings)
+    limits = settings.limit_policy.defaults
+
+    def job(index: int) -> SandboxJob:
+        return SandboxJob(f"bench-{index}-{time.monotonic_ns()}", python("3.12"), HELLO, "", limits)
+
+    times = []
+    for index in range(runs):
+        started = time.perf_counter()
+        result = await runner.run(job(index))
+        times.append(time.perf_counter() - started)
+        assert result.stdout == "hello from sandpod\n", result
+    # Rate of raw starts with 2 parallel starters: the throughput ceiling on 2 cores.
+    started = time.perf_counter()
+
+    async def starter(offset: int) -> None:
+        for index in range(runs // 2):
+            await runner.run(job(10_000 + offset * 1000 + index))
+
+    await asyncio.gather(starter(0), starter(1))
+    rate = (runs // 2 * 2) / (time.perf_counter() - started)
+    return Figures.of(times), rate
+
+
+async def submit_and_wait(http: httpx.AsyncClient) -> float:
+    started = time.perf_counter()
+    response = await http.post("/api/v1/executions", json={"runtime": RUNTIME, "script": HELLO})
+    response.raise_for_status()
+    execution_id = response.json()["id"]
+    async with http.stream("GET", f"/api/v1/executions/{execution_id}/events") as stream:
+        async for line in stream.aiter_lines():
+            if line.startswith("data:") and json.loads(line[5:])["status"] not in (
+                "queued",
+                "running",
+            ):
+                status = json.loads(line[5:])["status"]
+                break
+    elapsed = time.perf_counter() - started
+    if status != "completed":
+        raise RuntimeError(f"{execution_id} ended {status}")
+    return elapsed
+
+
+async def latency(url: str, concurrency: int, total: int) -> tuple[Figures, float]:
+    """Latency figures and sustained executions/second with `concurrency` clients."""
+    limits = httpx.Limits(max_connections=concurrency * 2)
+    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as http:
+        for _ in range(3):  # warm-up
+            await submit_and_wait(http)
+        times: list[float] = []
+        remaining = total
+
+        async def client() -> None:
+            nonlocal remaining
+            while remaining > 0:
+                remaining -= 1
+                times.append(await submit_and_wait(http))
+
+        started = time.perf_counter()
+        await asyncio.gather(*(client() for _ in range(concurrency)))
+        rate = len(times) / (time.perf_counter() - started)
+    return Figures.of(times), rate
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+async def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient(base_url=url, timeout=2) as http:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"server exited with {process.returncode}")
+            with contextlib.suppress(httpx.HTTPError):
+                if (await http.get("/api/v1/health/ready")).status_code == 200:
+                    return
+            await asyncio.sleep(0.2)
+    raise TimeoutError(f"{url} not ready after {timeout} s")
+
+
+@contextlib.asynccontextmanager
+async def processes(
+    commands: list[list[str]], env: dict[str, str]
+) -> AsyncIterator[list[subprocess.Popen[bytes]]]:
+    started = [
+        subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for command in commands
+    ]
+    try:
+        yield started
+    finally:
+        for process in started:
+            process.terminate()
+        for process in started:
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+async def measure_mode(
+    name: str, env: dict[str, str], commands: list[list[str]], url: str, runs: int
+) -> ModeFigures:
+    async with processes(commands, env) as started:
+        await wait_ready(url, started[0])
+        await asyncio.sleep(1)
+        idle_rss = rss_mb(started[0].pid)
+        c1, _ = await latency(url, 1, runs)
+        c8, rate8 = await latency(url, 8, runs * 2)
+    return ModeFigures(c1, c8, rate8, idle_rss)
+
+
+def sandpod_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "sandpod.cli", *args]
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--runs", type=int, default=30, help="samples per figure")
+    parser.add_argument(
+        "--distributed",
+        action="store_true",
+        help="also measure distributed mode (needs make services-up)",
+    )
+    parser.add_argument("--output", type=Path, default=ROOT / "artifacts" / "bench.json")
+    args = parser.parse_args()
+
+    print(f"a  bare interpreter start ({args.runs} runs) ...", file=sys.stderr)
+    bare = bare_interpreter(args.runs)
+    print(f"b  raw sandbox start ({args.runs} runs) ...", file=sys.stderr)
+    report = Report(bare, *await raw_sandbox(args.runs))
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "SANDPOD_MODE": "embedded",
+        "SANDPOD_PORT": str(port),
+        "SANDPOD_LOG_LEVEL": "WARNING",
+    }
+    print("c,d embedded mode through the API ...", file=sys.stderr)
+    report.modes["embedded"] = await measure_mode(
+        "embedded", env, [sandpod_command("run")], f"http://127.0.0.1:{port}", args.runs
+    )
+    if args.distributed:
+        print("c,d distributed mode through the API ...", file=sys.stderr)
+        port = free_port()
+        suffix = f"bench{os.getpid()}"
+        env = {
+            **os.environ,
+            "SANDPOD_MODE": "distributed",
+            "SANDPOD_PORT": str(port),
+            "SANDPOD_LOG_LEVEL": "WARNING",
+            "SANDPOD_MONGO_DATABASE": f"sandpod_{suffix}",
+            "SANDPOD_REDIS_PREFIX": f"{suffix}:",
+            "SANDPOD_KAFKA_TOPIC_PREFIX": f"{suffix}.",
+            "SANDPOD_SCHEMA_SUBJECT_PREFIX": f"{suffix}.",
+        }
+        report.modes["distributed"] = await measure_mode(
+            "distributed",
+            env,
+            [
+                sandpod_command("api"),
+                sandpod_command("worker", "runner"),
+                sandpod_command("worker", "results"),
+            ],
+            f"http://127.0.0.1:{port}",
+            args.runs,
+        )
+    print_report(report)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(asdict(report), indent=2))
+    print(f"\nwrote {args.output}", file=sys.stderr)
+
+
+def print_report(report: Report) -> None:
+    a, b = report.bare_interpreter.p50_ms, report.raw_sandbox.p50_ms
+    ceiling = report.raw_sandbox_rate_2_parallel
+    print(f"\n{'figure':44} {'p50 ms':>9} {'p99 ms':>9}")
+    print(f"{'a  bare interpreter start':44} {a:9.1f} {report.bare_interpreter.p99_ms:9.1f}")
+    print(f"{'b  raw sandbox start':44} {b:9.1f} {report.raw_sandbox.p99_ms:9.1f}")
+    print(f"   raw sandbox starts/s with 2 parallel starters: {ceiling:.1f}")
+    print(f"   sandbox overhead b - a: {b - a:.1f} ms (b/a = {b / a:.2f})")
+    for mode, figures in report.modes.items():
+        c1, c8 = figures.c1, figures.c8
+        target = 1.5 * b + 10
+        print(f"\n[{mode}]")
+        print(f"{'c  submit-to-result, concurrency 1':44} {c1.p50_ms:9.1f} {c1.p99_ms:9.1f}")
+        print(f"{'c  submit-to-result, concurrency 8':44} {c8.p50_ms:9.1f} {c8.p99_ms:9.1f}")
+        print(f"   c/b = {c1.p50_ms / b:.2f}   c/a = {c1.p50_ms / a:.2f}")
+        verdict = "met" if c1.p50_ms <= target else "MISSED"
+        print(f"   target c1 p50 <= 1.5 b + 10 ms = {target:.1f} ms: {verdict}")
+        ratio = figures.rate_c8 / ceiling
+        print(f"d  sustained, concurrency 8: {figures.rate_c8:.1f}/s = {ratio:.2f} x raw (>= 0.7)")
+        print(f"   idle server RSS: {figures.idle_rss_mb:.0f} MB (target <= 120)")
+    if {"embedded", "distributed"} <= set(report.modes):
+        ratio = report.modes["distributed"].c1.p50_ms / report.modes["embedded"].c1.p50_ms
+        print(f"\ndistributed p50 / embedded p50 = {ratio:.2f} (target <= 3)")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
