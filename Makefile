@@ -99,9 +99,9 @@ ifeq ($(strip $(OPENAPI_URL)),)
 else
 	$(call require,curl,install it with: apt-get install curl)
 	@tmp=$$(mktemp); trap 'rm -f "$$tmp" "$$tmp.json"' EXIT; \
-	if ! err=$$(curl -fsSL --connect-timeout 5 --max-time $(OPENAPI_TIMEOUT) -o "$$tmp" '$(OPENAPI_URL)' 2>&1); then \
-		echo "no answer from $(OPENAPI_URL): $${err#curl: }" >&2; exit 1; \
-	fi; \
+	err=$$(curl -fsSL --connect-timeout 5 --max-time $(OPENAPI_TIMEOUT) -o "$$tmp" '$(OPENAPI_URL)' 2>&1) || { \
+		if [[ $$? -eq 22 ]]; then echo "$(OPENAPI_URL) answered with an error: $${err#curl: }" >&2; \
+		else echo "no answer from $(OPENAPI_URL): $${err#curl: }" >&2; fi; exit 1; }; \
 	{ $(UV_RUN) python -m json.tool --indent 2 "$$tmp" "$$tmp.json" 2>/dev/null && grep -q '^  "openapi": ' "$$tmp.json"; } \
 		|| { echo "$(OPENAPI_URL) answered, but not with an OpenAPI JSON document" >&2; exit 1; }; \
 	mv "$$tmp.json" $(OPENAPI_FILE)
@@ -142,10 +142,100 @@ docs-serve: install ## Serve the docs with live reload on 127.0.0.1:8001 (DOCS_A
 docs-config: install ## Regenerate docs/reference/configuration.md from the Settings class
 	@$(UV_RUN) python ../scripts/gen_config_docs.py
 
-# ---------------------------------------------------------------- later capabilities
-.PHONY: compose-ci docker-build docker-scan up down logs test-integration
-compose-ci docker-build docker-scan up down logs test-integration: ## (arrives with the images/compose issue)
-	@echo "make $@: not built yet (see the images, compose and integration-flow issue)"; exit 1
+# ---------------------------------------------------------------- images, compose stack, integration flow
+# Images: `docker buildx bake` (docker-bake.hcl). Stack: docker-compose.yaml, run with the compose
+# v2 CLI locked in backend/uv.lock. Executions: k3s. Pinned Go tools (yq, actionlint): .cache/bin.
+# A target whose tool is missing stops at once with one line naming what to install.
+.PHONY: tools validate prepull docker-build docker-scan docker-smoke compose-ci up down logs
+.PHONY: k3s-install k3s-up k3s-import k3s-down test-integration .need-docker .need-buildx .need-k3s
+SANDPOD_TAG ?= dev
+export SANDPOD_TAG
+STACK_FILE ?= $(ROOT)/docker-compose.yaml
+STACK_WAIT ?= 300
+COMPOSE = $(BACKEND)/.venv/bin/docker-compose --project-directory $(ROOT) -f $(STACK_FILE)
+IMAGES = sandpod/base:$(SANDPOD_TAG) sandpod/backend:$(SANDPOD_TAG) sandpod/cert-generator:$(SANDPOD_TAG)
+BAKE_FLAGS ?=
+
+.need-docker:
+	$(call require,docker,install Docker Engine (https://docs.docker.com/engine/install/; Debian: apt-get install docker.io))
+
+.need-buildx: .need-docker
+	@docker buildx version >/dev/null 2>&1 || { echo "docker buildx is not installed: install the Docker Buildx plugin (docker-buildx-plugin, or scripts/install-tools.sh buildx)"; exit 1; }
+
+.need-k3s:
+	$(call require,k3s,install k3s (https://k3s.io; on a CI runner: make k3s-install))
+
+tools: ## Install the pinned Go tools (mikefarah yq, actionlint) into .cache/bin
+	@$(ROOT)/scripts/install-tools.sh yq actionlint
+
+validate: install tools ## Pipeline checks with no Docker: workflows, Dockerfiles, compose files, Trivy config scan
+	@$(UV_RUN) pytest tests/integration/test_pipeline_files.py tests/integration/test_compose_ci.py -q
+
+prepull: .need-docker install ## Pull the stack's third-party images and the build bases, in parallel
+	@{ $(COMPOSE) config --images; printf 'python:%s-slim\n' $(RUNTIME_PYTHON_VERSIONS); echo debian:bookworm-slim; } \
+		| grep -v '^sandpod/' | sort -u | xargs -P 4 -n 1 docker pull --quiet
+
+docker-build: .need-buildx ## Build the base, backend and cert-generator images (docker buildx bake --load)
+	@cd $(ROOT) && TAG=$(SANDPOD_TAG) docker buildx bake --file docker-bake.hcl --load $(BAKE_FLAGS)
+
+docker-scan: .need-docker install ## Trivy on each image: CRITICAL or HIGH findings with a fix fail
+	@status=0; for image in $(IMAGES); do \
+		echo "trivy image $$image"; \
+		$(UV_RUN) trivy image --severity CRITICAL,HIGH --ignore-unfixed --exit-code 1 --no-progress $$image || status=1; \
+	done; exit $$status
+
+docker-smoke: .need-docker ## Build base + backend from a locally made Python image, wait for the HEALTHCHECK (root; no registry needed)
+	@$(ROOT)/scripts/docker_smoke.sh
+
+compose-ci: ## Write docker-compose.ci.yaml (yq: SASL off, no host data mounts, test credentials, no telemetry)
+	@$(ROOT)/scripts/compose_ci.sh
+
+up: .need-docker install k3s-up docker-build runtime-images k3s-import ## Build the images and start the whole stack, waiting until it is healthy
+	@$(COMPOSE) up --detach --wait --wait-timeout $(STACK_WAIT)
+
+down: .need-docker install ## Stop the stack (VOLUMES=1 also deletes its volumes)
+	@$(COMPOSE) down --remove-orphans $(if $(VOLUMES),--volumes)
+
+logs: .need-docker install ## Follow the stack's logs (SERVICE=name for one)
+	@$(COMPOSE) logs --follow --tail 200 $(SERVICE)
+
+k3s-install: ## Install k3s with its official installer (CI runners; needs the k3s downloads)
+	@$(ROOT)/scripts/k3s.sh install
+
+k3s-up: .need-k3s ## Start k3s if needed, wait for a Ready node, write .k3s/kubeconfig.yaml
+	@$(ROOT)/scripts/k3s.sh up
+
+k3s-import: .need-docker .need-k3s ## Copy the runtime images (make runtime-images) into k3s for the executor pods
+	@$(ROOT)/scripts/k3s.sh import $(addprefix sandpod-runtime-python:,$(RUNTIME_PYTHON_VERSIONS))
+
+k3s-down: ## Stop a k3s that k3s-up started
+	@$(ROOT)/scripts/k3s.sh down
+
+test-integration: .need-buildx .need-k3s install ## Full stack: k3s, CI compose file, images, stack healthy, pytest; logs to artifacts/
+	@$(MAKE) k3s-up compose-ci docker-build runtime-images k3s-import
+	@$(ROOT)/scripts/test_integration.sh
+
+# ---------------------------------------------------------------- kubernetes (runner: runtime images, manifests)
+# One runtime image per Python in the runtime catalogue (sandpod-runtime-python:<version>), built from
+# runtimes/python/Dockerfile; the context is the kubernetes adapter folder (only entrypoint.py is
+# copied). Import them into k3s for the pods, e.g. `docker save IMAGE | k3s ctr images import -`.
+# Where python:<version>-slim cannot be pulled: RUNTIME_BASE=my/python:{version}-local (the
+# "{version}" is replaced by each version).
+.PHONY: runtime-images k8s-validate
+RUNTIME_PYTHON_VERSIONS ?= 3.11 3.12 3.13
+RUNTIME_BASE ?=
+
+runtime-images: .need-docker ## Build the Kubernetes runner's runtime images sandpod-runtime-python:<version>
+	@for version in $(RUNTIME_PYTHON_VERSIONS); do \
+		echo "docker build sandpod-runtime-python:$$version"; \
+		docker build --file $(ROOT)/runtimes/python/Dockerfile --build-arg PYTHON_VERSION=$$version \
+			$(if $(RUNTIME_BASE),--build-arg BASE_IMAGE=$(subst {version},$$version,$(RUNTIME_BASE))) \
+			--tag sandpod-runtime-python:$$version $(BACKEND)/sandpod/adapters/kubernetes || exit 1; \
+	done
+
+k8s-validate: install ## Validate deploy/*.yaml and the generated pod/ConfigMap/NetworkPolicy offline (strict schemas)
+	@$(UV_RUN) kubernetes-validate --strict --quiet $(ROOT)/deploy/*.yaml
+	@$(UV_RUN) pytest tests/integration/test_k8s_manifests_validate.py -q
 
 # ---------------------------------------------------------------- housekeeping
 .PHONY: clean

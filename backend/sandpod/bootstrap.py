@@ -14,10 +14,20 @@ from sandpod.adapters.memory.idempotency import InMemoryIdempotencyKeys
 from sandpod.adapters.memory.live_updates import InMemoryLiveUpdates
 from sandpod.adapters.memory.rate_limiter import InMemoryRateLimiter
 from sandpod.adapters.memory.store import InMemoryExecutionStore
+from sandpod.adapters.memory.users import InMemoryUserStore
 from sandpod.api.app import create_app
+from sandpod.api.budgets import Budget, RateBudgets
 from sandpod.api.state import ApiState
-from sandpod.config import Mode, Settings
-from sandpod.domain.runtimes import RuntimeRegistry
+from sandpod.auth_setup import (
+    AuthSetupError,
+    admin_seeder,
+    auth_enabled,
+    build_accounts,
+    is_loopback,
+)
+from sandpod.config import Mode, RunnerKind, Settings
+from sandpod.domain.runtimes import CATALOGUE, RuntimeRegistry
+from sandpod.observability import InstrumentedSandbox, count_finished
 from sandpod.ports import (
     EventBus,
     ExecutionStore,
@@ -26,7 +36,10 @@ from sandpod.ports import (
     RateLimiter,
     SandboxLauncher,
     SandboxRunner,
+    ServiceUnavailableError,
+    UserStore,
 )
+from sandpod.services.accounts import AccountService
 from sandpod.services.executions import ExecutionService, InputCaps
 from sandpod.services.results import ResultProcessor
 from sandpod.services.runner import RunnerService
@@ -52,7 +65,11 @@ class Container:
     executions: ExecutionService
     results: ResultProcessor
     sandbox: SandboxRunner | SandboxLauncher | None = None
+    users: UserStore | None = None
+    # None when authentication is off, or in processes that serve no API (workers)
+    accounts: AccountService | None = None
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    readiness_checks: dict[str, Callable[[], Awaitable[None]]] = field(default_factory=dict)
 
     def runner_service(self) -> RunnerService:
         if self.sandbox is None:
@@ -76,8 +93,18 @@ def build_local_sandbox(settings: Settings) -> SandboxRunner:
         raise StartupError(str(error)) from error
 
 
+def build_account_service(settings: Settings, users: UserStore) -> AccountService | None:
+    """The account service for an API process; None when authentication is off."""
+    try:
+        return build_accounts(settings, users)
+    except (AuthSetupError, ValueError) as error:
+        raise StartupError(str(error)) from error
+
+
 def build_embedded(settings: Settings, sandbox: SandboxRunner | None = None) -> Container:
-    sandbox = sandbox or build_local_sandbox(settings)
+    users = InMemoryUserStore()
+    accounts = build_account_service(settings, users)  # fails before any sandbox work
+    sandbox = InstrumentedSandbox(sandbox or build_local_sandbox(settings))
     runtimes = RuntimeRegistry(sandbox.runtimes())
     store = InMemoryExecutionStore()
     bus = InMemoryEventBus()
@@ -91,6 +118,8 @@ def build_embedded(settings: Settings, sandbox: SandboxRunner | None = None) -> 
         rate_limiter=InMemoryRateLimiter(),
         runtimes=runtimes,
         sandbox=sandbox,
+        users=users,
+        accounts=accounts,
     )
 
 
@@ -104,6 +133,8 @@ def _assemble(
     rate_limiter: RateLimiter,
     runtimes: RuntimeRegistry,
     sandbox: SandboxRunner | SandboxLauncher | None,
+    users: UserStore | None = None,
+    accounts: AccountService | None = None,
 ) -> Container:
     executions = ExecutionService(
         store=store,
@@ -119,7 +150,10 @@ def _assemble(
         ),
     )
     results = ResultProcessor(
-        store=store, live=live, sweep_grace_seconds=settings.sweep_grace_seconds
+        store=store,
+        live=live,
+        sweep_grace_seconds=settings.sweep_grace_seconds,
+        on_finished=count_finished,
     )
     return Container(
         settings=settings,
@@ -132,6 +166,8 @@ def _assemble(
         executions=executions,
         results=results,
         sandbox=sandbox,
+        users=users,
+        accounts=accounts,
     )
 
 
@@ -139,7 +175,78 @@ async def build(settings: Settings) -> Container:
     """The container for an API process in the configured mode."""
     if settings.mode is Mode.EMBEDDED:
         return build_embedded(settings)
-    raise StartupError("distributed mode is not available yet")
+    return await build_distributed(settings, role="api")
+
+
+async def build_distributed(settings: Settings, *, role: str) -> Container:
+    """Connect to MongoDB, Redis and Kafka; one clear StartupError when one is unreachable.
+
+    `role` is "api" or a worker name: only the API needs accounts, only the runner a sandbox.
+    """
+    from sandpod.adapters.kafka import connect_kafka
+    from sandpod.adapters.mongo import connect_mongo
+    from sandpod.adapters.mongo.users import connect_users
+    from sandpod.adapters.redis import connect_redis
+
+    closers: list[Callable[[], Awaitable[None]]] = []
+    try:
+        store = await connect_mongo(settings)
+        closers.append(store.close)
+        redis = await connect_redis(settings)
+        closers.append(redis.close)
+        bus = await connect_kafka(settings)
+        closers.append(bus.close)
+        users: UserStore | None = None
+        accounts: AccountService | None = None
+        if role == "api":
+            mongo_users = await connect_users(settings)
+            closers.append(mongo_users.close)
+            users = mongo_users
+            accounts = build_account_service(settings, mongo_users)
+        sandbox = await _worker_sandbox(settings) if role == "runner" else None
+    except (ServiceUnavailableError, OSError, RuntimeError, ValueError) as error:
+        for close in reversed(closers):
+            with contextlib.suppress(Exception):
+                await close()
+        raise StartupError(f"cannot start the {role} ({settings.mode} mode): {error}") from error
+    if sandbox is not None:
+        closers.append(_closer(sandbox))
+    runtimes = RuntimeRegistry(sandbox.runtimes() if sandbox is not None else CATALOGUE)
+    container = _assemble(
+        settings,
+        store=store,
+        bus=bus,
+        live=redis.live_updates,
+        idempotency=redis.idempotency,
+        rate_limiter=redis.rate_limiter,
+        runtimes=runtimes,
+        sandbox=sandbox,
+        users=users,
+        accounts=accounts,
+    )
+    container.closers.extend(closers)
+    container.readiness_checks["redis"] = redis.ping
+    return container
+
+
+async def _worker_sandbox(settings: Settings) -> SandboxRunner | SandboxLauncher:
+    if settings.runner is RunnerKind.KUBERNETES:
+        from sandpod.adapters.kubernetes import build_kubernetes_launcher
+
+        launcher = build_kubernetes_launcher(settings)
+        await launcher.prepare()
+        return launcher
+    return InstrumentedSandbox(build_local_sandbox(settings))
+
+
+def _closer(sandbox: object) -> Callable[[], Awaitable[None]]:
+    close = getattr(sandbox, "close", None)
+
+    async def closing() -> None:
+        if close is not None:
+            await close()
+
+    return closing
 
 
 @contextlib.asynccontextmanager
@@ -173,13 +280,43 @@ async def embedded_workers(container: Container) -> AsyncIterator[None]:
 
 
 def api_state(container: Container) -> ApiState:
+    settings = container.settings
+    try:
+        required = auth_enabled(settings)
+    except AuthSetupError as error:
+        raise StartupError(str(error)) from error
+    accounts = container.accounts
+    if required and accounts is None:  # never fall back to the local admin by accident
+        raise StartupError("authentication is on but this container has no account service")
+    readiness: dict[str, Callable[[], Awaitable[None]]] = {
+        "store": container.store.ping,
+        "event_bus": container.bus.ping,
+        **container.readiness_checks,
+    }
+    if accounts is not None and container.users is not None:
+        readiness["users"] = container.users.ping
     return ApiState(
         executions=container.executions,
         runtimes=container.runtimes,
-        limits=container.settings.limit_policy,
+        limits=settings.limit_policy,
         rate_limiter=container.rate_limiter,
-        sse_heartbeat_seconds=container.settings.sse_heartbeat_seconds,
-        readiness={"store": container.store.ping, "event_bus": container.bus.ping},
+        accounts=accounts,
+        rate_budgets=_rate_budgets(settings),
+        secure_cookies=not is_loopback(settings.host),
+        sse_heartbeat_seconds=settings.sse_heartbeat_seconds,
+        readiness=readiness,
+        startup=[] if accounts is None else [admin_seeder(settings, accounts)],
+    )
+
+
+def _rate_budgets(settings: Settings) -> RateBudgets:
+    window = settings.rate_limit_window_seconds
+    return RateBudgets(
+        submit=Budget(
+            settings.rate_limit_submit_per_user, settings.rate_limit_submit_per_ip, window
+        ),
+        read=Budget(settings.rate_limit_read_per_user, settings.rate_limit_read_per_ip, window),
+        auth=Budget(0, settings.rate_limit_auth_per_ip, window),
     )
 
 
@@ -224,4 +361,27 @@ async def build_worker(
             "workers run as separate processes only in distributed mode "
             "(set SANDPOD_MODE=distributed); embedded mode runs them inside `sandpod run`"
         )
-    raise StartupError("distributed mode is not available yet")
+    container = await build_distributed(settings, role=name)
+    if name == "runner":
+        work = run_runner(
+            container.bus,
+            container.runner_service(),
+            concurrency=settings.max_concurrent_executions,
+        )
+    elif name == "results":
+        work = run_results(
+            container.bus, container.results, sweep_interval_seconds=settings.sweep_interval_seconds
+        )
+    elif name == "pod-monitor":
+        work = _pod_monitor(settings, container)
+    else:
+        await container.aclose()
+        raise StartupError(f"unknown worker {name!r}")
+    return container, work
+
+
+async def _pod_monitor(settings: Settings, container: Container) -> None:
+    from sandpod.adapters.kubernetes import run_pod_monitor
+
+    stop = asyncio.Event()  # the worker task is cancelled on SIGTERM; this never fires
+    await run_pod_monitor(settings, container.bus.publish, stop)

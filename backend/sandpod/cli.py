@@ -57,6 +57,12 @@ def run(host: str | None, port: int | None) -> None:
         f"  API docs:         {url}/api/v1/docs",
         err=True,
     )
+    if container.accounts is not None:
+        click.echo(
+            f"  accounts are on:  uv run sandpod login --url {url}   (then submit as above; "
+            "over HTTP send 'Authorization: Bearer <token>')",
+            err=True,
+        )
     app = app_from_container(container, run_workers=True)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
 
@@ -112,6 +118,12 @@ def openapi(output: Path | None) -> None:
 @click.option("--wait/--no-wait", default=True, show_default=True, help="Follow it to the end.")
 @click.option("--url", envvar="SANDPOD_URL", default=DEFAULT_URL, show_default=True)
 @click.option("--idempotency-key", default=None, help="Make retries of this submit safe.")
+@click.option(
+    "--token",
+    envvar="SANDPOD_TOKEN",
+    default=None,
+    help="Access token (default: the one `sandpod login` stored for --url).",
+)
 def submit(
     file: Any,
     runtime: str,
@@ -119,9 +131,11 @@ def submit(
     wait: bool,
     url: str,
     idempotency_key: str | None,
+    token: str | None,
 ) -> None:
     """Submit FILE; with --wait, follow it live, print its output, exit with its exit code."""
     from sandpod.client import SubmitFailedError, submit_and_follow
+    from sandpod.credentials import load_token
 
     body = {
         "runtime": runtime,
@@ -129,7 +143,13 @@ def submit(
         "stdin": stdin_file.read() if stdin_file else "",
     }
     try:
-        code = submit_and_follow(url, body, wait=wait, idempotency_key=idempotency_key)
+        code = submit_and_follow(
+            url,
+            body,
+            wait=wait,
+            idempotency_key=idempotency_key,
+            token=token or load_token(url),
+        )
     except SubmitFailedError as error:
         _fail(str(error))
     except httpx.HTTPError as error:
@@ -139,3 +159,51 @@ def submit(
 
 if __name__ == "__main__":
     main()
+
+
+@main.command()
+@click.option("--url", envvar="SANDPOD_URL", default=DEFAULT_URL, show_default=True)
+@click.option("--username", "-u", prompt=True, help="Account name (prompted when omitted).")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from the first line of standard input instead of a prompt.",
+)
+def login(url: str, username: str, password_stdin: bool) -> None:
+    """Sign in and store the access token for URL in ~/.config/sandpod/credentials.json."""
+    from sandpod.client import SubmitFailedError
+    from sandpod.client import login as sign_in
+    from sandpod.credentials import save_token
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True)
+    try:
+        token = sign_in(url, username, password)
+    except SubmitFailedError as error:
+        _fail(str(error))
+    except httpx.HTTPError as error:
+        _fail(f"cannot reach sandpod at {url}: {error}")
+    path = save_token(url, token, username)
+    click.echo(f"signed in to {url} as {username}; token stored in {path}", err=True)
+
+
+@main.command()
+@click.option("--url", envvar="SANDPOD_URL", default=DEFAULT_URL, show_default=True)
+def logout(url: str) -> None:
+    """End the session on the server and forget the stored token for URL."""
+    from sandpod.client import SubmitFailedError
+    from sandpod.client import logout as sign_out
+    from sandpod.credentials import forget_token, load_token
+
+    token = load_token(url)
+    if token is None:
+        click.echo(f"not signed in to {url}", err=True)
+        return
+    try:
+        sign_out(url, token)
+    except (SubmitFailedError, httpx.HTTPError) as error:
+        click.secho(f"warning: the server did not end the session: {error}", fg="yellow", err=True)
+    forget_token(url)
+    click.echo(f"signed out of {url}", err=True)

@@ -17,9 +17,30 @@ class SubmitFailedError(RuntimeError):
 
 def _problem_detail(response: httpx.Response) -> str:
     try:
-        return str(response.json().get("detail", response.text))
+        detail = str(response.json().get("detail", response.text))
     except ValueError:
-        return response.text
+        detail = response.text
+    if response.status_code == 401:
+        detail += " (sign in with `sandpod login`)"
+    return detail
+
+
+def login(url: str, username: str, password: str) -> str:
+    """An access token for the account, or SubmitFailedError with the server's reason."""
+    with httpx.Client(base_url=url, timeout=30) as http:
+        response = http.post(f"{API}/auth/login", json={"username": username, "password": password})
+    if response.status_code != 200:
+        raise SubmitFailedError(f"{response.status_code}: {_problem_detail(response)}")
+    token: str = response.json()["access_token"]
+    return token
+
+
+def logout(url: str, token: str) -> None:
+    """End every session of the account on the server (best effort: 401 means already ended)."""
+    with httpx.Client(base_url=url, timeout=30) as http:
+        response = http.post(f"{API}/auth/logout", headers={"Authorization": f"Bearer {token}"})
+    if response.status_code not in (204, 401):
+        raise SubmitFailedError(f"{response.status_code}: {_problem_detail(response)}")
 
 
 def _sse_events(response: httpx.Response) -> Iterator[tuple[str, str]]:

@@ -19,6 +19,11 @@ class Mode(StrEnum):
     DISTRIBUTED = "distributed"
 
 
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
 class RunnerKind(StrEnum):
     LOCAL = "local"
     KUBERNETES = "kubernetes"
@@ -111,6 +116,68 @@ class Settings(BaseSettings):
 
     otlp_endpoint: str | None = Field(
         None, description="OTLP/HTTP endpoint for traces and metrics; export is off when unset."
+    )
+
+    environment: Environment = Field(
+        Environment.PRODUCTION,
+        description="development allows a random per-process token secret when "
+        "SANDPOD_JWT_SECRET is unset; production refuses to start without one.",
+    )
+    auth_required: bool | None = Field(
+        None,
+        description="Require accounts. Unset: off in embedded mode bound to loopback (everyone "
+        "acts as the local admin), on otherwise. Turning it off is refused unless embedded "
+        "and bound to loopback.",
+    )
+    jwt_secret: SecretStr | None = Field(
+        None,
+        description="HS256 key that signs access tokens (at least 32 bytes). Required when "
+        "authentication is on, except in development. Every API replica needs the same one.",
+    )
+    access_token_ttl_seconds: int = Field(
+        1800, ge=60, le=86400, description="Lifetime of an access token (cookie and Bearer)."
+    )
+    admin_username: str = Field(
+        "admin", description="Username of the admin account seeded on first start."
+    )
+    admin_password: SecretStr | None = Field(
+        None,
+        description="Password of the seeded admin (password policy applies). Unset: no admin "
+        "is seeded. An existing account is never changed.",
+    )
+    registration_open: bool = Field(
+        True, description="Anyone may register a user account (role user)."
+    )
+    login_max_failures: int = Field(
+        5, ge=1, description="Wrong passwords within the failure window that lock an account."
+    )
+    login_failure_window_seconds: int = Field(
+        900, ge=1, description="Window in which failed sign-ins are counted."
+    )
+    login_lockout_seconds: int = Field(
+        900, ge=1, description="How long a locked account refuses every sign-in."
+    )
+    password_hash_time_cost: int = Field(3, ge=1, description="argon2id iterations.")
+    password_hash_memory_kib: int = Field(
+        65536, ge=1024, description="argon2id memory per hash, in KiB."
+    )
+    rate_limit_window_seconds: int = Field(
+        60, ge=1, description="Length of each rate-limit window (fixed windows)."
+    )
+    rate_limit_submit_per_user: int = Field(
+        60, ge=0, description="Submissions and cancels per user per window (0: no limit)."
+    )
+    rate_limit_submit_per_ip: int = Field(
+        120, ge=0, description="Submissions and cancels per client IP per window (0: no limit)."
+    )
+    rate_limit_read_per_user: int = Field(
+        600, ge=0, description="Reads (get, list, stream, me) per user per window (0: no limit)."
+    )
+    rate_limit_read_per_ip: int = Field(
+        1200, ge=0, description="Reads per client IP per window (0: no limit)."
+    )
+    rate_limit_auth_per_ip: int = Field(
+        30, ge=0, description="Sign-in and registration attempts per client IP per window."
     )
 
     @property

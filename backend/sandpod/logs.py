@@ -45,3 +45,10 @@ def configure_logging(level: str = "INFO", *, as_json: bool = False) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # Client libraries log every request (httpx) or reconnect attempt (aiokafka) at INFO/ERROR;
+    # our own adapters already report outages once, with context.
+    for noisy in ("httpx", "httpx2", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    logging.getLogger("aiokafka").setLevel(
+        logging.CRITICAL if level.upper() != "DEBUG" else logging.DEBUG
+    )

@@ -12,6 +12,11 @@ from sandpod.domain.limits import Limits
 from sandpod.domain.result import Result
 from sandpod.domain.runtimes import Runtime
 from sandpod.domain.status import ExecutionStatus
+from sandpod.domain.users import LockoutPolicy, User
+
+
+class DuplicateExecutionError(KeyError):
+    """An execution with this id is already stored."""
 
 
 class ServiceUnavailableError(RuntimeError):
@@ -57,6 +62,10 @@ class ExecutionStore(Protocol):
 
     async def list_unfinished(self, *, created_before: datetime, limit: int) -> Sequence[Execution]:
         """Queued or running executions created before the given time (for the timeout sweep)."""
+        ...
+
+    async def count(self, status: ExecutionStatus) -> int:
+        """How many executions have this status (for the queue-depth gauge)."""
         ...
 
     async def ping(self) -> None: ...
@@ -119,6 +128,40 @@ class RateDecision:
 
 class RateLimiter(Protocol):
     async def hit(self, key: str, *, limit: int, window_seconds: int) -> RateDecision: ...
+
+
+class UsernameTakenError(ValueError):
+    def __init__(self, username: str) -> None:
+        super().__init__(f"the username {username!r} is taken")
+        self.username = username
+
+
+class UserStore(Protocol):
+    """Accounts. Every change is one atomic single-document update (no transactions needed)."""
+
+    async def add(self, user: User) -> None:
+        """Store a new user; UsernameTakenError when the (normalized) username exists."""
+        ...
+
+    async def get(self, user_id: str) -> User | None: ...
+
+    async def get_by_username(self, username: str) -> User | None: ...
+
+    async def record_failure(
+        self, user_id: str, *, at: datetime, policy: LockoutPolicy
+    ) -> User | None:
+        """Count one wrong password (User.after_failure, applied atomically); None if no user."""
+        ...
+
+    async def reset_failures(self, user_id: str) -> None:
+        """Forget failed sign-ins and any lock (after a successful one)."""
+        ...
+
+    async def end_sessions(self, user_id: str) -> User | None:
+        """Bump the session version so every token issued so far stops working."""
+        ...
+
+    async def ping(self) -> None: ...
 
 
 @dataclass(frozen=True)

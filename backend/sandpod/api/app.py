@@ -8,8 +8,10 @@ from fastapi import APIRouter, FastAPI
 from sandpod import __version__
 from sandpod.api.body_limit import BodySizeLimit
 from sandpod.api.problems import install_problem_handlers
-from sandpod.api.routers import executions, health, runtimes
+from sandpod.api.rate_limits import RateLimitHeaders
+from sandpod.api.routers import auth, executions, health, metrics, runtimes
 from sandpod.api.state import ApiState
+from sandpod.api.timing import RequestTiming
 
 API_PREFIX = "/api/v1"
 DESCRIPTION = """\
@@ -18,6 +20,12 @@ Run untrusted scripts in isolated sandboxes with hard limits.
 Submit a script with `POST /api/v1/executions`, follow it live with
 `GET /api/v1/executions/{id}/events` (server-sent events), and read the result with
 `GET /api/v1/executions/{id}`. Errors are RFC 9457 `application/problem+json`.
+
+Sign in with `POST /api/v1/auth/login` and send `Authorization: Bearer <token>`; browsers get an
+httpOnly session cookie instead, and their writes echo the `sandpod_csrf` cookie in `X-CSRF-Token`.
+Each user sees only their own executions (admins may ask for `?all=true`). Requests are rate
+limited per user and per client address; a 429 carries `Retry-After`. Embedded mode bound to
+loopback may run without accounts: then every request acts as the local admin.
 """
 
 StateFactory = Callable[[], AbstractAsyncContextManager[ApiState]]
@@ -35,6 +43,8 @@ def create_app(state: StateFactory | None = None, *, max_request_bytes: int = 2 
             yield
             return
         async with state() as api_state:
+            for hook in api_state.startup:
+                await hook()
             app.state.api = api_state
             yield
 
@@ -49,8 +59,11 @@ def create_app(state: StateFactory | None = None, *, max_request_bytes: int = 2 
     )
     install_problem_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=max_request_bytes)
+    app.add_middleware(RateLimitHeaders)
     v1 = APIRouter(prefix=API_PREFIX)
-    for module in (executions, runtimes, health):
+    for module in (auth, executions, runtimes, health):
         v1.include_router(module.router)
     app.include_router(v1)
+    app.include_router(metrics.router)
+    app.add_middleware(RequestTiming)
     return app

@@ -5,9 +5,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from sandpod.api.state import ApiState
-from sandpod.services.executions import ExecutionService, Principal
-
-LOCAL_PRINCIPAL = Principal(id="local", is_admin=True)
+from sandpod.services.executions import ExecutionService
 
 
 def get_state(request: Request) -> ApiState:
@@ -19,11 +17,6 @@ def get_executions(state: Annotated[ApiState, Depends(get_state)]) -> ExecutionS
     return state.executions
 
 
-def get_principal() -> Principal:
-    # Embedded mode without accounts: one local user who owns everything.
-    return LOCAL_PRINCIPAL
-
-
 StateDep = Annotated[ApiState, Depends(get_state)]
 ExecutionsDep = Annotated[ExecutionService, Depends(get_executions)]
-PrincipalDep = Annotated[Principal, Depends(get_principal)]
+# Who is asking: sandpod.api.auth.PrincipalDep (and the rate-limited aliases in rate_limits).

@@ -10,14 +10,17 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
 from sandpod.domain.limits import LimitsExceededError
+from sandpod.domain.passwords import WeakPasswordError
 from sandpod.domain.runtimes import UnknownRuntimeError
-from sandpod.ports import ServiceUnavailableError
+from sandpod.ports import ServiceUnavailableError, UsernameTakenError
 from sandpod.services.errors import (
     AlreadyFinishedError,
+    AuthenticationError,
     ExecutionNotFoundError,
     IdempotencyConflictError,
     IdempotencyInFlightError,
     InputTooLargeError,
+    RegistrationClosedError,
 )
 
 PROBLEM_JSON = "application/problem+json"
@@ -62,6 +65,9 @@ def _validation_problem(request: Request, error: RequestValidationError) -> JSON
     return problem(422, f"invalid request: {summary}", instance=request.url.path, errors=errors)
 
 
+_HEADERS = {503: {"Retry-After": "5"}, 401: {"WWW-Authenticate": 'Bearer realm="sandpod"'}}
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     statuses: dict[type[Exception], int] = {
         ExecutionNotFoundError: 404,
@@ -72,18 +78,28 @@ def install_problem_handlers(app: FastAPI) -> None:
         IdempotencyInFlightError: 409,
         AlreadyFinishedError: 409,
         ServiceUnavailableError: 503,
+        AuthenticationError: 401,
+        RegistrationClosedError: 403,
+        UsernameTakenError: 409,
     }
 
     async def domain_error(request: Request, error: Exception) -> JSONResponse:
         for kind, status in statuses.items():
             if isinstance(error, kind):
-                headers = {"Retry-After": "5"} if status == 503 else None
+                headers = _HEADERS.get(status)
                 return problem(status, str(error), instance=request.url.path, headers=headers)
         return problem(422, str(error), instance=request.url.path)
 
     for kind in statuses:
         app.add_exception_handler(kind, domain_error)
     app.add_exception_handler(ValueError, domain_error)
+
+    async def weak_password(request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, WeakPasswordError)
+        errors = [{"field": "password", "message": item} for item in error.problems]
+        return problem(422, str(error), instance=request.url.path, errors=errors)
+
+    app.add_exception_handler(WeakPasswordError, weak_password)
 
     async def validation_error(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, RequestValidationError)

@@ -1,7 +1,7 @@
 """Request and response bodies of the public API."""
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -10,6 +10,7 @@ from sandpod.domain.limits import Limits, LimitsRequest
 from sandpod.domain.result import Result
 from sandpod.domain.runtimes import Runtime
 from sandpod.domain.status import ExecutionStatus
+from sandpod.domain.users import USERNAME_PATTERN, Role, User
 
 
 class SubmitExecution(BaseModel):
@@ -96,3 +97,51 @@ class Problem(BaseModel):
     detail: str
     instance: str | None = None
     errors: list[dict[str, str]] | None = None
+
+
+class Credentials(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"username": "ada", "password": "a long passphrase"}]},
+    )
+
+    username: Annotated[str, Field(min_length=1, max_length=64)]
+    password: Annotated[str, Field(min_length=1, max_length=256)]
+
+
+class Registration(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"username": "ada", "password": "a long passphrase"}]},
+    )
+
+    username: Annotated[
+        str,
+        Field(
+            pattern=USERNAME_PATTERN,
+            description="3-32 letters, digits, '.', '_' or '-'; case-insensitive.",
+        ),
+    ]
+    password: Annotated[
+        str,
+        Field(
+            max_length=256,
+            description="12-256 characters, not containing the username, not a common password.",
+        ),
+    ]
+
+
+class AccessToken(BaseModel):
+    access_token: str = Field(description="Send as `Authorization: Bearer <token>`.")
+    token_type: Literal["bearer"] = Field("bearer", description="Always `bearer`.")
+    expires_in: int = Field(description="Seconds until the token expires.")
+
+
+class UserOut(BaseModel):
+    id: str
+    username: str
+    role: Role
+
+    @classmethod
+    def of(cls, user: User) -> "UserOut":
+        return cls(id=user.id, username=user.username, role=user.role)

@@ -3,9 +3,11 @@
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from sandpod.api.budgets import RateBudgets
 from sandpod.domain.limits import LimitPolicy
 from sandpod.domain.runtimes import RuntimeRegistry
 from sandpod.ports import RateLimiter
+from sandpod.services.accounts import AccountService
 from sandpod.services.executions import ExecutionService
 
 
@@ -15,6 +17,12 @@ class ApiState:
     runtimes: RuntimeRegistry
     limits: LimitPolicy
     rate_limiter: RateLimiter
+    # None only when authentication is off (embedded mode on loopback): all act as local admin.
+    accounts: AccountService | None
+    rate_budgets: RateBudgets = field(default_factory=RateBudgets)
+    secure_cookies: bool = True
     sse_heartbeat_seconds: float = 15.0
     # name -> coroutine that raises when that dependency is not ready
     readiness: dict[str, Callable[[], Awaitable[None]]] = field(default_factory=dict)
+    # run once when the app starts (seeding the admin)
+    startup: list[Callable[[], Awaitable[None]]] = field(default_factory=list)

@@ -30,3 +30,18 @@ class IdempotencyInFlightError(ValueError):
         super().__init__(
             f"a request with Idempotency-Key {key!r} is still being processed; retry shortly"
         )
+
+
+class AuthenticationError(Exception):
+    """No valid credential: the API answers 401."""
+
+
+class InvalidCredentialsError(AuthenticationError):
+    # One message for unknown users, wrong passwords and locked accounts: nothing is revealed.
+    def __init__(self) -> None:
+        super().__init__("invalid username or password")
+
+
+class RegistrationClosedError(PermissionError):
+    def __init__(self) -> None:
+        super().__init__("registration is closed on this server; ask an admin for an account")

@@ -141,6 +141,9 @@ class ExecutionService:
         owner = None if (principal.is_admin and all_owners) else principal.id
         return await self._store.list(owner=owner, status=status, after=cursor, limit=limit)
 
+    async def count(self, status: ExecutionStatus) -> int:
+        return await self._store.count(status)
+
     async def cancel(self, principal: Principal, execution_id: str) -> Execution:
         execution = await self.get(principal, execution_id)
         if execution.status.is_terminal:

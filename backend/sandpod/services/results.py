@@ -1,6 +1,7 @@
 """The result processor: the single writer of status changes, and the timeout sweep."""
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sandpod.domain.events import (
@@ -20,8 +21,14 @@ log = logging.getLogger(__name__)
 
 class ResultProcessor:
     def __init__(
-        self, *, store: ExecutionStore, live: LiveUpdates, sweep_grace_seconds: float
+        self,
+        *,
+        store: ExecutionStore,
+        live: LiveUpdates,
+        sweep_grace_seconds: float,
+        on_finished: Callable[[Execution], None] | None = None,
     ) -> None:
+        self._on_finished = on_finished
         self._store = store
         self._live = live
         self._grace = timedelta(seconds=sweep_grace_seconds)
@@ -89,4 +96,6 @@ class ResultProcessor:
         await self._live.publish(
             StatusUpdate(execution_id=execution_id, status=target, occurred_at=at, result=result)
         )
+        if target.is_terminal and self._on_finished is not None:
+            self._on_finished(updated)
         return True

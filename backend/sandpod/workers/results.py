@@ -4,6 +4,7 @@ import asyncio
 import logging
 
 from sandpod.domain.events import STATUS_FOR_TERMINAL_EVENT, EventType
+from sandpod.observability import instrumented
 from sandpod.ports import EventBus
 from sandpod.services.results import ResultProcessor
 
@@ -18,7 +19,12 @@ async def run_results(
 ) -> None:
     async with asyncio.TaskGroup() as tasks:
         tasks.create_task(
-            bus.consume(RESULTS_GROUP, RESULT_EVENTS, processor.handle, concurrency=4)
+            bus.consume(
+                RESULTS_GROUP,
+                RESULT_EVENTS,
+                instrumented(RESULTS_GROUP, processor.handle),
+                concurrency=4,
+            )
         )
         tasks.create_task(_sweep_forever(processor, sweep_interval_seconds))
 

@@ -3,6 +3,7 @@
 import asyncio
 
 from sandpod.domain.events import EventType
+from sandpod.observability import instrumented
 from sandpod.ports import EventBus
 from sandpod.services.runner import RunnerService
 
@@ -15,14 +16,17 @@ async def run_runner(bus: EventBus, service: RunnerService, *, concurrency: int)
     async with asyncio.TaskGroup() as tasks:
         tasks.create_task(
             bus.consume(
-                RUNNER_GROUP, [EventType.REQUESTED], service.handle, concurrency=concurrency
+                RUNNER_GROUP,
+                [EventType.REQUESTED],
+                instrumented(RUNNER_GROUP, service.handle),
+                concurrency=concurrency,
             )
         )
         tasks.create_task(
             bus.consume(
                 CANCEL_GROUP,
                 [EventType.CANCEL_REQUESTED],
-                service.handle,
+                instrumented(RUNNER_GROUP, service.handle),
                 concurrency=concurrency,
                 broadcast=True,
             )

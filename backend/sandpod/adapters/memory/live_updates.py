@@ -8,6 +8,23 @@ from contextlib import asynccontextmanager
 from sandpod.domain.events import StatusUpdate
 
 
+class _Updates:
+    """An async iterator over one subscriber's queue.
+
+    A class rather than an async generator: a reader may time out waiting (asyncio.wait_for
+    on __anext__) and read again, which would close a generator for good.
+    """
+
+    def __init__(self, queue: asyncio.Queue[StatusUpdate]) -> None:
+        self._queue = queue
+
+    def __aiter__(self) -> "_Updates":
+        return self
+
+    async def __anext__(self) -> StatusUpdate:
+        return await self._queue.get()
+
+
 class InMemoryLiveUpdates:
     def __init__(self, queue_size: int = 64) -> None:
         self._subscribers: defaultdict[str, set[asyncio.Queue[StatusUpdate]]] = defaultdict(set)
@@ -23,13 +40,8 @@ class InMemoryLiveUpdates:
     async def subscribe(self, execution_id: str) -> AsyncIterator[AsyncIterator[StatusUpdate]]:
         queue: asyncio.Queue[StatusUpdate] = asyncio.Queue(self._queue_size)
         self._subscribers[execution_id].add(queue)
-
-        async def updates() -> AsyncIterator[StatusUpdate]:
-            while True:
-                yield await queue.get()
-
         try:
-            yield updates()
+            yield _Updates(queue)
         finally:
             listeners = self._subscribers[execution_id]
             listeners.discard(queue)

@@ -7,11 +7,7 @@ from datetime import datetime
 from sandpod.domain.execution import Execution
 from sandpod.domain.result import Result
 from sandpod.domain.status import ExecutionStatus, can_transition
-from sandpod.ports import Page
-
-
-class DuplicateExecutionError(KeyError):
-    pass
+from sandpod.ports import DuplicateExecutionError, Page
 
 
 class InMemoryExecutionStore:
@@ -77,6 +73,9 @@ class InMemoryExecutionStore:
             if not item.status.is_terminal and item.created_at < created_before
         ]
         return sorted(unfinished, key=lambda item: item.id)[:limit]
+
+    async def count(self, status: ExecutionStatus) -> int:
+        return sum(1 for item in self._items.values() if item.status is status)
 
     async def ping(self) -> None:
         return None

@@ -1,0 +1,30 @@
+"""The local sandbox runner: bubblewrap + cgroups + rlimits on this machine."""
+
+from sandpod.adapters.sandbox.host import HostReport, SandboxHostError, check_host
+from sandpod.adapters.sandbox.runner import LocalSandboxRunner
+from sandpod.config import Settings
+
+__all__ = [
+    "HostReport",
+    "LocalSandboxRunner",
+    "SandboxHostError",
+    "build_local_runner",
+    "check_host",
+]
+
+
+def build_local_runner(settings: Settings, *, preflight: bool = True) -> LocalSandboxRunner:
+    """The runner for these settings; with `preflight`, fail fast (SandboxHostError naming
+    what to install) when this host cannot run sandboxes."""
+    if preflight:
+        check_host(
+            bwrap_path=settings.bwrap_path,
+            cgroup_root=settings.cgroup_root,
+            cgroup_parent=settings.cgroup_parent,
+        )
+    return LocalSandboxRunner(
+        sandbox_root=settings.sandbox_root,
+        cgroup_root=settings.cgroup_root,
+        cgroup_parent=settings.cgroup_parent,
+        bwrap_path=settings.bwrap_path,
+    )

@@ -7,17 +7,24 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Response
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from sandpod.api.deps import ExecutionsDep, PrincipalDep, StateDep
+from sandpod.api.deps import ExecutionsDep, StateDep
+from sandpod.api.rate_limits import ReadPrincipal, SubmitPrincipal
 from sandpod.api.schemas import ExecutionOut, ExecutionPage, Problem, SubmitExecution
 from sandpod.domain.status import ExecutionStatus
+from sandpod.observability import SUBMITTED
 from sandpod.services.executions import SubmitCommand
-
-router = APIRouter(prefix="/executions", tags=["executions"])
 
 PROBLEMS = {
     status: {"model": Problem, "content": {"application/problem+json": {}}}
-    for status in (400, 404, 409, 413, 422, 429, 503)
+    for status in (400, 401, 403, 404, 409, 413, 422, 429, 503)
 }
+# Every route needs a signed-in caller (401) and is rate limited (429); writes with the session
+# cookie need the CSRF header (403). Another user's execution is a 404, never a 403.
+router = APIRouter(
+    prefix="/executions",
+    tags=["executions"],
+    responses={status: PROBLEMS[status] for status in (401, 429)},
+)
 IdempotencyKey = Annotated[
     str | None,
     Header(
@@ -39,7 +46,7 @@ IdempotencyKey = Annotated[
 async def submit_execution(
     body: SubmitExecution,
     executions: ExecutionsDep,
-    principal: PrincipalDep,
+    principal: SubmitPrincipal,
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> ExecutionOut:
@@ -51,7 +58,9 @@ async def submit_execution(
         idempotency_key,
     )
     response.headers["Location"] = f"/api/v1/executions/{execution.id}"
-    if not created:
+    if created:
+        SUBMITTED.labels(execution.spec.runtime).inc()
+    else:
         response.headers["Idempotent-Replayed"] = "true"
     return ExecutionOut.of(execution)
 
@@ -59,12 +68,18 @@ async def submit_execution(
 @router.get("", response_model=ExecutionPage, summary="List your executions, newest first")
 async def list_executions(
     executions: ExecutionsDep,
-    principal: PrincipalDep,
+    principal: ReadPrincipal,
     status: ExecutionStatus | None = None,
     cursor: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    all_owners: Annotated[
+        bool,
+        Query(alias="all", description="Admins only: everyone's executions (ignored otherwise)."),
+    ] = False,
 ) -> ExecutionPage:
-    page = await executions.list(principal, status=status, cursor=cursor, limit=limit)
+    page = await executions.list(
+        principal, status=status, cursor=cursor, limit=limit, all_owners=all_owners
+    )
     return ExecutionPage(
         items=[ExecutionOut.of(item) for item in page.items], next_cursor=page.next_cursor
     )
@@ -77,7 +92,7 @@ async def list_executions(
     summary="Status and result of one execution",
 )
 async def get_execution(
-    execution_id: str, executions: ExecutionsDep, principal: PrincipalDep
+    execution_id: str, executions: ExecutionsDep, principal: ReadPrincipal
 ) -> ExecutionOut:
     return ExecutionOut.of(await executions.get(principal, execution_id))
 
@@ -86,11 +101,11 @@ async def get_execution(
     "/{execution_id}/cancel",
     status_code=202,
     response_model=ExecutionOut,
-    responses={404: PROBLEMS[404], 409: PROBLEMS[409]},
+    responses={403: PROBLEMS[403], 404: PROBLEMS[404], 409: PROBLEMS[409]},
     summary="Ask for an execution to be stopped",
 )
 async def cancel_execution(
-    execution_id: str, executions: ExecutionsDep, principal: PrincipalDep
+    execution_id: str, executions: ExecutionsDep, principal: SubmitPrincipal
 ) -> ExecutionOut:
     return ExecutionOut.of(await executions.cancel(principal, execution_id))
 
@@ -108,7 +123,7 @@ async def cancel_execution(
     summary="Follow an execution live (server-sent events)",
 )
 async def stream_execution_events(
-    execution_id: str, executions: ExecutionsDep, principal: PrincipalDep, state: StateDep
+    execution_id: str, executions: ExecutionsDep, principal: ReadPrincipal, state: StateDep
 ) -> EventSourceResponse:
     await executions.get(principal, execution_id)  # 404 before the stream starts
 

@@ -1,14 +1,21 @@
 """/api/v1/runtimes: what can run here, with limit defaults, maxima and an example."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
 from sandpod.api.deps import StateDep
-from sandpod.api.schemas import RuntimeLimits, RuntimeOut
+from sandpod.api.rate_limits import limit_read_per_ip
+from sandpod.api.schemas import Problem, RuntimeLimits, RuntimeOut
 
 router = APIRouter(prefix="/runtimes", tags=["runtimes"])
 
 
-@router.get("", response_model=list[RuntimeOut], summary="Runtimes you can submit to")
+@router.get(
+    "",
+    response_model=list[RuntimeOut],
+    dependencies=[Depends(limit_read_per_ip)],  # public, so limited per client address only
+    responses={429: {"model": Problem, "content": {"application/problem+json": {}}}},
+    summary="Runtimes you can submit to",
+)
 async def list_runtimes(state: StateDep) -> list[RuntimeOut]:
     limits = RuntimeLimits(defaults=state.limits.defaults, maxima=state.limits.maxima)
     return [RuntimeOut.of(runtime, limits) for runtime in state.runtimes.all()]

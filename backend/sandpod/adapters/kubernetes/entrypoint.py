@@ -1,0 +1,459 @@
+"""sandpod's in-pod entrypoint: run one script under limits and report through a channel it owns.
+
+STANDALONE: standard library only, no sandpod imports, runs on every runtime's Python (3.11+). It is
+copied into the runtime images (runtimes/python/Dockerfile) and runs as the container's PID 1:
+
+    python3.12 -I -S /opt/sandpod/entrypoint.py --wall-seconds 10 ... -- python3.12 -I -u main.py
+
+Why the result cannot be forged by the script:
+- The script's stdout and stderr are pipes to this process; user bytes never reach the container
+  log raw. After the script and every process it started are dead, this process writes ONE block to
+  its own stdout: length-prefixed frames whose payload is base64(zlib(bytes)), so user output (fake
+  frame markers, binary, anything) is opaque payload.
+- It then writes a short JSON summary (exit code, times, truncation flags, and the sha256, byte and
+  line count of the block) to /dev/termination-log. The monitor reads exactly those last lines of
+  the log and accepts them only when the digest matches.
+- As PID 1 it makes itself non-dumpable (so the script cannot open /proc/1/fd/1 to write into the
+  log) and kills every other process in the container (kill(-1)) before writing either record, so
+  nothing the script left behind can write after it.
+
+Block format (v1), ASCII only, lines of at most LINE_CHARS characters:
+
+    SANDPOD1 stdout <raw byte count> <encoded char count>
+    <base64 lines>
+    SANDPOD1 stderr <raw byte count> <encoded char count>
+    <base64 lines>
+    SANDPOD1 end
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import ctypes
+import hashlib
+import json
+import math
+import os
+import resource
+import selectors
+import signal
+import subprocess
+import sys
+import time
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+FORMAT_VERSION = 1
+MAGIC = "SANDPOD1"
+STREAMS = ("stdout", "stderr")
+LINE_CHARS = 4000  # far below containerd's 16 KiB line split
+TERMINATION_LOG_LIMIT = 4096  # what the kubelet keeps of a termination message
+MESSAGE_CHARS = 512
+READ_CHUNK = 64 * 1024
+DRAIN_SECONDS = 1.0  # how long to wait for pipes still held open after everything was killed
+POLL_SECONDS = 0.05
+
+# How the script ended, as written into the summary.
+EXITED = "exited"
+WALL_LIMIT = "wall_limit"
+CPU_LIMIT = "cpu_limit"
+OUTPUT_LIMIT = "output_limit"
+MEMORY_LIMIT = "memory_limit"
+ERROR = "error"
+OUTCOMES = (EXITED, WALL_LIMIT, CPU_LIMIT, OUTPUT_LIMIT, MEMORY_LIMIT, ERROR)
+
+# The container's own exit code per outcome (so `kubectl get pods` tells them apart); the monitor
+# checks it equals the summary's `container_exit`.
+_CONTAINER_EXIT = {WALL_LIMIT: 124, CPU_LIMIT: 124, OUTPUT_LIMIT: 125, MEMORY_LIMIT: 137, ERROR: 70}
+
+_PR_SET_DUMPABLE = 4
+
+
+@dataclass
+class Capture:
+    """One output stream, kept up to `cap` bytes."""
+
+    cap: int
+    data: bytearray = field(default_factory=bytearray)
+    truncated: bool = False
+
+    def add(self, chunk: bytes) -> bool:
+        """Keep what fits; True when the stream went over the cap."""
+        room = self.cap - len(self.data)
+        self.data += chunk[: max(room, 0)]
+        if len(chunk) > room:
+            self.truncated = True
+        return self.truncated
+
+
+@dataclass
+class Outcome:
+    kind: str
+    exit_code: int | None = None
+    wall_seconds: float = 0.0
+    cpu_seconds: float = 0.0
+    peak_memory_bytes: int = 0
+    message: str | None = None
+    captures: dict[str, Capture] = field(default_factory=dict)
+
+    @property
+    def container_exit(self) -> int:
+        if self.kind != EXITED:
+            return _CONTAINER_EXIT[self.kind]
+        code = self.exit_code or 0
+        return 128 - code if code < 0 else min(code, 255)
+
+
+# ------------------------------------------------------------------------------------ framing
+def encode_frames(streams: Sequence[tuple[str, bytes]]) -> bytes:
+    """The block written to the container log: one length-prefixed frame per stream, then `end`."""
+    parts: list[bytes] = []
+    for name, raw in streams:
+        encoded = base64.b64encode(zlib.compress(raw, 6))
+        parts.append(f"{MAGIC} {name} {len(raw)} {len(encoded)}\n".encode("ascii"))
+        parts.extend(
+            encoded[i : i + LINE_CHARS] + b"\n" for i in range(0, len(encoded), LINE_CHARS)
+        )
+    parts.append(f"{MAGIC} end\n".encode("ascii"))
+    return b"".join(parts)
+
+
+def build_summary(outcome: Outcome, block: bytes) -> str:
+    """The termination message: small JSON that authenticates the block (kept under 4096 bytes)."""
+    captures = outcome.captures
+    summary: dict[str, object] = {
+        "v": FORMAT_VERSION,
+        "outcome": outcome.kind,
+        "exit_code": outcome.exit_code,
+        "container_exit": outcome.container_exit,
+        "wall_seconds": round(outcome.wall_seconds, 6),
+        "cpu_seconds": round(outcome.cpu_seconds, 6),
+        "peak_memory_bytes": outcome.peak_memory_bytes,
+        "stdout_truncated": bool(captures.get("stdout") and captures["stdout"].truncated),
+        "stderr_truncated": bool(captures.get("stderr") and captures["stderr"].truncated),
+        "frames_sha256": hashlib.sha256(block).hexdigest(),
+        "frames_bytes": len(block),
+        "frames_lines": block.count(b"\n"),
+        "message": (outcome.message or "")[:MESSAGE_CHARS] or None,
+    }
+    text = json.dumps(summary, separators=(",", ":"), sort_keys=True)
+    if len(text.encode()) > TERMINATION_LOG_LIMIT:  # only a pathological message can get here
+        summary["message"] = None
+        text = json.dumps(summary, separators=(",", ":"), sort_keys=True)
+    return text
+
+
+# ------------------------------------------------------------------------------- process control
+def _make_undumpable() -> None:
+    """Close /proc/<our pid>/fd to same-uid processes: the script cannot write into our stdout."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux or no libc symbol: the digest still protects
+        pass
+
+
+def _child_setup(cpu_seconds: float, file_size_bytes: int) -> Callable[[], None]:
+    soft = max(1, math.ceil(cpu_seconds))
+
+    def setup() -> None:
+        # Runs in the child between fork and exec: per-process backstops (cgroups cover the rest).
+        resource.setrlimit(resource.RLIMIT_CPU, (soft, soft + 1))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (file_size_bytes, file_size_bytes))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        try:  # make the script, not this process, the OOM killer's first choice
+            with open("/proc/self/oom_score_adj", "w") as f:
+                f.write("1000")
+        except OSError:
+            pass
+
+    return setup
+
+
+def _kill_everything(proc: subprocess.Popen[bytes]) -> None:
+    if os.getpid() == 1:
+        # As the container's init, kill(-1) reaches every other process in the pid namespace,
+        # including ones that left our process group with setsid(). Never do this outside PID 1.
+        with contextlib.suppress(OSError):
+            os.kill(-1, signal.SIGKILL)
+    with contextlib.suppress(OSError):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _reap_orphans() -> None:
+    # Orphans are re-parented to PID 1; reap them so their CPU time lands in RUSAGE_CHILDREN.
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def _read_number(path: str, key: str | None = None) -> int | None:
+    try:
+        with open(path) as f:
+            text = f.read()
+    except OSError:
+        return None
+    if key is None:
+        return int(text.strip()) if text.strip().isdigit() else None
+    for line in text.splitlines():
+        name, _, value = line.partition(" ")
+        if name == key and value.strip().isdigit():
+            return int(value)
+    return None
+
+
+def cgroup_cpu_seconds(root: str = "/sys/fs/cgroup") -> float | None:
+    """The container's CPU time (all processes), from cgroup v2 or v1; None when unreadable."""
+    usec = _read_number(f"{root}/cpu.stat", "usage_usec")
+    if usec is not None:
+        return usec / 1e6
+    for v1 in ("cpuacct", "cpu,cpuacct"):
+        nsec = _read_number(f"{root}/{v1}/cpuacct.usage")
+        if nsec is not None:
+            return nsec / 1e9
+    return None
+
+
+def cgroup_memory(root: str = "/sys/fs/cgroup") -> tuple[int, int] | None:
+    """(current, peak) bytes of this container's cgroup memory (v2 or v1); None if unreadable."""
+    for current, peak in (
+        (f"{root}/memory.current", f"{root}/memory.peak"),
+        (f"{root}/memory/memory.usage_in_bytes", f"{root}/memory/memory.max_usage_in_bytes"),
+    ):
+        now, most = _read_number(current), _read_number(peak)
+        if now is not None and most is not None:
+            return now, most
+    return None
+
+
+def cgroup_oom_kills(root: str = "/sys/fs/cgroup") -> int | None:
+    """How many processes the OOM killer took in this container's cgroup (v2 or v1)."""
+    count = _read_number(f"{root}/memory.events", "oom_kill")
+    if count is None:
+        count = _read_number(f"{root}/memory/memory.oom_control", "oom_kill")
+    return count
+
+
+# ------------------------------------------------------------------------------------ the run
+@dataclass(frozen=True)
+class Options:
+    command: list[str]
+    wall_seconds: float
+    cpu_seconds: float
+    output_bytes: int
+    file_size_bytes: int
+    stdin_path: str | None
+    termination_log: str
+    cgroup_accounting: bool
+
+
+def supervise(opts: Options) -> Outcome:
+    """Run the script to its end under the limits; never raises for anything the script does."""
+    captures = {name: Capture(opts.output_bytes) for name in STREAMS}
+    cpu_base = cgroup_cpu_seconds() if opts.cgroup_accounting else None
+    ooms_before = cgroup_oom_kills() if opts.cgroup_accounting else None
+    memory_base = cgroup_memory() if opts.cgroup_accounting else None
+    started = time.monotonic()
+    try:
+        with open(opts.stdin_path or os.devnull, "rb") as stdin:
+            proc = subprocess.Popen(  # noqa: S603  (argv from our own pod spec, no shell)
+                opts.command,
+                stdin=stdin,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
+                preexec_fn=_child_setup(opts.cpu_seconds, opts.file_size_bytes),
+            )
+    except (OSError, subprocess.SubprocessError) as exc:
+        return Outcome(ERROR, message=f"cannot start {opts.command[0]!r}: {exc}", captures=captures)
+
+    killed_for = _pump(proc, opts, captures, started, cpu_base)
+    exit_code = proc.wait()
+    wall = time.monotonic() - started
+    _kill_everything(proc)
+    _reap_orphans()
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = usage.ru_utime + usage.ru_stime
+    # ru_maxrss is KiB, and counts the RSS of this process at fork time too; inside a container
+    # the cgroup's growth since the spawn is closer to the script's own peak (RSS + page cache,
+    # like the local runner reports), and its CPU time includes children nobody reaped.
+    peak = usage.ru_maxrss * 1024
+    ooms_after = cgroup_oom_kills() if opts.cgroup_accounting else None
+    memory_after = cgroup_memory() if opts.cgroup_accounting else None
+    if memory_base is not None and memory_after is not None:
+        peak = max(0, memory_after[1] - memory_base[0])
+    cpu_after = cgroup_cpu_seconds() if cpu_base is not None else None
+    if cpu_base is not None and cpu_after is not None:
+        cpu = max(cpu, cpu_after - cpu_base)
+
+    kind = EXITED
+    if killed_for is not None:
+        kind = killed_for
+    elif ooms_before is not None and ooms_after is not None and ooms_after > ooms_before:
+        kind = MEMORY_LIMIT
+    elif exit_code == -signal.SIGXCPU or (
+        exit_code == -signal.SIGKILL and cpu >= math.ceil(opts.cpu_seconds)
+    ):
+        kind = CPU_LIMIT
+    elif any(capture.truncated for capture in captures.values()):
+        kind = OUTPUT_LIMIT  # it overflowed but exited before we could kill it: same verdict
+    message = {
+        WALL_LIMIT: f"wall time limit of {opts.wall_seconds:g}s exceeded",
+        CPU_LIMIT: f"CPU time limit of {opts.cpu_seconds:g}s exceeded",
+        OUTPUT_LIMIT: f"output limit of {opts.output_bytes} bytes per stream exceeded",
+        MEMORY_LIMIT: "memory limit exceeded",
+    }.get(kind)
+    return Outcome(
+        kind,
+        exit_code=exit_code,
+        wall_seconds=wall,
+        cpu_seconds=cpu,
+        peak_memory_bytes=peak,
+        message=message,
+        captures=captures,
+    )
+
+
+def _pump(
+    proc: subprocess.Popen[bytes],
+    opts: Options,
+    captures: dict[str, Capture],
+    started: float,
+    cpu_base: float | None,
+) -> str | None:
+    """Copy the script's output into the captures until the pipes close; enforce wall/CPU/output.
+
+    Returns why we killed the script, or None when it ended on its own.
+    """
+    if proc.stdout is None or proc.stderr is None:  # cannot happen: both are PIPE
+        raise RuntimeError("the script's output pipes are missing")
+    selector = selectors.DefaultSelector()
+    selector.register(proc.stdout, selectors.EVENT_READ, "stdout")
+    selector.register(proc.stderr, selectors.EVENT_READ, "stderr")
+    pidfd: int | None = None
+    try:  # a pidfd tells us the moment the script exits, even if a child keeps the pipes open
+        pidfd = os.pidfd_open(proc.pid)
+        selector.register(pidfd, selectors.EVENT_READ, "exit")
+    except (AttributeError, OSError):
+        pidfd = None
+    deadline = started + opts.wall_seconds
+    killed_for: str | None = None
+    drain_until: float | None = None  # set once everything was killed or the script exited
+    exited = False
+
+    def stop(reason: str | None) -> None:
+        nonlocal killed_for, drain_until
+        if reason is not None and killed_for is None and drain_until is None:
+            killed_for = reason
+        _kill_everything(proc)
+        if drain_until is None:
+            drain_until = time.monotonic() + DRAIN_SECONDS
+
+    try:
+        while True:
+            pipes_open = any(key.data != "exit" for key in selector.get_map().values())
+            if not pipes_open and (exited or drain_until is not None):
+                break  # a script that closed its pipes early still runs to its end or its limit
+            now = time.monotonic()
+            if drain_until is None and now >= deadline:
+                stop(WALL_LIMIT)
+            if drain_until is not None and now >= drain_until:
+                break  # something outside our reach still holds a pipe; keep what we have
+            limit = drain_until if drain_until is not None else deadline
+            timeout = max(0.0, limit - now)
+            if pidfd is None or cpu_base is not None:
+                timeout = min(timeout, POLL_SECONDS)
+            for key, _ in selector.select(timeout):
+                if key.data == "exit":
+                    selector.unregister(key.fileobj)
+                    exited = True
+                    stop(None)
+                    continue
+                chunk = os.read(key.fd, READ_CHUNK)
+                if not chunk:
+                    selector.unregister(key.fileobj)
+                elif captures[key.data].add(chunk) and drain_until is None:
+                    stop(OUTPUT_LIMIT)
+            if not exited and pidfd is None and proc.poll() is not None:
+                exited = True
+                stop(None)
+            if drain_until is None and cpu_base is not None:
+                used = cgroup_cpu_seconds()
+                if used is not None and used - cpu_base > opts.cpu_seconds:
+                    stop(CPU_LIMIT)
+    finally:
+        selector.close()
+        proc.stdout.close()
+        proc.stderr.close()
+        if pidfd is not None:
+            os.close(pidfd)
+    if drain_until is None:  # pipes closed on their own: make sure nothing lingers
+        stop(None)
+    return killed_for
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def report(outcome: Outcome, termination_log: str, out_fd: int = 1) -> None:
+    """Write the frames to our stdout, then the summary to the termination log (in that order)."""
+    captures = outcome.captures
+    block = encode_frames(
+        [(name, bytes(captures[name].data) if name in captures else b"") for name in STREAMS]
+    )
+    _write_all(out_fd, block)
+    with open(termination_log, "w", encoding="utf-8") as f:  # truncates whatever the script wrote
+        f.write(build_summary(outcome, block))
+
+
+def parse_args(argv: Sequence[str]) -> Options:
+    parser = argparse.ArgumentParser(prog="sandpod-entrypoint")
+    parser.add_argument("--wall-seconds", type=float, required=True)
+    parser.add_argument("--cpu-seconds", type=float, required=True)
+    parser.add_argument("--output-bytes", type=int, required=True)
+    parser.add_argument("--file-size-bytes", type=int, required=True)
+    parser.add_argument("--stdin", dest="stdin_path")
+    parser.add_argument("--termination-log", default="/dev/termination-log")
+    parser.add_argument(
+        "--cgroup-accounting",
+        action="store_true",
+        help="watch the container cgroup's CPU time and OOM kills (only inside a container)",
+    )
+    parser.add_argument("command", nargs="+", help="the interpreter argv, after --")
+    ns = parser.parse_args(argv)
+    return Options(
+        command=list(ns.command),
+        wall_seconds=ns.wall_seconds,
+        cpu_seconds=ns.cpu_seconds,
+        output_bytes=ns.output_bytes,
+        file_size_bytes=ns.file_size_bytes,
+        stdin_path=ns.stdin_path,
+        termination_log=ns.termination_log,
+        cgroup_accounting=ns.cgroup_accounting,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    opts = parse_args(sys.argv[1:] if argv is None else argv)
+    _make_undumpable()
+    try:
+        outcome = supervise(opts)
+    except Exception as exc:  # a bug here must still produce a readable report
+        outcome = Outcome(ERROR, message=f"entrypoint failure: {type(exc).__name__}: {exc}")
+    report(outcome, opts.termination_log)
+    return outcome.container_exit
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,143 @@
+"""KubernetesLauncher: the SandboxLauncher port as one hardened pod per execution."""
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Protocol
+
+from sandpod.adapters.kubernetes.api import AlreadyExistsError, ExecutorApi, KubeApiError
+from sandpod.adapters.kubernetes.manifests import (
+    CANCELLED_ANNOTATION,
+    EXECUTION_ID_ANNOTATION,
+    NETWORK_POLICY_NAME,
+    Manifest,
+    PodOptions,
+    check_namespace,
+    config_map_data,
+    config_map_manifest,
+    namespace_labels,
+    network_policy_manifest,
+    pod_manifest,
+    resource_name,
+)
+from sandpod.domain.runtimes import CATALOGUE, Runtime
+from sandpod.ports import SandboxJob
+
+
+class KubernetesSetupError(RuntimeError):
+    """The namespace is not ready for executor pods and we cannot make it so."""
+
+
+class ClosableExecutorApi(ExecutorApi, Protocol):
+    async def close(self) -> None: ...
+
+
+Connect = Callable[[], Awaitable[ClosableExecutorApi]]
+
+
+def _policy_shape(spec: Manifest) -> Manifest:
+    # The API server drops empty rule lists; compare what matters.
+    return {
+        "podSelector": spec.get("podSelector") or {},
+        "policyTypes": sorted(spec.get("policyTypes") or []),
+        "ingress": spec.get("ingress") or [],
+        "egress": spec.get("egress") or [],
+    }
+
+
+class KubernetesLauncher:
+    name = "kubernetes"
+
+    def __init__(
+        self,
+        connect: Connect,
+        *,
+        namespace: str,
+        options: PodOptions | None = None,
+        runtimes: Sequence[Runtime] = CATALOGUE,
+    ) -> None:
+        check_namespace(namespace)
+        self.namespace = namespace
+        self.options = options or PodOptions()
+        self._connect = connect
+        self._api: ClosableExecutorApi | None = None
+        self._lock = asyncio.Lock()
+        self._runtimes = list(runtimes)
+
+    async def _client(self) -> ClosableExecutorApi:
+        # Connect lazily: loading a kubeconfig is async, building the launcher is not.
+        async with self._lock:
+            if self._api is None:
+                self._api = await self._connect()
+            return self._api
+
+    async def close(self) -> None:
+        if self._api is not None:
+            await self._api.close()
+            self._api = None
+
+    def runtimes(self) -> list[Runtime]:
+        return list(self._runtimes)
+
+    async def prepare(self) -> None:
+        """At worker start: Pod Security labels on the namespace and the deny-all NetworkPolicy."""
+        api = await self._client()
+        namespace = await api.read_namespace()
+        if namespace is None:
+            raise KubernetesSetupError(
+                f"namespace {self.namespace!r} does not exist: apply deploy/namespace.yaml"
+            )
+        labels = (namespace.get("metadata") or {}).get("labels") or {}
+        missing = {
+            key: value for key, value in namespace_labels().items() if labels.get(key) != value
+        }
+        if missing:
+            try:
+                await api.label_namespace(missing)
+            except KubeApiError as exc:
+                raise KubernetesSetupError(
+                    f"namespace {self.namespace!r} lacks the Pod Security 'restricted' labels and"
+                    f" they cannot be set ({exc}): apply deploy/namespace.yaml and deploy/rbac.yaml"
+                ) from exc
+        policy = network_policy_manifest(self.namespace)
+        existing = await api.read_network_policy(NETWORK_POLICY_NAME)
+        if existing is None:
+            with contextlib.suppress(AlreadyExistsError):  # another worker was quicker
+                await api.create_network_policy(policy)
+        elif _policy_shape(existing.get("spec") or {}) != _policy_shape(policy["spec"]):
+            await api.replace_network_policy_spec(NETWORK_POLICY_NAME, policy["spec"])
+
+    async def launch(self, job: SandboxJob) -> None:
+        """Create the Pod, then its ConfigMap owned by it. Launching twice is harmless (409)."""
+        config_map_data(job)  # fail on an oversized script before creating anything
+        api = await self._client()
+        pod = pod_manifest(job, namespace=self.namespace, options=self.options)
+        name = pod["metadata"]["name"]
+        try:
+            created = await api.create_pod(pod)
+        except AlreadyExistsError:
+            found = await api.read_pod(name)
+            if found is None:
+                return  # it existed and is gone: it ran and was reported, or was cancelled
+            created = found
+        annotations = (created.get("metadata") or {}).get("annotations") or {}
+        if annotations.get(EXECUTION_ID_ANNOTATION) != job.execution_id:
+            raise KubeApiError(409, f"pod {name} belongs to another execution")
+        uid = created["metadata"]["uid"]
+        body = config_map_manifest(job, namespace=self.namespace, pod_name=name, pod_uid=uid)
+        try:
+            await api.create_config_map(body)
+        except AlreadyExistsError:
+            pass  # a previous launch got this far
+        except KubeApiError:
+            await api.delete_pod(name, uid=uid)  # never leave a pod waiting for a missing volume
+            raise
+
+    async def cancel(self, execution_id: str) -> bool:
+        """Mark the pod cancelled, then delete it; the monitor reports `cancelled` on deletion."""
+        api = await self._client()
+        name = resource_name(execution_id)
+        if not await api.annotate_pod(name, {CANCELLED_ANNOTATION: "true"}):
+            return False
+        await api.delete_pod(name)
+        return True

@@ -1,0 +1,195 @@
+"""Pure rules: when is an executor pod finished, and what Result does it stand for.
+
+`classify` looks at one pod object (as the API returns it) and says whether the execution ended;
+`build_result` turns that verdict, plus the verified report when there is one, into a Result.
+"""
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sandpod.adapters.kubernetes import entrypoint as ep
+from sandpod.adapters.kubernetes.framing import Summary
+from sandpod.adapters.kubernetes.manifests import (
+    CANCELLED_ANNOTATION,
+    CONTAINER_NAME,
+    EXECUTION_ID_ANNOTATION,
+    EXECUTION_ID_LABEL,
+    LIMITS_ANNOTATION,
+)
+from sandpod.domain.result import EndReason, Result
+
+Pod = dict[str, Any]
+
+# Waiting reasons that will not fix themselves: the execution cannot start.
+START_FAILURES = frozenset(
+    {
+        "ErrImagePull",
+        "ImagePullBackOff",
+        "InvalidImageName",
+        "ErrImageNeverPull",
+        "CreateContainerConfigError",
+        "CreateContainerError",
+        "RunContainerError",
+    }
+)
+
+_REASON_FOR_OUTCOME = {
+    ep.WALL_LIMIT: EndReason.TIMED_OUT,
+    ep.CPU_LIMIT: EndReason.TIMED_OUT,
+    ep.OUTPUT_LIMIT: EndReason.OUTPUT_LIMIT,
+    ep.MEMORY_LIMIT: EndReason.MEMORY_LIMIT,
+    ep.ERROR: EndReason.PLATFORM_ERROR,
+}
+
+
+@dataclass(frozen=True)
+class Ending:
+    """An executor pod is done. Either the reason is known, or the report must be read (collect)."""
+
+    reason: EndReason | None
+    message: str | None = None
+    collect: bool = False  # read the termination message and the framed log
+    oom_killed: bool = False
+    exit_code: int | None = None  # the container's (entrypoint's) exit code
+    termination_message: str | None = None
+
+
+def _get(obj: Any, *path: str) -> Any:
+    for key in path:
+        if not isinstance(obj, dict):
+            return None
+        obj = obj.get(key)
+    return obj
+
+
+def execution_id(pod: Pod) -> str | None:
+    value = _get(pod, "metadata", "annotations", EXECUTION_ID_ANNOTATION) or _get(
+        pod, "metadata", "labels", EXECUTION_ID_LABEL
+    )
+    return value if isinstance(value, str) and value else None
+
+
+def pod_uid(pod: Pod) -> str | None:
+    value = _get(pod, "metadata", "uid")
+    return value if isinstance(value, str) and value else None
+
+
+def pod_name(pod: Pod) -> str | None:
+    value = _get(pod, "metadata", "name")
+    return value if isinstance(value, str) and value else None
+
+
+def output_limit(pod: Pod) -> int | None:
+    """The execution's output_bytes from the limits annotation (a bound for decoding its report)."""
+    try:
+        limits = json.loads(_get(pod, "metadata", "annotations", LIMITS_ANNOTATION) or "null")
+    except ValueError:
+        return None
+    value = limits.get("output_bytes") if isinstance(limits, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def is_cancelled(pod: Pod) -> bool:
+    return bool(_get(pod, "metadata", "annotations", CANCELLED_ANNOTATION) == "true")
+
+
+def _container_state(pod: Pod) -> dict[str, Any]:
+    for status in _get(pod, "status", "containerStatuses") or []:
+        if isinstance(status, dict) and status.get("name") == CONTAINER_NAME:
+            state = status.get("state")
+            return state if isinstance(state, dict) else {}
+    return {}
+
+
+def classify(event_type: str, pod: Pod) -> Ending | None:
+    """The execution's end as this pod object shows it, or None while it is still going."""
+    phase = _get(pod, "status", "phase")
+    if event_type == "DELETED":
+        if is_cancelled(pod):
+            return Ending(EndReason.CANCELLED, "cancelled")
+        finished = phase in ("Succeeded", "Failed")
+        when = "before its result was collected" if finished else "before it finished"
+        return Ending(EndReason.PLATFORM_ERROR, f"the sandbox pod was deleted {when}")
+    if is_cancelled(pod):
+        return None  # the launcher deletes it next; the DELETED event reports the cancellation
+    reason = _get(pod, "status", "reason")
+    if phase == "Failed" and reason == "DeadlineExceeded":
+        return Ending(EndReason.TIMED_OUT, "wall time limit exceeded (pod deadline reached)")
+    if phase == "Failed" and reason == "Evicted":
+        return Ending(
+            EndReason.PLATFORM_ERROR,
+            f"the sandbox pod was evicted: {_get(pod, 'status', 'message')}",
+        )
+    state = _container_state(pod)
+    waiting = state.get("waiting") or {}
+    if waiting.get("reason") in START_FAILURES:
+        detail = f": {waiting['message']}" if waiting.get("message") else ""
+        return Ending(
+            EndReason.PLATFORM_ERROR, f"the sandbox could not start: {waiting['reason']}{detail}"
+        )
+    if phase not in ("Succeeded", "Failed"):
+        return None
+    terminated = state.get("terminated")
+    if not isinstance(terminated, dict):
+        why = f": {reason}" if reason else ""
+        return Ending(
+            EndReason.PLATFORM_ERROR,
+            f"the sandbox pod {phase.lower()} without a container result{why}",
+        )
+    exit_code = terminated.get("exitCode")
+    return Ending(
+        reason=None,
+        collect=True,
+        oom_killed=terminated.get("reason") == "OOMKilled",
+        exit_code=exit_code if isinstance(exit_code, int) else None,
+        termination_message=terminated.get("message")
+        if isinstance(terminated.get("message"), str)
+        else None,
+    )
+
+
+def _text(data: bytes) -> str:
+    return data.decode("utf-8", errors="replace")
+
+
+def build_result(
+    ending: Ending,
+    *,
+    summary: Summary | None = None,
+    streams: dict[str, bytes] | None = None,
+    problem: str | None = None,
+) -> Result:
+    """The Result for an ending; `summary`/`streams` only when the report verified."""
+    if ending.reason is not None:
+        return Result(end_reason=ending.reason, message=ending.message)
+    if summary is None or streams is None:
+        if ending.oom_killed:  # the entrypoint itself was killed: no report, but the cause is known
+            return Result(end_reason=EndReason.MEMORY_LIMIT, message="memory limit exceeded")
+        return Result.platform_error(
+            f"the sandbox ended (exit code {ending.exit_code}) without a verifiable result:"
+            f" {problem}"
+        )
+    reason = _REASON_FOR_OUTCOME.get(summary.outcome)
+    if reason is None:
+        reason = EndReason.COMPLETED if summary.exit_code == 0 else EndReason.FAILED
+    message = summary.message
+    if ending.oom_killed and reason in (EndReason.COMPLETED, EndReason.FAILED):
+        reason, message = EndReason.MEMORY_LIMIT, "memory limit exceeded"
+    if reason is EndReason.FAILED and message is None:
+        code = summary.exit_code
+        message = (
+            f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+        )
+    return Result(
+        end_reason=reason,
+        exit_code=summary.exit_code,
+        stdout=_text(streams.get("stdout", b"")),
+        stderr=_text(streams.get("stderr", b"")),
+        stdout_truncated=summary.stdout_truncated,
+        stderr_truncated=summary.stderr_truncated,
+        wall_seconds=summary.wall_seconds,
+        cpu_seconds=summary.cpu_seconds,
+        peak_memory_bytes=summary.peak_memory_bytes,
+        message=message,
+    )

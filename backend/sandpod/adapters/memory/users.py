@@ -1,0 +1,58 @@
+"""Accounts kept in a dict; one lock makes every change atomic."""
+
+import asyncio
+from datetime import datetime
+
+from sandpod.domain.users import LockoutPolicy, User
+from sandpod.ports import UsernameTakenError
+
+
+class InMemoryUserStore:
+    def __init__(self) -> None:
+        self._users: dict[str, User] = {}
+        self._ids_by_name: dict[str, str] = {}
+        self._lock = asyncio.Lock()
+
+    async def add(self, user: User) -> None:
+        async with self._lock:
+            if user.username in self._ids_by_name:
+                raise UsernameTakenError(user.username)
+            if user.id in self._users:
+                raise ValueError(f"a user with id {user.id!r} exists")
+            self._users[user.id] = user
+            self._ids_by_name[user.username] = user.id
+
+    async def get(self, user_id: str) -> User | None:
+        return self._users.get(user_id)
+
+    async def get_by_username(self, username: str) -> User | None:
+        user_id = self._ids_by_name.get(username)
+        return None if user_id is None else self._users.get(user_id)
+
+    async def record_failure(
+        self, user_id: str, *, at: datetime, policy: LockoutPolicy
+    ) -> User | None:
+        async with self._lock:
+            user = self._users.get(user_id)
+            if user is None:
+                return None
+            updated = self._users[user_id] = user.after_failure(at, policy)
+            return updated
+
+    async def reset_failures(self, user_id: str) -> None:
+        async with self._lock:
+            user = self._users.get(user_id)
+            if user is not None:
+                self._users[user_id] = user.after_success()
+
+    async def end_sessions(self, user_id: str) -> User | None:
+        async with self._lock:
+            user = self._users.get(user_id)
+            if user is None:
+                return None
+            updated = user.model_copy(update={"session_version": user.session_version + 1})
+            self._users[user_id] = updated
+            return updated
+
+    async def ping(self) -> None:
+        return None

@@ -1,0 +1,11 @@
+"""MongoDB adapter (pymongo's AsyncMongoClient): the execution store of distributed mode.
+
+Also runs on FerretDB v1, whose conditional updates are not atomic; see claims.py for how status
+changes stay exactly-once there.
+"""
+
+from sandpod.adapters.mongo.client import connect_mongo, mongo_client
+from sandpod.adapters.mongo.store import MongoExecutionStore
+from sandpod.ports import DuplicateExecutionError
+
+__all__ = ["DuplicateExecutionError", "MongoExecutionStore", "connect_mongo", "mongo_client"]

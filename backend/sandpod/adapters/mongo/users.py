@@ -1,0 +1,154 @@
+"""UserStore on MongoDB (or FerretDB). One document per user: _id = user id, unique username.
+
+Every change (failed sign-in, reset, sign-out) is one single-document update conditional on a
+`version` field. On MongoDB that condition alone makes it atomic; FerretDB v1 does not apply it
+atomically, so each change first claims its version with a unique insert (claims.py), exactly as
+execution status changes do.
+"""
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bson.codec_options import CodecOptions
+from pymongo import ASCENDING
+from pymongo.asynchronous.mongo_client import AsyncMongoClient
+from pymongo.errors import DuplicateKeyError
+
+from sandpod.adapters.mongo.claims import TransitionClaims
+from sandpod.adapters.mongo.client import mongo_client
+from sandpod.adapters.mongo.documents import Document
+from sandpod.adapters.mongo.errors import unavailable_when_down
+from sandpod.config import Settings
+from sandpod.domain.users import LockoutPolicy, Role, User
+from sandpod.ports import ServiceUnavailableError, UsernameTakenError
+
+USERS_COLLECTION = "users"
+CLAIMS_COLLECTION = "user_changes"
+# The fields a change may touch; the rest of a user is written once, at registration.
+_MUTABLE = ("failed_logins", "first_failure_at", "locked_until", "session_version")
+
+
+def _to_document(user: User) -> Document:
+    document: Document = user.model_dump(mode="python", exclude={"id"})
+    document["role"] = user.role.value
+    document["_id"] = user.id
+    document["version"] = 0
+    return document
+
+
+def _from_document(document: Document) -> User:
+    fields: dict[str, Any] = {
+        key: value for key, value in document.items() if key not in ("_id", "version")
+    }
+    return User.model_validate({**fields, "id": document["_id"], "role": Role(fields["role"])})
+
+
+class MongoUserStore:
+    def __init__(
+        self,
+        client: AsyncMongoClient[Document],
+        database: str,
+        *,
+        claim_lease_seconds: float = 30.0,
+        max_attempts: int = 20,
+    ) -> None:
+        self._client = client
+        # tz-aware UTC datetimes back, like the ones the domain makes.
+        db = client.get_database(database, codec_options=CodecOptions(tz_aware=True, tzinfo=UTC))
+        self._db = db
+        self._users = db[USERS_COLLECTION]
+        self._claims = TransitionClaims(
+            db[CLAIMS_COLLECTION], lease=timedelta(seconds=claim_lease_seconds)
+        )
+        self._max_attempts = max_attempts
+
+    async def ensure_indexes(self) -> None:
+        with unavailable_when_down(self._client):
+            await self._users.create_index(
+                [("username", ASCENDING)], unique=True, name="username_unique"
+            )
+
+    async def add(self, user: User) -> None:
+        with unavailable_when_down(self._client):
+            try:
+                await self._users.insert_one(_to_document(user))
+            except DuplicateKeyError:
+                raise UsernameTakenError(user.username) from None
+
+    async def get(self, user_id: str) -> User | None:
+        with unavailable_when_down(self._client):
+            document = await self._users.find_one({"_id": user_id})
+        return None if document is None else _from_document(document)
+
+    async def get_by_username(self, username: str) -> User | None:
+        with unavailable_when_down(self._client):
+            document = await self._users.find_one({"username": username})
+        return None if document is None else _from_document(document)
+
+    async def record_failure(
+        self, user_id: str, *, at: datetime, policy: LockoutPolicy
+    ) -> User | None:
+        return await self._change(user_id, lambda user: user.after_failure(at, policy))
+
+    async def reset_failures(self, user_id: str) -> None:
+        await self._change(user_id, lambda user: user.after_success())
+
+    async def end_sessions(self, user_id: str) -> User | None:
+        return await self._change(
+            user_id,
+            lambda user: user.model_copy(update={"session_version": user.session_version + 1}),
+        )
+
+    async def ping(self) -> None:
+        with unavailable_when_down(self._client):
+            await self._db.command("ping")
+
+    async def close(self) -> None:
+        await self._client.close()
+
+    async def _change(self, user_id: str, change: Callable[[User], User]) -> User | None:
+        """Apply `change` to the stored user exactly once, whatever runs concurrently."""
+        delay = 0.01
+        with unavailable_when_down(self._client):
+            for _ in range(self._max_attempts):
+                document = await self._users.find_one({"_id": user_id})
+                if document is None:
+                    return None
+                current, version = _from_document(document), int(document["version"])
+                updated = change(current)
+                if updated == current:
+                    return current  # nothing to write (e.g. a failure during a lock)
+                changes: Document = {name: getattr(updated, name) for name in _MUTABLE}
+                changes["version"] = version + 1
+                if await self._claims.take(user_id, version + 1, changes):
+                    await self._users.update_one(
+                        {"_id": user_id, "version": version}, {"$set": changes}
+                    )
+                    return updated
+                # Another change to this user got version + 1 first; finish it if its writer died.
+                pending = await self._claims.get(user_id, version + 1)
+                if pending is not None and await self._claims.take_over(pending):
+                    await self._users.update_one(
+                        {"_id": user_id, "version": version}, {"$set": pending.changes}
+                    )
+                    continue
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 0.25)
+        raise ServiceUnavailableError(
+            f"user {user_id} has an unfinished change by another writer; try again later"
+        )
+
+
+async def connect_users(settings: Settings) -> MongoUserStore:
+    """The user store with its indexes in place. Raises ServiceUnavailableError when unreachable."""
+    store = MongoUserStore(
+        mongo_client(settings.mongo_url.get_secret_value()), settings.mongo_database
+    )
+    try:
+        await store.ensure_indexes()
+    except BaseException:
+        await store.close()
+        raise
+    return store

@@ -1,0 +1,18 @@
+"""Redis adapters (redis-py asyncio): rate limits, idempotency keys and live updates over pub/sub.
+
+Every key and channel starts with settings.redis_prefix.
+"""
+
+from sandpod.adapters.redis.client import RedisAdapters, connect_redis, redis_client
+from sandpod.adapters.redis.idempotency import RedisIdempotencyKeys
+from sandpod.adapters.redis.live_updates import RedisLiveUpdates
+from sandpod.adapters.redis.rate_limiter import RedisRateLimiter
+
+__all__ = [
+    "RedisAdapters",
+    "RedisIdempotencyKeys",
+    "RedisLiveUpdates",
+    "RedisRateLimiter",
+    "connect_redis",
+    "redis_client",
+]

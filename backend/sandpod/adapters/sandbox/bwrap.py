@@ -1,0 +1,118 @@
+"""The bubblewrap command line for one execution. Pure: building it touches nothing."""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sandpod.adapters.sandbox.interpreters import Interpreter
+
+SANDBOX_UID = 65534  # nobody inside the sandbox, and (see userns.py) on the host as well
+SANDBOX_GID = 65534
+SCRIPT_DIR = "/sandbox"
+# Paths inside the sandbox: /tmp (and /dev/shm) are private tmpfs mounts with a size cap.
+WORKDIR = "/tmp"  # noqa: S108  # nosec B108
+SHM_DIR = "/dev/shm"  # noqa: S108  # nosec B108
+ROOT_DIRS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
+
+
+@dataclass(frozen=True)
+class RootEntry:
+    """A top-level path the sandbox needs besides /usr: a symlink (merged /usr) or a bind."""
+
+    name: str
+    symlink_target: str | None = None  # e.g. "usr/bin"; None means bind the host directory
+
+
+@dataclass(frozen=True)
+class BwrapSpec:
+    bwrap: str
+    interpreter: Interpreter
+    command: Sequence[str]
+    script: Path  # host path of the script file
+    script_name: str  # file name inside SCRIPT_DIR
+    tmp_bytes: int
+    env: Mapping[str, str]
+    userns_fd: int
+    block_fd: int
+    status_fd: int
+    seccomp_fd: int | None = None
+    root_entries: Sequence[RootEntry] = field(default_factory=tuple)
+
+
+def sandbox_env(interpreter: Interpreter) -> dict[str, str]:
+    """The whole environment of the sandboxed program; nothing is inherited."""
+    path = [str(interpreter.bin_dir), "/usr/local/bin", "/usr/bin", "/bin"]
+    return {
+        "PATH": ":".join(dict.fromkeys(path)),
+        "HOME": WORKDIR,
+        "LANG": "C.UTF-8",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONIOENCODING": "utf-8",
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+    }
+
+
+def host_root_entries(root: Path = Path("/")) -> list[RootEntry]:
+    """How /bin, /lib... look on this host, so the sandbox gets the same layout."""
+    entries = []
+    for name in ROOT_DIRS:
+        path = root / name
+        if path.is_symlink():
+            entries.append(RootEntry(name, symlink_target=str(path.readlink())))
+        elif path.is_dir():
+            entries.append(RootEntry(name))
+    return entries
+
+
+def _under_usr(path: Path) -> bool:
+    return path == Path("/usr") or Path("/usr") in path.parents
+
+
+def build_argv(spec: BwrapSpec) -> list[str]:
+    argv = [
+        spec.bwrap,
+        # Join the runner's user namespace (host root is not mapped to the sandbox user there);
+        # --sync-fd makes bwrap close that descriptor before it starts the program.
+        "--userns", str(spec.userns_fd),
+        "--sync-fd", str(spec.userns_fd),
+        # Every other namespace is new: no network at all, own pids, ipc, hostname, cgroup view.
+        "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+        "--die-with-parent",
+        "--new-session",  # no TIOCSTI into a terminal
+        "--cap-drop", "ALL",
+        "--uid", str(SANDBOX_UID),
+        "--gid", str(SANDBOX_GID),
+        "--hostname", "sandbox",
+        "--ro-bind", "/usr", "/usr",
+    ]  # fmt: skip
+    for entry in spec.root_entries:
+        if entry.symlink_target is not None:
+            argv += ["--symlink", entry.symlink_target, f"/{entry.name}"]
+        else:
+            argv += ["--ro-bind", f"/{entry.name}", f"/{entry.name}"]
+    if not _under_usr(spec.interpreter.prefix):
+        prefix = str(spec.interpreter.prefix)
+        argv += ["--ro-bind", prefix, prefix]
+    size = str(spec.tmp_bytes)
+    argv += [
+        "--proc", "/proc",
+        "--dev", "/dev",
+        "--size", size, "--tmpfs", WORKDIR,
+        # POSIX shared memory (multiprocessing locks) gets its own tmpfs with the same cap...
+        "--size", size, "--tmpfs", SHM_DIR,
+        # ...and the rest of /dev becomes read-only (the flag does not recurse into /dev/shm).
+        "--remount-ro", "/dev",
+        "--ro-bind", str(spec.script), f"{SCRIPT_DIR}/{spec.script_name}",
+        "--remount-ro", "/",
+        "--chdir", WORKDIR,
+        "--clearenv",
+    ]  # fmt: skip
+    for name, value in spec.env.items():
+        argv += ["--setenv", name, value]
+    argv += ["--json-status-fd", str(spec.status_fd), "--block-fd", str(spec.block_fd)]
+    if spec.seccomp_fd is not None:
+        argv += ["--seccomp", str(spec.seccomp_fd)]
+    argv += ["--", *spec.command]
+    return argv

@@ -1,0 +1,302 @@
+"""Per-execution cgroups: limits in, usage out, kill everything, remove.
+
+cgroup v1 (one hierarchy per controller, as on the machines we build on) and v2 (unified).
+Sandboxes live in <controller mount>/<parent>/<name>; the parent is created on demand and kept.
+"""
+
+import contextlib
+import errno
+import os
+import signal
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+CFS_PERIOD_US = 100_000
+V1_REQUIRED = ("memory", "pids", "cpu")
+V2_REQUIRED = ("memory", "pids", "cpu")
+INSTALL_HINT = "apt-get install cgroupfs-mount (or boot with the unified cgroup v2 hierarchy)"
+
+
+class CgroupError(RuntimeError):
+    """A cgroup could not be created, limited, joined or read."""
+
+
+@dataclass(frozen=True)
+class CgroupLimits:
+    memory_bytes: int
+    pids: int
+    cpu_cores: float = 1.0
+
+
+@dataclass(frozen=True)
+class CgroupUsage:
+    peak_memory_bytes: int = 0
+    cpu_seconds: float = 0.0
+    oom_kills: int = 0
+    memory_limit_hits: int = 0
+
+
+class SandboxCgroup(Protocol):
+    def add(self, pid: int) -> None: ...
+
+    def cpu_seconds(self) -> float: ...
+
+    def usage(self) -> CgroupUsage: ...
+
+    def pids(self) -> list[int]: ...
+
+    def kill_all(self) -> None: ...
+
+    def remove(self) -> bool:
+        """Remove every directory; False while some still hold processes."""
+        ...
+
+
+class Cgroups(Protocol):
+    version: int
+
+    def check(self) -> None:
+        """Raise CgroupError (naming what to install) when a needed controller is missing."""
+        ...
+
+    def create(self, name: str, limits: CgroupLimits) -> SandboxCgroup: ...
+
+
+def parse_flat_keyed(text: str) -> dict[str, int]:
+    """'key value' lines (memory.oom_control, memory.events, cpu.stat) into a dict."""
+    values: dict[str, int] = {}
+    for line in text.splitlines():
+        key, _, value = line.partition(" ")
+        with contextlib.suppress(ValueError):
+            values[key] = int(value.strip())
+    return values
+
+
+def parse_procs(text: str) -> list[int]:
+    return [int(line) for line in text.split() if line.strip().isdigit()]
+
+
+def _write(path: Path, value: str) -> None:
+    try:
+        with path.open("w") as handle:
+            handle.write(value)
+    except OSError as exc:
+        raise CgroupError(f"cannot write {value!r} to {path}: {exc.strerror or exc}") from exc
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError:
+        return ""
+
+
+def _read_int(path: Path) -> int:
+    try:
+        return int(_read(path).strip() or 0)
+    except ValueError:
+        return 0
+
+
+def _kill(pids: Iterable[int]) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _rmdir(path: Path) -> bool:
+    try:
+        path.rmdir()
+    except FileNotFoundError:
+        return True
+    except OSError as exc:
+        if exc.errno in (errno.EBUSY, errno.ENOTEMPTY):
+            return False
+        raise CgroupError(f"cannot remove {path}: {exc.strerror or exc}") from exc
+    return True
+
+
+def _mkdir(path: Path, *, exist_ok: bool = False) -> Path:
+    try:
+        path.mkdir(exist_ok=exist_ok)
+    except OSError as exc:
+        raise CgroupError(f"cannot create cgroup {path}: {exc.strerror or exc}") from exc
+    return path
+
+
+def _make(base: Path, name: str) -> Path:
+    return _mkdir(_mkdir(base, exist_ok=True) / name)
+
+
+class _V1Cgroup:
+    def __init__(self, dirs: dict[str, Path]) -> None:
+        self._dirs = dirs  # controller -> directory (co-mounted controllers share one)
+
+    def _unique(self) -> list[Path]:
+        return list(dict.fromkeys(self._dirs.values()))
+
+    def add(self, pid: int) -> None:
+        for path in self._unique():
+            _write(path / "cgroup.procs", str(pid))
+
+    def cpu_seconds(self) -> float:
+        acct = self._dirs.get("cpuacct")
+        return _read_int(acct / "cpuacct.usage") / 1e9 if acct else 0.0
+
+    def usage(self) -> CgroupUsage:
+        memory = self._dirs["memory"]
+        oom = parse_flat_keyed(_read(memory / "memory.oom_control"))
+        return CgroupUsage(
+            peak_memory_bytes=_read_int(memory / "memory.max_usage_in_bytes"),
+            cpu_seconds=self.cpu_seconds(),
+            oom_kills=oom.get("oom_kill", 0),
+            memory_limit_hits=_read_int(memory / "memory.failcnt"),
+        )
+
+    def pids(self) -> list[int]:
+        return parse_procs(_read(self._dirs["pids"] / "cgroup.procs"))
+
+    def kill_all(self) -> None:
+        seen: set[int] = set()
+        for path in self._unique():
+            seen.update(parse_procs(_read(path / "cgroup.procs")))
+        _kill(seen)
+
+    def remove(self) -> bool:
+        return all([_rmdir(path) for path in self._unique()])
+
+
+class CgroupsV1:
+    version = 1
+
+    def __init__(self, root: Path, parent: str) -> None:
+        self._root = root
+        self._parent = parent
+
+    def _controllers(self) -> dict[str, Path]:
+        found = {}
+        for name in (*V1_REQUIRED, "cpuacct"):
+            mount = self._root / name
+            if (mount / "cgroup.procs").exists():
+                found[name] = mount.resolve()  # "cpu" may be a link to "cpu,cpuacct"
+        return found
+
+    def check(self) -> None:
+        found = self._controllers()
+        missing = [name for name in V1_REQUIRED if name not in found]
+        if missing:
+            raise CgroupError(
+                f"cgroup v1 controller(s) {', '.join(missing)} not mounted under {self._root}: "
+                + INSTALL_HINT
+            )
+
+    def create(self, name: str, limits: CgroupLimits) -> SandboxCgroup:
+        self.check()
+        made: dict[Path, Path] = {}
+        dirs: dict[str, Path] = {}
+        cgroup = _V1Cgroup(dirs)
+        try:
+            for controller, mount in self._controllers().items():
+                if mount not in made:
+                    made[mount] = _make(mount / self._parent, name)
+                dirs[controller] = made[mount]
+            memory = dirs["memory"]
+            _write(memory / "memory.limit_in_bytes", str(limits.memory_bytes))
+            if (memory / "memory.memsw.limit_in_bytes").exists():
+                # memory+swap equal to memory: the sandbox never swaps its way past the limit.
+                _write(memory / "memory.memsw.limit_in_bytes", str(limits.memory_bytes))
+            _write(dirs["pids"] / "pids.max", str(limits.pids))
+            _write(dirs["cpu"] / "cpu.cfs_period_us", str(CFS_PERIOD_US))
+            _write(dirs["cpu"] / "cpu.cfs_quota_us", str(int(CFS_PERIOD_US * limits.cpu_cores)))
+        except CgroupError:
+            cgroup.remove()
+            raise
+        return cgroup
+
+
+class _V2Cgroup:
+    def __init__(self, path: Path) -> None:
+        self._path = path
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    def add(self, pid: int) -> None:
+        _write(self._path / "cgroup.procs", str(pid))
+
+    def cpu_seconds(self) -> float:
+        return parse_flat_keyed(_read(self._path / "cpu.stat")).get("usage_usec", 0) / 1e6
+
+    def usage(self) -> CgroupUsage:
+        events = parse_flat_keyed(_read(self._path / "memory.events"))
+        return CgroupUsage(
+            peak_memory_bytes=_read_int(self._path / "memory.peak"),  # Linux 5.19+
+            cpu_seconds=self.cpu_seconds(),
+            oom_kills=events.get("oom_kill", 0),
+            memory_limit_hits=events.get("max", 0),
+        )
+
+    def pids(self) -> list[int]:
+        return parse_procs(_read(self._path / "cgroup.procs"))
+
+    def kill_all(self) -> None:
+        kill_file = self._path / "cgroup.kill"  # Linux 5.14+: atomic, races no fork
+        if kill_file.exists():
+            _write(kill_file, "1")
+        _kill(self.pids())
+
+    def remove(self) -> bool:
+        return _rmdir(self._path)
+
+
+class CgroupsV2:
+    version = 2
+
+    def __init__(self, root: Path, parent: str) -> None:
+        self._root = root
+        self._parent = parent
+
+    def check(self) -> None:
+        available = _read(self._root / "cgroup.controllers").split()
+        missing = [name for name in V2_REQUIRED if name not in available]
+        if missing:
+            raise CgroupError(
+                f"cgroup v2 controller(s) {', '.join(missing)} not available in {self._root}"
+            )
+
+    def _enable(self, path: Path) -> None:
+        enabled = _read(path / "cgroup.subtree_control").split()
+        wanted = [f"+{name}" for name in V2_REQUIRED if name not in enabled]
+        if wanted:
+            _write(path / "cgroup.subtree_control", " ".join(wanted))
+
+    def create(self, name: str, limits: CgroupLimits) -> SandboxCgroup:
+        self.check()
+        base = _mkdir(self._root / self._parent, exist_ok=True)
+        self._enable(self._root)
+        self._enable(base)  # the parent holds no processes, so it may delegate controllers
+        cgroup = _V2Cgroup(_mkdir(base / name))
+        path = cgroup.path
+        try:
+            _write(path / "memory.max", str(limits.memory_bytes))
+            if (path / "memory.swap.max").exists():
+                _write(path / "memory.swap.max", "0")
+            _write(path / "pids.max", str(limits.pids))
+            quota = int(CFS_PERIOD_US * limits.cpu_cores)
+            _write(path / "cpu.max", f"{quota} {CFS_PERIOD_US}")
+        except CgroupError:
+            cgroup.remove()
+            raise
+        return cgroup
+
+
+def open_cgroups(root: Path, parent: str) -> Cgroups:
+    """v1 when the per-controller mounts exist (hybrid hosts too), else the unified v2 tree."""
+    if (root / "memory" / "cgroup.procs").exists():
+        return CgroupsV1(root, parent)
+    if (root / "cgroup.controllers").exists():
+        return CgroupsV2(root, parent)
+    raise CgroupError(f"no cgroup filesystem is mounted at {root}: {INSTALL_HINT}")

@@ -1,0 +1,112 @@
+"""LocalSandboxRunner: the SandboxRunner port on this machine (bubblewrap + cgroups + rlimits)."""
+
+import asyncio
+import logging
+import os
+import re
+import secrets
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from sandpod.adapters.sandbox.bwrap import host_root_entries
+from sandpod.adapters.sandbox.cgroups import CgroupError, open_cgroups
+from sandpod.adapters.sandbox.execution import Execution, PlatformFault, SandboxContext
+from sandpod.adapters.sandbox.host import SandboxHostError, find_bwrap
+from sandpod.adapters.sandbox.interpreters import Interpreter, discover_on_host
+from sandpod.adapters.sandbox.seccomp import host_filter
+from sandpod.adapters.sandbox.userns import UserNamespaceError, create_sandbox_userns
+from sandpod.domain.result import Result
+from sandpod.domain.runtimes import CATALOGUE, Runtime
+from sandpod.ports import SandboxJob
+
+logger = logging.getLogger(__name__)
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+def cgroup_name(execution_id: str) -> str:
+    """A directory name for the execution, unique even if an id repeats."""
+    return f"{_UNSAFE.sub('_', execution_id)[:64]}-{secrets.token_hex(4)}"
+
+
+class LocalSandboxRunner:
+    """Runs each job in a fresh bubblewrap sandbox with its own cgroups; see execution.py."""
+
+    name = "local"
+
+    def __init__(
+        self,
+        *,
+        sandbox_root: Path,
+        cgroup_root: Path = Path("/sys/fs/cgroup"),
+        cgroup_parent: str = "sandpod",
+        bwrap_path: str = "bwrap",
+        interpreters: Mapping[str, Interpreter] | None = None,
+        catalogue: Sequence[Runtime] = CATALOGUE,
+    ) -> None:
+        self._sandbox_root = sandbox_root
+        self._cgroup_root = cgroup_root
+        self._cgroup_parent = cgroup_parent
+        self._bwrap_path = bwrap_path
+        found = discover_on_host(catalogue) if interpreters is None else dict(interpreters)
+        self._interpreters = found
+        self._runtimes = [runtime for runtime in catalogue if runtime.id in found]
+        self._active: dict[str, Execution] = {}
+        self._context: SandboxContext | None = None
+        self._context_lock = asyncio.Lock()
+
+    def runtimes(self) -> list[Runtime]:
+        return list(self._runtimes)
+
+    async def run(self, job: SandboxJob) -> Result:
+        interpreter = self._interpreters.get(job.runtime.id)
+        if interpreter is None:
+            return Result.platform_error(f"runtime {job.runtime.id} is not installed on this host")
+        if job.execution_id in self._active:
+            return Result.platform_error(f"execution {job.execution_id} is already running here")
+        execution = Execution(job, interpreter, cgroup_name(job.execution_id))
+        self._active[job.execution_id] = execution
+        try:
+            context = await self._shared_context()
+            return await execution.run(context)
+        except PlatformFault as exc:
+            logger.warning("sandbox platform error for %s: %s", job.execution_id, exc)
+            return Result.platform_error(str(exc))
+        except Exception as exc:  # the port promises a Result, never an exception
+            logger.exception("local sandbox runner failed on %s", job.execution_id)
+            return Result.platform_error(f"local sandbox runner failed: {exc!r}")
+        finally:
+            self._active.pop(job.execution_id, None)
+
+    async def cancel(self, execution_id: str) -> bool:
+        execution = self._active.get(execution_id)
+        return execution.cancel() if execution is not None else False
+
+    def close(self) -> None:
+        """Release the shared user namespace; running executions must have ended."""
+        if self._context is not None:
+            os.close(self._context.userns_fd)
+            self._context = None
+
+    async def _shared_context(self) -> SandboxContext:
+        async with self._context_lock:
+            if self._context is None:
+                self._context = await asyncio.to_thread(self._make_context)
+            return self._context
+
+    def _make_context(self) -> SandboxContext:
+        try:
+            bwrap = find_bwrap(self._bwrap_path)
+            cgroups = open_cgroups(self._cgroup_root, self._cgroup_parent)
+            cgroups.check()
+            userns_fd = create_sandbox_userns()
+        except (SandboxHostError, CgroupError, UserNamespaceError) as exc:
+            raise PlatformFault(str(exc)) from exc
+        return SandboxContext(
+            bwrap=bwrap,
+            userns_fd=userns_fd,
+            cgroups=cgroups,
+            root_entries=tuple(host_root_entries()),
+            seccomp=host_filter(),
+            sandbox_root=self._sandbox_root,
+        )

@@ -1,0 +1,37 @@
+"""Per-request latency histogram and a span per request."""
+
+import time
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from sandpod.observability import REQUESTS, tracer
+
+
+class RequestTiming:
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def record_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        with tracer.start_as_current_span(f"{scope['method']} {scope['path']}") as span:
+            try:
+                await self._app(scope, receive, record_status)
+            finally:
+                route = scope.get("route")
+                template = getattr(route, "path", "unmatched")
+                span.set_attribute("http.route", template)
+                span.set_attribute("http.response.status_code", status)
+                REQUESTS.labels(scope["method"], template, str(status)).observe(
+                    time.perf_counter() - started
+                )

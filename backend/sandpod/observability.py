@@ -1,0 +1,125 @@
+"""Metrics (Prometheus, and OTLP when configured) and traces (OTLP when configured).
+
+Export is off unless SANDPOD_OTLP_ENDPOINT is set; the Prometheus registry is always there so
+`/metrics` works in every mode.
+"""
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from opentelemetry import trace
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from sandpod.domain.events import Event
+from sandpod.domain.execution import Execution
+from sandpod.domain.result import Result
+from sandpod.domain.runtimes import Runtime
+from sandpod.ports import EventHandler, SandboxJob, SandboxRunner
+
+log = logging.getLogger(__name__)
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+SUBMITTED = Counter(
+    "sandpod_executions_submitted_total", "Executions accepted by the API.", ["runtime"],
+    registry=REGISTRY,
+)  # fmt: skip
+FINISHED = Counter(
+    "sandpod_executions_finished_total", "Executions that reached a terminal status.",
+    ["status", "end_reason"], registry=REGISTRY,
+)  # fmt: skip
+RUN_SECONDS = Histogram(
+    "sandpod_sandbox_run_seconds", "Wall time of sandbox runs, measured by the runner.",
+    ["runtime", "end_reason"], registry=REGISTRY,
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120),
+)  # fmt: skip
+HANDLE_SECONDS = Histogram(
+    "sandpod_event_handle_seconds", "Time to handle one event.", ["group", "event"],
+    registry=REGISTRY,
+)  # fmt: skip
+QUEUE_DEPTH = Gauge(
+    "sandpod_executions_queued", "Executions accepted and not started yet.", registry=REGISTRY
+)
+REQUESTS = Histogram(
+    "sandpod_http_request_seconds", "HTTP request latency.", ["method", "route", "status"],
+    registry=REGISTRY,
+)  # fmt: skip
+
+tracer = trace.get_tracer("sandpod")
+
+
+def configure_telemetry(service_name: str, otlp_endpoint: str | None) -> None:
+    """Install OTLP exporters for traces and metrics when an endpoint is configured."""
+    if not otlp_endpoint:
+        return
+    from opentelemetry import metrics
+    from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    endpoint = otlp_endpoint.rstrip("/")
+    resource = Resource.create({"service.name": service_name})
+    provider = TracerProvider(resource=resource)
+    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(f"{endpoint}/v1/traces")))
+    trace.set_tracer_provider(provider)
+    reader = PeriodicExportingMetricReader(OTLPMetricExporter(f"{endpoint}/v1/metrics"))
+    metrics.set_meter_provider(MeterProvider(resource=resource, metric_readers=[reader]))
+    log.info("OTLP export on", extra={"endpoint": endpoint, "service": service_name})
+
+
+@asynccontextmanager
+async def timed_handling(group: str, event: str, execution_id: str) -> AsyncIterator[None]:
+    """A span and a latency sample around handling one event."""
+    started = time.perf_counter()
+    with tracer.start_as_current_span(
+        f"handle {event}", attributes={"sandpod.group": group, "sandpod.execution_id": execution_id}
+    ):
+        try:
+            yield
+        finally:
+            HANDLE_SECONDS.labels(group, event).observe(time.perf_counter() - started)
+
+
+def count_finished(execution: Execution) -> None:
+    reason = execution.result.end_reason if execution.result else "unknown"
+    FINISHED.labels(execution.status, reason).inc()
+
+
+class InstrumentedSandbox:
+    """Wraps a SandboxRunner with a span and a run-time histogram."""
+
+    def __init__(self, inner: SandboxRunner) -> None:
+        self._inner = inner
+        self.name = inner.name
+
+    def runtimes(self) -> list[Runtime]:
+        return self._inner.runtimes()
+
+    async def cancel(self, execution_id: str) -> bool:
+        return await self._inner.cancel(execution_id)
+
+    async def run(self, job: SandboxJob) -> Result:
+        with tracer.start_as_current_span(
+            "sandbox run",
+            attributes={
+                "sandpod.execution_id": job.execution_id,
+                "sandpod.runtime": job.runtime.id,
+            },
+        ) as span:
+            result = await self._inner.run(job)
+            span.set_attribute("sandpod.end_reason", str(result.end_reason))
+        RUN_SECONDS.labels(job.runtime.id, result.end_reason).observe(result.wall_seconds)
+        return result
+
+
+def instrumented(group: str, handler: EventHandler) -> EventHandler:
+    async def handle(event: Event) -> None:
+        async with timed_handling(group, event.type, event.execution_id):
+            await handler(event)
+
+    return handle

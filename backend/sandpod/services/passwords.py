@@ -1,0 +1,40 @@
+"""Password hashing with argon2id, off the event loop and with bounded memory."""
+
+import asyncio
+import secrets
+from concurrent.futures import ThreadPoolExecutor
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+
+class PasswordHashing:
+    def __init__(
+        self, *, time_cost: int = 3, memory_kib: int = 65536, parallelism: int = 4, workers: int = 4
+    ) -> None:
+        self._hasher = PasswordHasher(
+            time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism
+        )
+        # Each hash takes `memory_kib`; a small pool bounds memory under a burst of sign-ins.
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="argon2")
+        # Unknown users are verified against this, so they cost as much as real ones.
+        self._dummy = self._hasher.hash(secrets.token_urlsafe(24))
+
+    async def hash(self, password: str) -> str:
+        return await asyncio.get_running_loop().run_in_executor(
+            self._pool, self._hasher.hash, password
+        )
+
+    async def verify(self, password_hash: str, password: str) -> bool:
+        return await asyncio.get_running_loop().run_in_executor(
+            self._pool, self._verify, password_hash, password
+        )
+
+    async def verify_dummy(self, password: str) -> None:
+        await self.verify(self._dummy, password)
+
+    def _verify(self, password_hash: str, password: str) -> bool:
+        try:
+            return self._hasher.verify(password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False

@@ -1,0 +1,71 @@
+"""LiveUpdates contract: in-process fan-out and Redis pub/sub deliver the same way."""
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from sandpod.domain.events import StatusUpdate
+from sandpod.domain.status import ExecutionStatus
+from sandpod.ports import LiveUpdates
+
+pytestmark = pytest.mark.integration
+
+# Guards against a hang, not a speed requirement.
+PATIENCE = 10.0
+
+
+def update(execution_id: str, status: ExecutionStatus) -> StatusUpdate:
+    return StatusUpdate(execution_id=execution_id, status=status)
+
+
+async def receive(updates: AsyncIterator[StatusUpdate]) -> StatusUpdate:
+    async with asyncio.timeout(PATIENCE):
+        return await anext(updates)
+
+
+async def test_a_subscriber_receives_what_is_published_after_it_subscribed(
+    live_updates: LiveUpdates,
+) -> None:
+    async with live_updates.subscribe("ex_1") as updates:
+        running = update("ex_1", ExecutionStatus.RUNNING)
+        done = update("ex_1", ExecutionStatus.COMPLETED)
+        await live_updates.publish(running)
+        await live_updates.publish(done)
+        assert await receive(updates) == running
+        assert await receive(updates) == done
+
+
+async def test_updates_of_other_executions_are_not_received(live_updates: LiveUpdates) -> None:
+    async with live_updates.subscribe("ex_1") as updates:
+        await live_updates.publish(update("ex_2", ExecutionStatus.RUNNING))
+        mine = update("ex_1", ExecutionStatus.FAILED)
+        await live_updates.publish(mine)
+        # Delivery is in order, so had ex_2's update arrived it would come first.
+        assert await receive(updates) == mine
+
+
+async def test_every_subscriber_receives_each_update(live_updates: LiveUpdates) -> None:
+    async with (
+        live_updates.subscribe("ex_1") as first,
+        live_updates.subscribe("ex_1") as second,
+    ):
+        running = update("ex_1", ExecutionStatus.RUNNING)
+        await live_updates.publish(running)
+        assert await receive(first) == running
+        assert await receive(second) == running
+
+
+async def test_publishing_with_no_subscriber_is_fine(live_updates: LiveUpdates) -> None:
+    await live_updates.publish(update("ex_nobody", ExecutionStatus.RUNNING))
+
+
+async def test_a_timed_out_wait_does_not_end_the_subscription(live_updates: LiveUpdates) -> None:
+    # ExecutionService.watch waits with asyncio.wait_for(anext(updates), ...) and polls the store
+    # on timeout; the next wait must still deliver.
+    async with live_updates.subscribe("ex_1") as updates:
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(anext(updates), 0.05)
+        done = update("ex_1", ExecutionStatus.COMPLETED)
+        await live_updates.publish(done)
+        assert await receive(updates) == done

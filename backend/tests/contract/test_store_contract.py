@@ -1,0 +1,212 @@
+"""ExecutionStore contract: the in-process store and MongoDB (FerretDB) behave the same."""
+
+import asyncio
+import random
+from datetime import datetime, timedelta
+
+import pytest
+
+from sandpod.domain.execution import Execution, ExecutionSpec, utcnow
+from sandpod.domain.limits import DEFAULT_POLICY
+from sandpod.domain.result import EndReason, Result
+from sandpod.domain.status import TERMINAL_STATUSES, ExecutionStatus
+from sandpod.ports import ExecutionStore
+
+pytestmark = pytest.mark.integration
+
+SPEC = ExecutionSpec(runtime="python:3.12", script="print('hi')", limits=DEFAULT_POLICY.defaults)
+RESULT = Result(
+    end_reason=EndReason.COMPLETED,
+    exit_code=0,
+    stdout="hi\n",
+    wall_seconds=0.25,
+    cpu_seconds=0.125,
+    peak_memory_bytes=4096,
+)
+TERMINAL = sorted(TERMINAL_STATUSES)
+
+
+def now() -> datetime:
+    # Stores keep milliseconds (BSON dates), so the tests use times at that precision.
+    value = utcnow()
+    return value.replace(microsecond=value.microsecond // 1000 * 1000)
+
+
+def execution(owner: str = "alice", *, created_at: datetime | None = None) -> Execution:
+    return Execution(owner=owner, spec=SPEC, created_at=created_at or now(), idempotency_key="k")
+
+
+async def added(store: ExecutionStore, *executions: Execution) -> list[Execution]:
+    shuffled = list(executions)
+    random.shuffle(shuffled)  # listing order must come from the ids, not from insertion
+    for item in shuffled:
+        await store.add(item)
+    return list(executions)
+
+
+async def test_add_then_get_returns_the_same_execution(store: ExecutionStore) -> None:
+    [item] = await added(store, execution())
+    assert await store.get(item.id) == item
+    assert await store.get("ex_missing") is None
+
+
+async def test_add_refuses_a_duplicate_id(store: ExecutionStore) -> None:
+    [item] = await added(store, execution())
+    with pytest.raises(KeyError):
+        await store.add(item)
+
+
+async def test_list_pages_newest_first(store: ExecutionStore) -> None:
+    items = await added(store, *(execution() for _ in range(7)))
+    seen: list[str] = []
+    cursor: str | None = None
+    pages = 0
+    while True:
+        page = await store.list(owner="alice", status=None, after=cursor, limit=3)
+        seen += [item.id for item in page.items]
+        pages += 1
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert seen == sorted((item.id for item in items), reverse=True)
+    assert pages == 3
+
+
+async def test_list_filters_by_owner_and_status(store: ExecutionStore) -> None:
+    alice = await added(store, *(execution("alice") for _ in range(3)))
+    bob = await added(store, *(execution("bob") for _ in range(2)))
+    await store.transition(alice[0].id, ExecutionStatus.RUNNING, at=now())
+
+    page = await store.list(owner="bob", status=None, after=None, limit=2)
+    assert [item.id for item in page.items] == sorted((item.id for item in bob), reverse=True)
+    assert page.next_cursor is None  # exactly a page full is the last page
+
+    running = await store.list(owner=None, status=ExecutionStatus.RUNNING, after=None, limit=10)
+    assert [item.id for item in running.items] == [alice[0].id]
+    queued = await store.list(owner="alice", status=ExecutionStatus.QUEUED, after=None, limit=10)
+    assert {item.id for item in queued.items} == {alice[1].id, alice[2].id}
+    everyone = await store.list(owner=None, status=None, after=None, limit=10)
+    assert len(everyone.items) == 5
+
+
+async def test_transition_moves_through_the_status_machine(store: ExecutionStore) -> None:
+    [item] = await added(store, execution())
+    started = now()
+    running = await store.transition(item.id, ExecutionStatus.RUNNING, at=started)
+    assert running is not None
+    assert (running.status, running.started_at, running.version) == (
+        ExecutionStatus.RUNNING,
+        started,
+        1,
+    )
+    assert await store.get(item.id) == running
+
+    finished = started + timedelta(seconds=1)
+    done = await store.transition(item.id, ExecutionStatus.COMPLETED, at=finished, result=RESULT)
+    assert done is not None
+    assert (done.status, done.finished_at, done.result, done.version) == (
+        ExecutionStatus.COMPLETED,
+        finished,
+        RESULT,
+        2,
+    )
+    assert done.started_at == started
+    assert await store.get(item.id) == done
+
+
+async def test_transition_refuses_illegal_moves(store: ExecutionStore) -> None:
+    [item] = await added(store, execution())
+    assert await store.transition(item.id, ExecutionStatus.QUEUED, at=now()) is None
+    done = await store.transition(item.id, ExecutionStatus.FAILED, at=now(), result=RESULT)
+    assert done is not None
+    assert await store.transition(item.id, ExecutionStatus.RUNNING, at=now()) is None
+    assert await store.transition(item.id, ExecutionStatus.COMPLETED, at=now()) is None
+    assert await store.transition("ex_missing", ExecutionStatus.RUNNING, at=now()) is None
+    assert await store.get(item.id) == done
+
+
+async def test_transition_only_from_requires_that_status(store: ExecutionStore) -> None:
+    queued, running = await added(store, execution(), execution())
+    await store.transition(running.id, ExecutionStatus.RUNNING, at=now())
+
+    cancelled = await store.transition(
+        queued.id, ExecutionStatus.CANCELLED, at=now(), only_from=ExecutionStatus.QUEUED
+    )
+    assert cancelled is not None
+    assert cancelled.status is ExecutionStatus.CANCELLED
+    refused = await store.transition(
+        running.id, ExecutionStatus.CANCELLED, at=now(), only_from=ExecutionStatus.QUEUED
+    )
+    assert refused is None
+    current = await store.get(running.id)
+    assert current is not None
+    assert current.status is ExecutionStatus.RUNNING
+
+
+async def test_exactly_one_of_concurrent_terminal_transitions_wins(store: ExecutionStore) -> None:
+    items = await added(store, *(execution() for _ in range(5)))
+    for item in items:
+        await store.transition(item.id, ExecutionStatus.RUNNING, at=now())
+    for item in items:
+        outcomes = await asyncio.gather(
+            *(store.transition(item.id, target, at=now(), result=RESULT) for target in TERMINAL * 2)
+        )
+        winners = [outcome for outcome in outcomes if outcome is not None]
+        assert len(winners) == 1, [winner.status for winner in winners]
+        stored = await store.get(item.id)
+        assert stored is not None
+        assert (stored.status, stored.version) == (winners[0].status, 2)
+
+
+async def test_concurrent_start_and_finish_end_in_one_terminal_status(
+    store: ExecutionStore,
+) -> None:
+    items = await added(store, *(execution() for _ in range(5)))
+    for item in items:
+        targets = [ExecutionStatus.RUNNING] * 5 + TERMINAL
+        random.shuffle(targets)
+        outcomes = await asyncio.gather(
+            *(store.transition(item.id, target, at=now(), result=RESULT) for target in targets)
+        )
+        winners = [outcome.status for outcome in outcomes if outcome is not None]
+        terminal = [status for status in winners if status.is_terminal]
+        assert len(terminal) == 1, winners
+        assert winners.count(ExecutionStatus.RUNNING) <= 1, winners
+        stored = await store.get(item.id)
+        assert stored is not None
+        assert (stored.status, stored.version) == (terminal[0], len(winners))
+
+
+async def test_list_unfinished_finds_old_queued_and_running(store: ExecutionStore) -> None:
+    old = now() - timedelta(hours=2)
+    queued, running, finished, recent = await added(
+        store,
+        execution(created_at=old),
+        execution(created_at=old),
+        execution(created_at=old),
+        execution(),
+    )
+    await store.transition(running.id, ExecutionStatus.RUNNING, at=now())
+    await store.transition(finished.id, ExecutionStatus.COMPLETED, at=now(), result=RESULT)
+
+    cutoff = now() - timedelta(hours=1)
+    unfinished = await store.list_unfinished(created_before=cutoff, limit=10)
+    assert [item.id for item in unfinished] == sorted([queued.id, running.id])
+    assert {item.status for item in unfinished} == {ExecutionStatus.QUEUED, ExecutionStatus.RUNNING}
+    first = await store.list_unfinished(created_before=cutoff, limit=1)
+    assert [item.id for item in first] == [min(queued.id, running.id)]
+    assert recent.id not in {item.id for item in unfinished}
+
+
+async def test_count_by_status(store: ExecutionStore) -> None:
+    items = await added(store, *(execution() for _ in range(4)))
+    await store.transition(items[0].id, ExecutionStatus.RUNNING, at=now())
+    await store.transition(items[1].id, ExecutionStatus.ERRORED, at=now(), result=RESULT)
+    assert await store.count(ExecutionStatus.QUEUED) == 2
+    assert await store.count(ExecutionStatus.RUNNING) == 1
+    assert await store.count(ExecutionStatus.ERRORED) == 1
+    assert await store.count(ExecutionStatus.COMPLETED) == 0
+
+
+async def test_ping_answers_when_up(store: ExecutionStore) -> None:
+    await store.ping()

@@ -1,0 +1,204 @@
+"""The Kubernetes runner against a real cluster (k3s in `make test-integration`).
+
+Needs: a kubeconfig (KUBECONFIG, ~/.kube/config or in-cluster), the runtime images imported into the
+cluster (`make runtime-images`, then `k3s ctr images import`), and deploy/*.yaml applied. Skipped,
+with the reason, only when no cluster is configured or reachable.
+
+Each test runs in a throwaway namespace when the credentials may create one (so a stack's own pod
+monitor never races the test's), else in SANDPOD_KUBERNETES_NAMESPACE; its monitor watches only its
+own execution's pods.
+"""
+
+import asyncio
+import contextlib
+import secrets
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import aiohttp
+import pytest
+from kubernetes_asyncio import client as k8s
+from kubernetes_asyncio.client.exceptions import ApiException
+
+from sandpod.adapters.kubernetes.api import KubernetesApi
+from sandpod.adapters.kubernetes.client import (
+    KubernetesConfigError,
+    find_kube_config,
+    new_api_client,
+)
+from sandpod.adapters.kubernetes.launcher import KubernetesLauncher
+from sandpod.adapters.kubernetes.manifests import (
+    EXECUTION_ID_LABEL,
+    EXECUTOR_SELECTOR,
+    PodOptions,
+    execution_label_value,
+    namespace_labels,
+)
+from sandpod.adapters.kubernetes.monitor import PodMonitor
+from sandpod.config import Settings
+from sandpod.domain.events import EventType, ExecutionFinished
+from sandpod.domain.execution import new_execution_id
+from sandpod.domain.limits import DEFAULT_POLICY, Limits
+from sandpod.domain.result import EndReason
+from sandpod.domain.runtimes import Runtime, python
+from sandpod.ports import SandboxJob
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+FINISH_TIMEOUT = 180  # image start on a cold node included
+
+
+@dataclass
+class Cluster:
+    api: KubernetesApi
+    launcher: KubernetesLauncher
+
+
+@pytest.fixture
+async def cluster() -> AsyncIterator[Cluster]:
+    try:
+        source = find_kube_config()
+    except KubernetesConfigError as exc:
+        pytest.skip(f"no Kubernetes cluster configured: {exc}")
+    client = await new_api_client(source)
+    try:
+        await asyncio.wait_for(k8s.VersionApi(client).get_code(), timeout=10)
+    except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+        await client.close()
+        pytest.skip(f"Kubernetes API ({source.describe()}) unreachable: {exc}")
+    core = k8s.CoreV1Api(client)
+    namespace = f"sandpod-e2e-{secrets.token_hex(4)}"
+    try:
+        metadata = k8s.V1ObjectMeta(name=namespace, labels=namespace_labels())
+        await core.create_namespace(k8s.V1Namespace(metadata=metadata))
+        owned = True
+    except ApiException as exc:
+        if exc.status != 403:
+            raise
+        namespace, owned = Settings().kubernetes_namespace, False
+    api = KubernetesApi(client, namespace)
+
+    async def connect() -> KubernetesApi:
+        return api
+
+    launcher = KubernetesLauncher(
+        connect, namespace=namespace, options=PodOptions(image_pull_policy="IfNotPresent")
+    )
+    await launcher.prepare()
+    try:
+        yield Cluster(api, launcher)
+    finally:
+        if owned:
+            with contextlib.suppress(ApiException):
+                await core.delete_namespace(namespace)
+        await client.close()
+
+
+async def run(
+    cluster: Cluster,
+    script: str,
+    *,
+    limits: Limits | None = None,
+    runtime: Runtime | None = None,
+    cancel_after: float | None = None,
+) -> ExecutionFinished:
+    execution_id = new_execution_id()
+    job = SandboxJob(
+        execution_id=execution_id,
+        runtime=runtime or python("3.12"),
+        script=script,
+        stdin="e2e\n",
+        limits=limits or DEFAULT_POLICY.defaults,
+    )
+    finished: asyncio.Queue[ExecutionFinished] = asyncio.Queue()
+    stop = asyncio.Event()
+
+    async def publish(event: ExecutionFinished) -> None:
+        await finished.put(event)
+        stop.set()
+
+    selector = f"{EXECUTOR_SELECTOR},{EXECUTION_ID_LABEL}={execution_label_value(execution_id)}"
+    monitor = asyncio.create_task(
+        PodMonitor(cluster.api, publish, label_selector=selector).run(stop)
+    )
+    try:
+        await cluster.launcher.launch(job)
+        await cluster.launcher.launch(job)  # idempotent
+        if cancel_after is not None:
+            await asyncio.sleep(cancel_after)
+            assert await cluster.launcher.cancel(execution_id)
+        event = await asyncio.wait_for(finished.get(), timeout=FINISH_TIMEOUT)
+    finally:
+        stop.set()
+        await monitor
+    assert event.execution_id == execution_id
+    assert finished.empty()  # exactly one terminal event
+    return event
+
+
+async def test_hello_world_with_stdin(cluster: Cluster) -> None:
+    event = await run(cluster, "import sys\nprint('hello', sys.stdin.read().strip())\n")
+    assert event.type is EventType.COMPLETED, event.result.message
+    assert event.result.stdout == "hello e2e\n"
+    assert event.result.peak_memory_bytes > 0
+
+
+async def test_sandbox_is_non_root_read_only_and_offline(cluster: Cluster) -> None:
+    script = """
+import os, socket
+print(os.getuid(), os.getgid())
+for path in ("/etc/x", "/usr/x", "/sandbox/x"):
+    try:
+        open(path, "w")
+        print("writable", path)
+    except OSError:
+        pass
+open("/tmp/ok", "w").write("ok")
+try:
+    socket.create_connection(("1.1.1.1", 53), timeout=3)
+    print("network reachable")
+except OSError:
+    print("offline")
+print(sorted(k for k in os.environ if "KUBERNETES" in k or "TOKEN" in k))
+print(os.path.exists("/var/run/secrets/kubernetes.io/serviceaccount"))
+"""
+    event = await run(cluster, script)
+    assert event.type is EventType.COMPLETED, event.result.stderr
+    assert event.result.stdout.splitlines() == ["65534 65534", "offline", "[]", "False"]
+
+
+async def test_wall_limit(cluster: Cluster) -> None:
+    limits = DEFAULT_POLICY.defaults.model_copy(update={"wall_seconds": 2})
+    event = await run(
+        cluster, "import time\nprint('start', flush=True)\ntime.sleep(60)\n", limits=limits
+    )
+    assert event.type is EventType.TIMED_OUT
+    assert event.result.stdout == "start\n"
+
+
+async def test_memory_limit(cluster: Cluster) -> None:
+    limits = DEFAULT_POLICY.defaults.model_copy(update={"memory_mb": 64})
+    event = await run(
+        cluster, "blocks = []\nwhile True:\n    blocks.append(bytearray(8 << 20))\n", limits=limits
+    )
+    assert event.result.end_reason is EndReason.MEMORY_LIMIT, event.result
+
+
+async def test_output_flood_is_capped(cluster: Cluster) -> None:
+    limits = DEFAULT_POLICY.defaults.model_copy(update={"output_bytes": 10_000})
+    event = await run(cluster, "while True:\n    print('x' * 1000)\n", limits=limits)
+    assert event.result.end_reason is EndReason.OUTPUT_LIMIT
+    assert len(event.result.stdout) == 10_000
+    assert event.result.stdout_truncated
+
+
+async def test_cancel(cluster: Cluster) -> None:
+    event = await run(cluster, "import time\ntime.sleep(60)\n", cancel_after=3)
+    assert event.type is EventType.CANCELLED
+
+
+async def test_missing_image_is_a_platform_error(cluster: Cluster) -> None:
+    broken = python("3.12").model_copy(update={"image": "sandpod-runtime-missing:0"})
+    event = await run(cluster, "print(1)\n", runtime=broken)
+    assert event.type is EventType.ERRORED
+    assert "could not start" in (event.result.message or "")

@@ -1,0 +1,4 @@
+# The local sandbox fixtures live with the attack suite, which uses them too.
+from tests.security.sandbox_fixtures import sandbox_host, sandbox_jobs, sandbox_runner
+
+__all__ = ["sandbox_host", "sandbox_jobs", "sandbox_runner"]

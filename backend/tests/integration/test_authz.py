@@ -1,0 +1,427 @@
+"""Accounts, ownership and rate limits over HTTP: the in-process app with a fake sandbox."""
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+from asgi_lifespan import LifespanManager
+
+from sandpod.bootstrap import app_from_container, build_embedded
+from sandpod.config import Settings
+from sandpod.services.tokens import ISSUER
+from tests.fakes import FakeSandbox
+
+pytestmark = pytest.mark.integration
+
+API = "/api/v1"
+EXECUTIONS = f"{API}/executions"
+SECRET = "integration-test-secret-" + "x" * 24
+ADMIN_PASSWORD = "admin-passphrase-for-tests"
+PASSWORD = "a long passphrase 42"
+BAD_LOGIN = "invalid username or password"
+
+
+def settings(**overrides: Any) -> Settings:
+    base: dict[str, Any] = {
+        "auth_required": True,
+        "jwt_secret": SECRET,
+        "admin_username": "root",
+        "admin_password": ADMIN_PASSWORD,
+        # cheap hashing keeps the suite fast; production uses the defaults
+        "password_hash_memory_kib": 1024,
+        "password_hash_time_cost": 1,
+        "sse_heartbeat_seconds": 1,
+    }
+    return Settings(**{**base, **overrides})
+
+
+@asynccontextmanager
+async def running(config: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    app = app_from_container(build_embedded(config, FakeSandbox()), run_workers=True)
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            yield http
+
+
+async def register(http: httpx.AsyncClient, username: str, password: str = PASSWORD) -> None:
+    response = await http.post(
+        f"{API}/auth/register", json={"username": username, "password": password}
+    )
+    assert response.status_code == 201, response.text
+
+
+async def token(http: httpx.AsyncClient, username: str, password: str = PASSWORD) -> str:
+    response = await http.post(
+        f"{API}/auth/login", json={"username": username, "password": password}
+    )
+    assert response.status_code == 200, response.text
+    http.cookies.clear()  # these tests choose per request between Bearer and cookie
+    value: str = response.json()["access_token"]
+    return value
+
+
+def bearer(value: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {value}"}
+
+
+async def wait_status(
+    http: httpx.AsyncClient, execution_id: str, headers: dict[str, str], wanted: set[str]
+) -> str:
+    for _ in range(300):
+        status: str = (await http.get(f"{EXECUTIONS}/{execution_id}", headers=headers)).json()[
+            "status"
+        ]
+        if status in wanted:
+            return status
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"{execution_id} never reached {wanted}")
+
+
+@dataclass
+class World:
+    http: httpx.AsyncClient
+    headers: dict[str, dict[str, str]]  # who -> request headers
+    done: str  # alice's finished execution
+    running: str  # alice's execution that blocks until cancelled
+
+
+@pytest.fixture
+async def world() -> AsyncIterator[World]:
+    async with running(settings()) as http:
+        await register(http, "alice")
+        await register(http, "bob")
+        headers = {
+            "anonymous": {},
+            "owner": bearer(await token(http, "alice")),
+            "other": bearer(await token(http, "bob")),
+            "admin": bearer(await token(http, "root", ADMIN_PASSWORD)),
+        }
+        submit = {"runtime": "python:3.12", "script": "print(1)"}
+        done = (await http.post(EXECUTIONS, json=submit, headers=headers["owner"])).json()["id"]
+        block = {"runtime": "python:3.12", "script": "# block"}
+        running_id = (await http.post(EXECUTIONS, json=block, headers=headers["owner"])).json()[
+            "id"
+        ]
+        await wait_status(http, done, headers["owner"], {"completed"})
+        await wait_status(http, running_id, headers["owner"], {"running"})
+        yield World(http, headers, done, running_id)
+
+
+WHO = ("anonymous", "owner", "other", "admin")
+SUBMIT = {"runtime": "python:3.12", "script": "print(2)"}
+# (method, path, body, expected status for anonymous, owner, other, admin)
+MATRIX: list[tuple[str, str, dict[str, Any] | None, tuple[int, int, int, int]]] = [
+    ("POST", "/executions", SUBMIT, (401, 202, 202, 202)),
+    ("GET", "/executions", None, (401, 200, 200, 200)),
+    ("GET", "/executions?all=true", None, (401, 200, 200, 200)),
+    ("GET", "/executions/{done}", None, (401, 200, 404, 200)),
+    ("GET", "/executions/{done}/events", None, (401, 200, 404, 200)),
+    ("POST", "/executions/{running}/cancel", None, (401, 202, 404, 202)),
+    ("POST", "/executions/{done}/cancel", None, (401, 409, 404, 409)),
+    ("GET", "/executions/ex_unknown", None, (401, 404, 404, 404)),
+    ("GET", "/auth/me", None, (401, 200, 200, 200)),
+    ("POST", "/auth/logout", None, (401, 204, 204, 204)),
+    ("GET", "/runtimes", None, (200, 200, 200, 200)),
+    ("GET", "/health/live", None, (200, 200, 200, 200)),
+    ("GET", "/health/ready", None, (200, 200, 200, 200)),
+    ("GET", "/openapi.json", None, (200, 200, 200, 200)),
+]
+LIMITED = ("/executions", "/auth/me", "/auth/logout", "/runtimes")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "who", "expected"),
+    [
+        pytest.param(method, path, body, who, statuses[i], id=f"{method} {path} as {who}")
+        for method, path, body, statuses in MATRIX
+        for i, who in enumerate(WHO)
+    ],
+)
+async def test_authorization_matrix(
+    world: World,
+    method: str,
+    path: str,
+    body: dict[str, Any] | None,
+    who: str,
+    expected: int,
+) -> None:
+    url = API + path.format(done=world.done, running=world.running)
+    response = await world.http.request(method, url, json=body, headers=world.headers[who])
+    assert response.status_code == expected, response.text
+    if expected >= 400:
+        assert response.headers["content-type"] == "application/problem+json"
+    if expected == 401:
+        assert response.headers["www-authenticate"].startswith("Bearer")
+    if path.startswith(LIMITED):  # whatever the outcome, the budget left is reported
+        assert "ratelimit-remaining" in response.headers
+
+
+@pytest.mark.parametrize("who", ["owner", "other", "admin"])
+async def test_lists_show_only_your_own_unless_an_admin_asks_for_all(
+    world: World, who: str
+) -> None:
+    own = await world.http.get(EXECUTIONS, headers=world.headers[who])
+    everyone = await world.http.get(EXECUTIONS, params={"all": "true"}, headers=world.headers[who])
+    own_ids = {item["id"] for item in own.json()["items"]}
+    all_ids = {item["id"] for item in everyone.json()["items"]}
+    alice = {world.done, world.running}
+    assert own_ids == (alice if who == "owner" else set())
+    assert all_ids == (alice if who in ("owner", "admin") else set())
+
+
+@pytest.mark.parametrize(
+    ("method", "suffix"), [("GET", ""), ("GET", "/events"), ("POST", "/cancel")]
+)
+async def test_another_users_execution_looks_like_no_execution(
+    world: World, method: str, suffix: str
+) -> None:
+    theirs = await world.http.request(
+        method, f"{EXECUTIONS}/{world.running}{suffix}", headers=world.headers["other"]
+    )
+    missing = await world.http.request(
+        method, f"{EXECUTIONS}/ex_nope{suffix}", headers=world.headers["other"]
+    )
+    assert theirs.status_code == missing.status_code == 404
+    assert theirs.json()["detail"].replace(world.running, "ID") == missing.json()["detail"].replace(
+        "ex_nope", "ID"
+    )
+    still = await world.http.get(f"{EXECUTIONS}/{world.running}", headers=world.headers["owner"])
+    assert still.json()["status"] == "running"  # bob's cancel did nothing
+
+
+def forge(**claims: Any) -> str:
+    now = int(time.time())
+    payload = {"iss": ISSUER, "sub": "x", "role": "admin", "sv": 0, "jti": "j", "iat": now}
+    payload |= {"exp": now + 600, **claims}
+    return jwt.encode(payload, SECRET, algorithm="HS256")
+
+
+async def test_expired_and_tampered_tokens_are_401(world: World) -> None:
+    me = (await world.http.get(f"{API}/auth/me", headers=world.headers["owner"])).json()
+    now = int(time.time())
+    expired = forge(sub=me["id"], role="user", iat=now - 7200, exp=now - 3600)
+    good = world.headers["owner"]["Authorization"].removeprefix("Bearer ")
+    head, body, signature = good.split(".")
+    tampered = f"{head}.{body}.{signature[:-4]}{'AAAA' if signature[-4:] != 'AAAA' else 'BBBB'}"
+    none_alg = jwt.encode({"sub": me["id"], "role": "admin"}, "", algorithm="none")
+    cases = {
+        expired: "expired",
+        tampered: "not valid",
+        none_alg: "not valid",
+        forge(sub="usr_nobody"): "session has ended",
+        "not-a-token": "not valid",
+    }
+    for value, fragment in cases.items():
+        response = await world.http.get(f"{API}/auth/me", headers=bearer(value))
+        assert response.status_code == 401, value
+        assert fragment in response.json()["detail"]
+
+
+async def test_role_in_a_forged_token_does_not_make_an_admin(world: World) -> None:
+    me = (await world.http.get(f"{API}/auth/me", headers=world.headers["other"])).json()
+    wrong_key = jwt.encode(
+        {"iss": ISSUER, "sub": me["id"], "role": "admin", "sv": 0, "jti": "j"}
+        | {"iat": int(time.time()), "exp": int(time.time()) + 60},
+        "another-secret-that-is-long-enough-to-sign",
+        algorithm="HS256",
+    )
+    response = await world.http.get(f"{EXECUTIONS}/{world.done}", headers=bearer(wrong_key))
+    assert response.status_code == 401
+
+
+async def test_cookie_writes_need_the_csrf_header() -> None:
+    async with running(settings()) as http:
+        await register(http, "carol")
+        login = await http.post(
+            f"{API}/auth/login", json={"username": "carol", "password": PASSWORD}
+        )
+        cookies = login.headers.get_list("set-cookie")
+        session = next(c for c in cookies if c.startswith("sandpod_session="))
+        csrf_cookie = next(c for c in cookies if c.startswith("sandpod_csrf="))
+        assert "HttpOnly" in session
+        assert "samesite=lax" in session.lower()
+        assert "HttpOnly" not in csrf_cookie
+        assert "Secure" not in session  # bound to loopback: plain http works
+        csrf = http.cookies["sandpod_csrf"]
+
+        assert (await http.get(f"{API}/auth/me")).status_code == 200  # reads need no header
+        refused = await http.post(EXECUTIONS, json=SUBMIT)
+        assert refused.status_code == 403
+        assert "X-CSRF-Token" in refused.json()["detail"]
+        for bad in (b"0" * 64, b"caf\xe9"):  # non-ASCII must be a 403, not a 500
+            wrong = await http.post(EXECUTIONS, json=SUBMIT, headers={b"X-CSRF-Token": bad})
+            assert wrong.status_code == 403
+        accepted = await http.post(EXECUTIONS, json=SUBMIT, headers={"X-CSRF-Token": csrf})
+        assert accepted.status_code == 202, accepted.text
+
+        out = await http.post(f"{API}/auth/logout", headers={"X-CSRF-Token": csrf})
+        assert out.status_code == 204
+        assert "sandpod_session" not in http.cookies
+        assert (await http.get(f"{API}/auth/me")).status_code == 401
+
+
+async def test_bearer_writes_need_no_csrf_header(world: World) -> None:
+    response = await world.http.post(EXECUTIONS, json=SUBMIT, headers=world.headers["other"])
+    assert response.status_code == 202
+
+
+async def test_cookies_are_secure_when_not_on_loopback() -> None:
+    async with running(settings(host="0.0.0.0")) as http:
+        await register(http, "dave")
+        login = await http.post(
+            f"{API}/auth/login", json={"username": "dave", "password": PASSWORD}
+        )
+        assert all("Secure" in c for c in login.headers.get_list("set-cookie"))
+
+
+async def test_logout_ends_every_session_of_the_user(world: World) -> None:
+    second = bearer(await token(world.http, "alice"))
+    assert (await world.http.post(f"{API}/auth/logout", headers=second)).status_code == 204
+    for headers in (second, world.headers["owner"]):
+        response = await world.http.get(f"{API}/auth/me", headers=headers)
+        assert response.status_code == 401
+        assert "session has ended" in response.json()["detail"]
+    again = bearer(await token(world.http, "alice"))
+    assert (await world.http.get(f"{API}/auth/me", headers=again)).status_code == 200
+    assert (await world.http.get(f"{API}/auth/me", headers=world.headers["other"])).is_success
+
+
+async def test_me_and_the_seeded_admin(world: World) -> None:
+    admin = (await world.http.get(f"{API}/auth/me", headers=world.headers["admin"])).json()
+    assert (admin["username"], admin["role"]) == ("root", "admin")
+    user = (await world.http.get(f"{API}/auth/me", headers=world.headers["owner"])).json()
+    assert (user["username"], user["role"]) == ("alice", "user")
+    assert user["id"].startswith("usr_")
+
+
+async def test_lockout_after_repeated_failures_with_one_answer_for_everything() -> None:
+    async with running(settings(login_max_failures=3)) as http:
+        await register(http, "erin")
+
+        async def login(username: str, password: str) -> httpx.Response:
+            return await http.post(
+                f"{API}/auth/login", json={"username": username, "password": password}
+            )
+
+        answers = [await login("erin", "wrong password!!") for _ in range(3)]
+        answers.append(await login("nobody-here", "wrong password!!"))
+        answers.append(await login("erin", PASSWORD))  # right password, but locked
+        for answer in answers:
+            assert answer.status_code == 401
+            assert answer.json()["detail"] == BAD_LOGIN
+            assert "set-cookie" not in answer.headers
+        await register(http, "frank")
+        assert (await login("FRANK", PASSWORD)).status_code == 200  # others are not locked
+
+
+async def test_a_success_resets_the_failure_count() -> None:
+    async with running(settings(login_max_failures=3)) as http:
+        await register(http, "gina")
+        for _ in range(2):
+            await http.post(f"{API}/auth/login", json={"username": "gina", "password": "nope"})
+        await token(http, "gina")
+        for _ in range(2):
+            await http.post(f"{API}/auth/login", json={"username": "gina", "password": "nope"})
+        await token(http, "gina")  # 4 failures in all, never 3 in a row: not locked
+
+
+async def assert_429(response: httpx.Response, fragment: str) -> None:
+    assert response.status_code == 429, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert int(response.headers["retry-after"]) >= 1
+    assert response.headers["ratelimit-remaining"] == "0"
+    assert fragment in response.json()["detail"]
+
+
+async def test_submissions_are_limited_per_user_with_retry_after() -> None:
+    async with running(settings(rate_limit_submit_per_user=2)) as http:
+        await register(http, "hank")
+        await register(http, "ivy")
+        hank, ivy = bearer(await token(http, "hank")), bearer(await token(http, "ivy"))
+        first = await http.post(EXECUTIONS, json=SUBMIT, headers=hank)
+        assert first.status_code == 202
+        assert first.headers["ratelimit-limit"] == "2"
+        assert first.headers["ratelimit-remaining"] == "1"
+        assert int(first.headers["ratelimit-reset"]) >= 1
+        assert (await http.post(EXECUTIONS, json=SUBMIT, headers=hank)).status_code == 202
+        await assert_429(await http.post(EXECUTIONS, json=SUBMIT, headers=hank), "submissions")
+        # reads have their own budget, and other users theirs
+        assert (await http.get(EXECUTIONS, headers=hank)).status_code == 200
+        assert (await http.post(EXECUTIONS, json=SUBMIT, headers=ivy)).status_code == 202
+
+
+async def test_reads_are_limited_per_client_address() -> None:
+    async with running(settings(rate_limit_read_per_ip=3)) as http:
+        for _ in range(3):
+            assert (await http.get(f"{API}/runtimes")).status_code == 200
+        await assert_429(await http.get(f"{API}/runtimes"), "client address")
+        await assert_429(await http.get(EXECUTIONS), "client address")  # before the 401
+
+
+async def test_sign_in_attempts_are_limited_per_client_address() -> None:
+    async with running(settings(rate_limit_auth_per_ip=2)) as http:
+        body = {"username": "nobody", "password": "whatever it is"}
+        for _ in range(2):
+            assert (await http.post(f"{API}/auth/login", json=body)).status_code == 401
+        await assert_429(await http.post(f"{API}/auth/login", json=body), "sign-in attempts")
+
+
+@pytest.mark.parametrize(
+    ("password", "fragment"),
+    [
+        ("short", "at least 12 characters"),
+        ("judy-has-a-long-password", "must not contain the username"),
+        ("password1234", "most common passwords"),
+        ("x" * 257, "at most 256 characters"),
+    ],
+)
+async def test_password_policy_is_a_clear_422(password: str, fragment: str) -> None:
+    async with running(settings()) as http:
+        response = await http.post(
+            f"{API}/auth/register", json={"username": "judy", "password": password}
+        )
+        assert response.status_code == 422
+        assert response.headers["content-type"] == "application/problem+json"
+        body = response.json()
+        assert fragment in body["detail"]
+        assert body["errors"][0]["field"] == "password"
+
+
+async def test_usernames_are_unique_whatever_the_case() -> None:
+    async with running(settings()) as http:
+        await register(http, "Kim")
+        again = await http.post(
+            f"{API}/auth/register", json={"username": "kim", "password": PASSWORD}
+        )
+        assert again.status_code == 409
+        assert "taken" in again.json()["detail"]
+        bad = await http.post(
+            f"{API}/auth/register", json={"username": "k m", "password": PASSWORD}
+        )
+        assert bad.status_code == 422
+
+
+async def test_registration_can_be_closed() -> None:
+    async with running(settings(registration_open=False)) as http:
+        response = await http.post(
+            f"{API}/auth/register", json={"username": "lee", "password": PASSWORD}
+        )
+        assert response.status_code == 403
+        assert (await token(http, "root", ADMIN_PASSWORD)) != ""  # the seeded admin still works
+
+
+async def test_without_auth_everyone_is_the_local_admin_and_accounts_are_off() -> None:
+    async with running(Settings(sse_heartbeat_seconds=1)) as http:
+        me = (await http.get(f"{API}/auth/me")).json()
+        assert (me["id"], me["role"]) == ("local", "admin")
+        assert (await http.post(EXECUTIONS, json=SUBMIT)).status_code == 202
+        login = await http.post(f"{API}/auth/login", json={"username": "a", "password": "b"})
+        assert login.status_code == 404
+        assert "accounts are off" in login.json()["detail"]

@@ -1,0 +1,314 @@
+"""The Mongo and Redis adapters survive their server going away, without being re-created.
+
+While the server is down every call raises ServiceUnavailableError (quickly, with a clear message);
+once it is back the same adapter instances work again. Each test runs a throwaway server on free
+ports, so the shared servers other xdist workers use are never disturbed.
+"""
+
+import asyncio
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pymongo
+import pytest
+import redis
+from pymongo.errors import PyMongoError
+
+from sandpod.adapters.mongo import MongoExecutionStore, connect_mongo, mongo_client
+from sandpod.adapters.redis import connect_redis
+from sandpod.domain.events import StatusUpdate
+from sandpod.domain.execution import Execution, ExecutionSpec, utcnow
+from sandpod.domain.limits import DEFAULT_POLICY
+from sandpod.domain.result import EndReason, Result
+from sandpod.domain.status import ExecutionStatus
+from sandpod.ports import ServiceUnavailableError
+from tests import isolation
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[3]
+START_SERVICES = "run `make services-up`, which installs it"
+READY_SECONDS = 30.0  # how long a restarted server (and a client finding it again) may take
+LEASE_SECONDS = 0.5  # claim lease of the cut-off test's stores (production: 30 s)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+class Server:
+    """A server process we own: start, wait until it answers, kill it (no clean shutdown)."""
+
+    def __init__(self, argv: list[str], ready: Callable[[], bool], log: Path) -> None:
+        self._argv = argv
+        self._ready = ready
+        self._log = log
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self._log.open("ab") as log:
+            self._process = subprocess.Popen(
+                self._argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        deadline = time.monotonic() + READY_SECONDS
+        while not self._ready():
+            if self._process.poll() is not None or time.monotonic() > deadline:
+                tail = self._log.read_text(errors="replace")[-2000:]
+                pytest.fail(f"{self._argv[0]} did not start:\n{tail}", False)
+            time.sleep(0.1)
+
+    def kill(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.send_signal(signal.SIGKILL)
+            self._process.wait(10)
+        self._process = None
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[tuple[Server, str]]:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.fail(f"redis-server is not installed: {START_SERVICES}", False)
+    port = free_port()
+    url = f"redis://127.0.0.1:{port}/0"
+
+    def ready() -> bool:
+        try:
+            return bool(redis.Redis.from_url(url, socket_connect_timeout=0.5).ping())
+        except redis.RedisError:
+            return False
+
+    argv = [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"]
+    server = Server([*argv, "--dir", str(tmp_path)], ready, tmp_path / "redis.log")
+    server.start()
+    yield server, url
+    server.kill()
+
+
+def ferretdb_binary() -> Path:
+    """The FerretDB that scripts/services/mongo.sh built (its cache, or the running service's)."""
+    candidates: list[Path] = []
+    if explicit := os.environ.get("SANDPOD_FERRETDB_BIN"):
+        candidates.append(Path(explicit))
+    for cache in (os.environ.get("SANDPOD_CACHE"), Path.home() / ".cache" / "sandpod"):
+        if cache:
+            candidates += sorted(Path(cache).glob("ferretdb/*/bin/ferretdb"), reverse=True)
+    services = Path(os.environ.get("SANDPOD_SERVICES_DIR", REPO / ".services"))
+    pidfile = services / "mongo" / "mongo.pid"
+    if pidfile.is_file():
+        candidates.append(Path(f"/proc/{pidfile.read_text().strip()}/exe"))
+    for candidate in candidates:
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return candidate.resolve()
+    pytest.fail(f"no FerretDB binary found (looked at {candidates}): {START_SERVICES}", False)
+
+
+@pytest.fixture
+def ferretdb_server(tmp_path: Path) -> Iterator[tuple[Server, str]]:
+    port, debug_port = free_port(), free_port()
+    url = f"mongodb://127.0.0.1:{port}"
+    (tmp_path / "data").mkdir()
+
+    def ready() -> bool:
+        client: pymongo.MongoClient[dict[str, object]]
+        client = pymongo.MongoClient(url, serverSelectionTimeoutMS=500)
+        try:
+            client.admin.command("ping")
+            return True
+        except PyMongoError:
+            return False
+        finally:
+            client.close()
+
+    argv = [
+        str(ferretdb_binary()),
+        "--handler=sqlite",
+        f"--sqlite-url=file:{tmp_path / 'data'}/",
+        f"--listen-addr=127.0.0.1:{port}",
+        f"--debug-addr=127.0.0.1:{debug_port}",
+        f"--state-dir={tmp_path}",
+        "--telemetry=disable",
+        "--log-level=warn",
+    ]
+    server = Server(argv, ready, tmp_path / "ferretdb.log")
+    server.start()
+    yield server, url
+    server.kill()
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:
+    deadline = time.monotonic() + READY_SECONDS
+    while time.monotonic() < deadline:
+        try:
+            if await check():
+                return
+        except ServiceUnavailableError:
+            pass
+        await asyncio.sleep(0.1)
+    pytest.fail(f"{what}: not within {READY_SECONDS:g} s")
+
+
+async def answers(call: Callable[[], Awaitable[object]]) -> bool:
+    await call()
+    return True
+
+
+def now() -> datetime:
+    value = utcnow()  # BSON dates keep milliseconds
+    return value.replace(microsecond=value.microsecond // 1000 * 1000)
+
+
+def execution() -> Execution:
+    spec = ExecutionSpec(runtime="python:3.12", script="print(1)", limits=DEFAULT_POLICY.defaults)
+    return Execution(owner="alice", spec=spec, created_at=now())
+
+
+async def test_redis_adapters_fail_fast_while_down_and_recover(
+    redis_server: tuple[Server, str],
+) -> None:
+    server, url = redis_server
+    settings = isolation.isolated_settings(unique=True, redis_url=url)
+    adapters = await connect_redis(settings)
+    limiter, keys, live = adapters.rate_limiter, adapters.idempotency, adapters.live_updates
+    update = StatusUpdate(execution_id="ex_1", status=ExecutionStatus.RUNNING)
+    try:
+        assert (await limiter.hit("alice", limit=5, window_seconds=3600)).allowed
+        async with live.subscribe("ex_1") as opened_before:
+            server.kill()
+
+            with pytest.raises(ServiceUnavailableError, match=r"Redis at 127\.0\.0\.1:\d+"):
+                await adapters.ping()
+            with pytest.raises(ServiceUnavailableError):
+                await limiter.hit("alice", limit=5, window_seconds=3600)
+            with pytest.raises(ServiceUnavailableError):
+                await keys.claim("alice", "key", "fp", "ex_1", 60)
+            with pytest.raises(ServiceUnavailableError):
+                await keys.release("alice", "key")
+            with pytest.raises(ServiceUnavailableError):
+                await live.publish(update)
+            with pytest.raises(ServiceUnavailableError):
+                async with live.subscribe("ex_1"):
+                    pass
+
+            server.start()
+            await eventually(lambda: answers(adapters.ping), "the client reconnecting")
+            assert (await limiter.hit("alice", limit=5, window_seconds=3600)).allowed
+            assert await keys.claim("alice", "key", "fp", "ex_1", 60) is None
+            assert await keys.claim("alice", "key", "fp", "ex_2", 60) == ("fp", "ex_1")
+
+            channel = f"{settings.redis_prefix}live:ex_1"
+
+            async def subscribers() -> int:
+                [(_, count)] = await adapters.client.pubsub_numsub(channel)
+                return int(count)
+
+            async with live.subscribe("ex_1") as opened_after:
+                # The subscription from before the outage re-subscribes by itself.
+                await eventually(lambda: _equals(subscribers(), 2), "the old subscription")
+                await live.publish(update)
+                async with asyncio.timeout(READY_SECONDS):
+                    assert await anext(opened_after) == update
+                    assert await anext(opened_before) == update
+    finally:
+        await adapters.close()
+
+
+async def _equals(value: Awaitable[int], expected: int) -> bool:
+    return await value == expected
+
+
+async def test_mongo_store_fails_fast_while_down_and_recovers(
+    ferretdb_server: tuple[Server, str],
+) -> None:
+    server, url = ferretdb_server
+    settings = isolation.isolated_settings(
+        mongo_url=url, mongo_database=isolation.mongo_database(unique=True)
+    )
+    store = await connect_mongo(settings)
+    item = execution()
+    try:
+        await store.add(item)
+        server.kill()
+
+        with pytest.raises(ServiceUnavailableError, match=r"MongoDB at 127\.0\.0\.1:\d+"):
+            await store.ping()
+        with pytest.raises(ServiceUnavailableError):
+            await store.get(item.id)
+        with pytest.raises(ServiceUnavailableError):
+            await store.add(execution())
+        with pytest.raises(ServiceUnavailableError):
+            await store.transition(item.id, ExecutionStatus.RUNNING, at=now())
+
+        server.start()
+        await eventually(lambda: answers(store.ping), "the client reconnecting")
+        assert await store.get(item.id) == item  # FerretDB's SQLite files kept it
+        running = await store.transition(item.id, ExecutionStatus.RUNNING, at=now())
+        assert running is not None
+        assert running.status is ExecutionStatus.RUNNING
+    finally:
+        await store.close()
+
+
+@pytest.mark.parametrize("stuck", [ExecutionStatus.RUNNING, ExecutionStatus.COMPLETED])
+async def test_a_status_change_cut_off_after_its_claim_is_finished_by_the_next_writer(
+    ferretdb_server: tuple[Server, str],
+    monkeypatch: pytest.MonkeyPatch,
+    stuck: ExecutionStatus,
+) -> None:
+    # The writer claims the change, then loses the database before writing it (see claims.py).
+    _, url = ferretdb_server
+    database = isolation.mongo_database(unique=True)
+    first = MongoExecutionStore(mongo_client(url), database, claim_lease_seconds=LEASE_SECONDS)
+    later = MongoExecutionStore(mongo_client(url), database, claim_lease_seconds=LEASE_SECONDS)
+    impatient = MongoExecutionStore(mongo_client(url), database, max_attempts=2)
+    item = execution()
+    result = Result(end_reason=EndReason.COMPLETED, exit_code=0)
+    try:
+        await first.add(item)
+
+        async def cut_off(*_: object) -> None:
+            raise ServiceUnavailableError("the database went away between claim and write")
+
+        monkeypatch.setattr(first, "_write", cut_off)
+        claimed_at = now()
+        with pytest.raises(ServiceUnavailableError):
+            await first.transition(item.id, stuck, at=claimed_at, result=result)
+        assert (await later.get(item.id)) == item  # claimed, not written
+
+        # Inside the lease the claimant may still be writing: a change that could follow it
+        # waits, then gives up; one that it rules out (a second terminal status) is refused.
+        if stuck.is_terminal:
+            assert await impatient.transition(item.id, ExecutionStatus.ERRORED, at=now()) is None
+        else:
+            with pytest.raises(ServiceUnavailableError, match="unfinished status change"):
+                await impatient.transition(item.id, ExecutionStatus.ERRORED, at=now())
+
+        # Once the lease is over, the next writer (here: the timeout sweep) writes the cut-off
+        # change, then tries its own.
+        await asyncio.sleep(LEASE_SECONDS)
+        swept = await later.transition(item.id, ExecutionStatus.ERRORED, at=now())
+        final = await later.get(item.id)
+        assert final is not None
+        if stuck is ExecutionStatus.RUNNING:
+            assert swept == final
+            assert (final.status, final.started_at, final.version) == (
+                ExecutionStatus.ERRORED,
+                claimed_at,
+                2,
+            )
+        else:  # the cut-off change was terminal: it stands and the sweep's is refused
+            assert swept is None
+            assert (final.status, final.result, final.version) == (stuck, result, 1)
+    finally:
+        for store in (first, later, impatient):
+            await store.close()

@@ -1,0 +1,3 @@
+from tests.security.sandbox_fixtures import sandbox_host, sandbox_jobs, sandbox_runner
+
+__all__ = ["sandbox_host", "sandbox_jobs", "sandbox_runner"]

@@ -1,0 +1,265 @@
+"""KubernetesLauncher against an in-memory ExecutorApi: ordering, idempotency, cancel, prepare."""
+
+import copy
+from typing import Any
+
+import pytest
+
+from sandpod.adapters.kubernetes.api import AlreadyExistsError, KubeApiError
+from sandpod.adapters.kubernetes.launcher import KubernetesLauncher, KubernetesSetupError
+from sandpod.adapters.kubernetes.manifests import (
+    CANCELLED_ANNOTATION,
+    MAX_CONFIG_MAP_BYTES,
+    NETWORK_POLICY_NAME,
+    ConfigMapTooLargeError,
+    PodOptions,
+    UnsafeNamespaceError,
+    namespace_labels,
+    network_policy_manifest,
+    resource_name,
+)
+from sandpod.domain.limits import DEFAULT_POLICY
+from sandpod.domain.runtimes import CATALOGUE, python
+from sandpod.ports import SandboxJob, SandboxLauncher
+
+pytestmark = pytest.mark.unit
+
+NS = "sandpod-executions"
+Manifest = dict[str, Any]
+
+
+class FakeApi:
+    def __init__(self, *, namespace_labels: dict[str, str] | None = None) -> None:
+        self.pods: dict[str, Manifest] = {}
+        self.config_maps: dict[str, Manifest] = {}
+        self.policies: dict[str, Manifest] = {}
+        self.namespace: Manifest | None = {
+            "metadata": {"name": NS, "labels": dict(namespace_labels or {})}
+        }
+        self.calls: list[str] = []
+        self.fail: dict[str, Exception] = {}
+        self.closed = False
+        self._uids = 0
+
+    def _call(self, name: str) -> None:
+        self.calls.append(name)
+        if name in self.fail:
+            raise self.fail.pop(name)
+
+    async def create_pod(self, body: Manifest) -> Manifest:
+        self._call("create_pod")
+        name = body["metadata"]["name"]
+        if name in self.pods:
+            raise AlreadyExistsError(409, "already exists")
+        self._uids += 1
+        created = copy.deepcopy(body)
+        created["metadata"]["uid"] = f"uid-{self._uids}"
+        self.pods[name] = created
+        return created
+
+    async def read_pod(self, name: str) -> Manifest | None:
+        self._call("read_pod")
+        return self.pods.get(name)
+
+    async def create_config_map(self, body: Manifest) -> None:
+        self._call("create_config_map")
+        name = body["metadata"]["name"]
+        if name in self.config_maps:
+            raise AlreadyExistsError(409, "already exists")
+        self.config_maps[name] = body
+
+    async def annotate_pod(self, name: str, annotations: dict[str, str]) -> bool:
+        self._call("annotate_pod")
+        if name not in self.pods:
+            return False
+        self.pods[name]["metadata"]["annotations"].update(annotations)
+        return True
+
+    async def delete_pod(self, name: str, *, uid: str | None = None) -> None:
+        self._call("delete_pod")
+        pod = self.pods.get(name)
+        if pod is not None and uid in (None, pod["metadata"]["uid"]):
+            del self.pods[name]
+            self.config_maps.pop(name, None)  # owner-reference garbage collection
+
+    async def read_network_policy(self, name: str) -> Manifest | None:
+        self._call("read_network_policy")
+        return self.policies.get(name)
+
+    async def create_network_policy(self, body: Manifest) -> None:
+        self._call("create_network_policy")
+        if body["metadata"]["name"] in self.policies:
+            raise AlreadyExistsError(409, "already exists")
+        self.policies[body["metadata"]["name"]] = body
+
+    async def replace_network_policy_spec(self, name: str, spec: Manifest) -> None:
+        self._call("replace_network_policy_spec")
+        self.policies[name] = dict(self.policies[name], spec=spec)
+
+    async def read_namespace(self) -> Manifest | None:
+        self._call("read_namespace")
+        return self.namespace
+
+    async def label_namespace(self, labels: dict[str, str]) -> None:
+        self._call("label_namespace")
+        assert self.namespace is not None
+        self.namespace["metadata"]["labels"].update(labels)
+
+    async def close(self) -> None:
+        self.closed = True
+
+
+def launcher(api: FakeApi, **kwargs: Any) -> KubernetesLauncher:
+    async def connect() -> FakeApi:
+        return api
+
+    return KubernetesLauncher(connect, namespace=NS, **kwargs)
+
+
+def job(execution_id: str = "ex_1", script: str = "print(1)\n") -> SandboxJob:
+    return SandboxJob(
+        execution_id=execution_id,
+        runtime=python("3.12"),
+        script=script,
+        stdin="",
+        limits=DEFAULT_POLICY.defaults,
+    )
+
+
+async def test_launch_creates_the_pod_then_its_config_map_owned_by_it() -> None:
+    api = FakeApi()
+    await launcher(api, options=PodOptions(runtime_class="gvisor")).launch(job())
+    name = resource_name("ex_1")
+    assert api.calls == ["create_pod", "create_config_map"]
+    assert api.pods[name]["spec"]["runtimeClassName"] == "gvisor"
+    owner = api.config_maps[name]["metadata"]["ownerReferences"][0]
+    assert owner["uid"] == api.pods[name]["metadata"]["uid"]
+    assert owner["kind"] == "Pod"
+    assert owner["name"] == name
+
+
+async def test_launching_twice_is_harmless() -> None:
+    api = FakeApi()
+    runner = launcher(api)
+    await runner.launch(job())
+    await runner.launch(job())
+    assert len(api.pods) == 1
+    assert len(api.config_maps) == 1
+    assert api.calls == [
+        "create_pod",
+        "create_config_map",
+        "create_pod",  # 409
+        "read_pod",
+        "create_config_map",  # 409, ignored
+    ]
+
+
+async def test_a_relaunch_after_a_crash_between_pod_and_config_map_completes_it() -> None:
+    api = FakeApi()
+    api.fail["create_config_map"] = KubeApiError(None, "connection reset")
+    runner = launcher(api)
+    with pytest.raises(KubeApiError):
+        await runner.launch(job())
+    assert api.pods == {}  # the pod is not left waiting for a volume that never comes
+    await runner.launch(job())
+    assert len(api.pods) == 1
+    assert len(api.config_maps) == 1
+
+
+async def test_a_pod_of_another_execution_under_the_same_name_is_an_error() -> None:
+    api = FakeApi()
+    runner = launcher(api)
+    await runner.launch(job())
+    api.pods[resource_name("ex_1")]["metadata"]["annotations"]["sandpod.io/execution-id"] = "other"
+    with pytest.raises(KubeApiError, match="another execution"):
+        await runner.launch(job())
+
+
+async def test_an_oversized_script_is_refused_before_any_api_call() -> None:
+    api = FakeApi()
+    with pytest.raises(ConfigMapTooLargeError):
+        await launcher(api).launch(job(script="x" * (MAX_CONFIG_MAP_BYTES + 1)))
+    assert api.calls == []
+
+
+async def test_cancel_marks_the_pod_then_deletes_it() -> None:
+    api = FakeApi()
+    runner = launcher(api)
+    await runner.launch(job())
+    annotated: list[str] = []
+    original = api.delete_pod
+
+    async def delete(name: str, *, uid: str | None = None) -> None:
+        annotated.append(api.pods[name]["metadata"]["annotations"][CANCELLED_ANNOTATION])
+        await original(name, uid=uid)
+
+    api.delete_pod = delete  # type: ignore[method-assign]
+    assert await runner.cancel("ex_1") is True
+    assert annotated == ["true"]  # the mark is there when the deletion happens
+    assert api.pods == {}
+    assert await runner.cancel("ex_1") is False  # nothing left to cancel
+
+
+async def test_prepare_labels_the_namespace_and_creates_the_deny_all_policy() -> None:
+    api = FakeApi(namespace_labels={"team": "sandpod"})
+    await launcher(api).prepare()
+    assert api.namespace is not None
+    assert api.namespace["metadata"]["labels"] == {"team": "sandpod", **namespace_labels()}
+    assert api.policies[NETWORK_POLICY_NAME] == network_policy_manifest(NS)
+
+
+async def test_prepare_changes_nothing_when_everything_is_in_place() -> None:
+    api = FakeApi(namespace_labels=namespace_labels())
+    policy = network_policy_manifest(NS)
+    # as read back from the API server, which drops the empty rule lists
+    api.policies[NETWORK_POLICY_NAME] = {
+        "metadata": policy["metadata"],
+        "spec": {
+            "podSelector": policy["spec"]["podSelector"],
+            "policyTypes": ["Egress", "Ingress"],
+        },
+    }
+    await launcher(api).prepare()
+    assert api.calls == ["read_namespace", "read_network_policy"]
+
+
+async def test_prepare_restores_a_weakened_policy() -> None:
+    api = FakeApi(namespace_labels=namespace_labels())
+    weakened = network_policy_manifest(NS)
+    weakened["spec"]["egress"] = [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}]}]
+    api.policies[NETWORK_POLICY_NAME] = weakened
+    await launcher(api).prepare()
+    assert api.policies[NETWORK_POLICY_NAME]["spec"] == network_policy_manifest(NS)["spec"]
+
+
+async def test_prepare_explains_what_to_apply_when_it_cannot_label_the_namespace() -> None:
+    api = FakeApi()
+    api.fail["label_namespace"] = KubeApiError(403, "forbidden")
+    with pytest.raises(KubernetesSetupError, match=r"deploy/namespace\.yaml"):
+        await launcher(api).prepare()
+
+
+async def test_prepare_fails_clearly_without_the_namespace() -> None:
+    api = FakeApi()
+    api.namespace = None
+    with pytest.raises(KubernetesSetupError, match="does not exist"):
+        await launcher(api).prepare()
+
+
+def test_refuses_the_default_namespace() -> None:
+    async def connect() -> FakeApi:
+        raise AssertionError("must not connect")
+
+    with pytest.raises(UnsafeNamespaceError, match="'default'"):
+        KubernetesLauncher(connect, namespace="default")
+
+
+async def test_runtimes_are_the_catalogue_and_close_closes_the_client() -> None:
+    api = FakeApi()
+    runner: SandboxLauncher = launcher(api)  # mypy checks it implements the port
+    assert isinstance(runner, KubernetesLauncher)
+    assert runner.name == "kubernetes"
+    assert runner.runtimes() == list(CATALOGUE)
+    await runner.launch(job())
+    await runner.close()
+    assert api.closed

@@ -1,0 +1,254 @@
+"""The generated Kubernetes objects carry every hardening field, and values map from the limits."""
+
+import json
+import re
+from typing import Any
+
+import pytest
+
+from sandpod.adapters.kubernetes.manifests import (
+    CANCELLED_ANNOTATION,
+    ENTRYPOINT_PATH,
+    EXECUTION_ID_ANNOTATION,
+    EXECUTION_ID_LABEL,
+    EXECUTOR_LABELS,
+    EXECUTOR_SELECTOR,
+    MAX_CONFIG_MAP_BYTES,
+    THREAD_ENV,
+    ConfigMapTooLargeError,
+    PodOptions,
+    UnsafeNamespaceError,
+    check_namespace,
+    config_map_manifest,
+    execution_label_value,
+    namespace_labels,
+    network_policy_manifest,
+    pod_manifest,
+    resource_name,
+)
+from sandpod.domain.limits import DEFAULT_POLICY, MIB, Limits
+from sandpod.domain.runtimes import python
+from sandpod.ports import SandboxJob
+
+pytestmark = pytest.mark.unit
+
+NS = "sandpod-executions"
+DNS_1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+
+def job(
+    limits: Limits | None = None,
+    execution_id: str = "ex_20250101000000000000abcdef012345",
+    script: str = "print('hi')\n",
+    stdin: str = "",
+) -> SandboxJob:
+    return SandboxJob(
+        execution_id=execution_id,
+        runtime=python("3.12"),
+        script=script,
+        stdin=stdin,
+        limits=limits or DEFAULT_POLICY.defaults,
+    )
+
+
+def container(pod: dict[str, Any]) -> dict[str, Any]:
+    containers = pod["spec"]["containers"]
+    assert len(containers) == 1
+    result: dict[str, Any] = containers[0]
+    return result
+
+
+def test_pod_has_every_hardening_field() -> None:
+    pod = pod_manifest(job(), namespace=NS)
+    spec, box = pod["spec"], container(pod)
+    assert spec["restartPolicy"] == "Never"
+    assert spec["automountServiceAccountToken"] is False
+    assert spec["enableServiceLinks"] is False
+    assert spec["hostNetwork"] is False
+    assert spec["hostPID"] is False
+    assert spec["hostIPC"] is False
+    assert spec["securityContext"] == {
+        "runAsNonRoot": True,
+        "runAsUser": 65534,
+        "runAsGroup": 65534,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+    security = box["securityContext"]
+    assert security["runAsNonRoot"] is True
+    assert security["runAsUser"] == 65534
+    assert security["readOnlyRootFilesystem"] is True
+    assert security["allowPrivilegeEscalation"] is False
+    assert security["privileged"] is False
+    assert security["capabilities"] == {"drop": ["ALL"]}
+    assert security["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert box["terminationMessagePolicy"] == "File"
+    assert box["terminationMessagePath"] == "/dev/termination-log"
+    assert "runtimeClassName" not in spec
+
+
+def test_only_configmap_and_emptydir_volumes_and_the_script_is_read_only() -> None:
+    pod = pod_manifest(job(), namespace=NS)
+    volumes = {volume["name"]: volume for volume in pod["spec"]["volumes"]}
+    assert set(volumes) == {"sandbox", "tmp"}
+    assert volumes["sandbox"]["configMap"]["name"] == pod["metadata"]["name"]
+    assert volumes["sandbox"]["configMap"]["optional"] is False  # the pod waits for it
+    assert volumes["sandbox"]["configMap"]["defaultMode"] == 0o444
+    mounts = {mount["name"]: mount for mount in container(pod)["volumeMounts"]}
+    assert mounts["sandbox"]["readOnly"] is True
+    assert mounts["tmp"]["mountPath"] == "/tmp"
+
+
+@pytest.mark.parametrize(
+    ("wall", "deadline"), [(0.2, 11), (1, 11), (9.01, 20), (10, 20), (120, 130)]
+)
+def test_active_deadline_is_the_wall_limit_rounded_up_plus_the_grace(
+    wall: float, deadline: int
+) -> None:
+    limits = DEFAULT_POLICY.defaults.model_copy(update={"wall_seconds": wall})
+    pod = pod_manifest(job(limits), namespace=NS, options=PodOptions(deadline_grace_seconds=10))
+    assert pod["spec"]["activeDeadlineSeconds"] == deadline
+    no_grace = pod_manifest(job(limits), namespace=NS, options=PodOptions(deadline_grace_seconds=0))
+    assert no_grace["spec"]["activeDeadlineSeconds"] == deadline - 10
+
+
+def test_resources_map_from_the_limits() -> None:
+    limits = Limits(
+        wall_seconds=3,
+        cpu_seconds=2,
+        memory_mb=200,
+        processes=16,
+        output_bytes=2 * MIB,
+        file_size_mb=8,
+        tmp_mb=48,
+    )
+    options = PodOptions(cpu_limit="500m", cpu_request="100m", entrypoint_memory_mib=16)
+    pod = pod_manifest(job(limits), namespace=NS, options=options)
+    resources = container(pod)["resources"]
+    # memory: the script's 200 MiB + the entrypoint's 16 MiB + its two 2 MiB capture buffers
+    assert resources["limits"]["memory"] == "220Mi"
+    assert resources["requests"]["memory"] == "220Mi"  # reserved, never overcommitted
+    assert resources["limits"]["cpu"] == "500m"
+    assert resources["requests"]["cpu"] == "100m"
+    assert resources["limits"]["ephemeral-storage"] == "22Mi"  # 3 x 2 MiB of log + 16
+    tmp = next(v for v in pod["spec"]["volumes"] if v["name"] == "tmp")["emptyDir"]
+    assert tmp == {"sizeLimit": "48Mi", "medium": "Memory"}
+
+
+def test_disk_backed_tmp_counts_against_ephemeral_storage() -> None:
+    limits = DEFAULT_POLICY.defaults.model_copy(update={"tmp_mb": 100, "output_bytes": MIB})
+    pod = pod_manifest(job(limits), namespace=NS, options=PodOptions(tmp_in_memory=False))
+    tmp = next(v for v in pod["spec"]["volumes"] if v["name"] == "tmp")["emptyDir"]
+    assert tmp == {"sizeLimit": "100Mi"}
+    assert container(pod)["resources"]["limits"]["ephemeral-storage"] == "119Mi"
+
+
+def test_entrypoint_command_carries_the_limits_and_runs_the_runtime_argv() -> None:
+    limits = DEFAULT_POLICY.defaults.model_copy(
+        update={"wall_seconds": 2.5, "cpu_seconds": 1.5, "output_bytes": 4096, "file_size_mb": 3}
+    )
+    command = container(pod_manifest(job(limits), namespace=NS))["command"]
+    assert command[:4] == ["python3.12", "-I", "-S", ENTRYPOINT_PATH]
+    pairs = command[4 : command.index("--cgroup-accounting")]
+    flags = dict(zip(pairs[::2], pairs[1::2], strict=True))
+    assert flags["--wall-seconds"] == "2.5"
+    assert flags["--cpu-seconds"] == "1.5"
+    assert flags["--output-bytes"] == "4096"
+    assert flags["--file-size-bytes"] == str(3 * MIB)
+    assert flags["--stdin"] == "/sandbox/stdin"
+    separator = command.index("--")
+    assert command[separator - 1] == "--cgroup-accounting"
+    assert command[separator + 1 :] == ["python3.12", "-I", "-u", "/sandbox/main.py"]
+
+
+def test_environment_limits_threads_and_points_home_at_tmp() -> None:
+    env = {
+        item["name"]: item["value"] for item in container(pod_manifest(job(), namespace=NS))["env"]
+    }
+    for name, value in THREAD_ENV.items():
+        assert env[name] == value
+    assert env["OPENBLAS_NUM_THREADS"] == "1"
+    assert env["HOME"] == "/tmp"
+    assert env["TMPDIR"] == "/tmp"
+
+
+def test_labels_select_executor_pods_and_annotations_keep_the_exact_id() -> None:
+    pod = pod_manifest(job(), namespace=NS)
+    labels, annotations = pod["metadata"]["labels"], pod["metadata"]["annotations"]
+    assert labels["app.kubernetes.io/managed-by"] == "sandpod"
+    assert labels[EXECUTION_ID_LABEL] == "ex_20250101000000000000abcdef012345"
+    assert labels["sandpod.io/runtime"] == "python-3.12"
+    assert annotations[EXECUTION_ID_ANNOTATION] == "ex_20250101000000000000abcdef012345"
+    assert json.loads(annotations["sandpod.io/limits"])["memory_mb"] == 128
+    for selector in EXECUTOR_SELECTOR.split(","):
+        key, value = selector.split("=")
+        assert labels[key] == value
+    assert CANCELLED_ANNOTATION not in annotations
+    assert pod["metadata"]["namespace"] == NS
+
+
+def test_runtime_class_is_set_only_when_asked_for() -> None:
+    pod = pod_manifest(job(), namespace=NS, options=PodOptions(runtime_class="gvisor"))
+    assert pod["spec"]["runtimeClassName"] == "gvisor"
+
+
+@pytest.mark.parametrize(
+    "execution_id",
+    ["ex_20250101000000000000abcdef012345", "EX__odd..ID--", "ü" * 80, "_", "a" * 300],
+)
+def test_names_are_valid_and_deterministic(execution_id: str) -> None:
+    name = resource_name(execution_id)
+    assert DNS_1123.match(name)
+    assert len(name) <= 63
+    assert resource_name(execution_id) == name
+    label = execution_label_value(execution_id)
+    assert len(label) <= 63
+    assert re.match(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$", label)
+
+
+def test_ids_that_differ_only_in_unsafe_characters_get_different_names() -> None:
+    assert resource_name("ex_a") != resource_name("ex-a")
+
+
+def test_config_map_is_owned_by_the_pod_and_immutable() -> None:
+    cm = config_map_manifest(
+        job(script="print(input())\n", stdin="ada\n"),
+        namespace=NS,
+        pod_name="sandpod-x",
+        pod_uid="1234-uid",
+    )
+    assert cm["metadata"]["ownerReferences"] == [
+        {"apiVersion": "v1", "kind": "Pod", "name": "sandpod-x", "uid": "1234-uid"}
+    ]
+    assert cm["immutable"] is True
+    assert cm["data"] == {"main.py": "print(input())\n", "stdin": "ada\n"}
+    assert cm["metadata"]["name"] == "sandpod-x"
+
+
+def test_a_script_too_big_for_a_config_map_is_refused() -> None:
+    big = job(script="x" * (MAX_CONFIG_MAP_BYTES // 2), stdin="y" * (MAX_CONFIG_MAP_BYTES // 2))
+    with pytest.raises(ConfigMapTooLargeError, match="at most 1048576 bytes"):
+        config_map_manifest(big, namespace=NS, pod_name="p", pod_uid="u")
+
+
+def test_network_policy_denies_all_traffic_of_executor_pods() -> None:
+    policy = network_policy_manifest(NS)
+    assert policy["spec"] == {
+        "podSelector": {"matchLabels": EXECUTOR_LABELS},
+        "policyTypes": ["Ingress", "Egress"],
+        "ingress": [],
+        "egress": [],
+    }
+
+
+def test_namespace_labels_enforce_pod_security_restricted() -> None:
+    labels = namespace_labels()
+    for mode in ("enforce", "audit", "warn"):
+        assert labels[f"pod-security.kubernetes.io/{mode}"] == "restricted"
+        assert labels[f"pod-security.kubernetes.io/{mode}-version"] == "latest"
+
+
+@pytest.mark.parametrize("namespace", ["default", "kube-system"])
+def test_shared_namespaces_are_refused(namespace: str) -> None:
+    with pytest.raises(UnsafeNamespaceError, match="dedicated namespace"):
+        check_namespace(namespace)
+    check_namespace("sandpod-executions")

@@ -1,0 +1,95 @@
+# Image builds: `make docker-build` runs `docker buildx bake --load` on the default group.
+#
+#   base            backend/Dockerfile.base: Python, build tools, uv, the locked dependencies
+#   backend         backend/Dockerfile: FROM base (as a bake context) plus the application code
+#   cert-generator  cert-generator/Dockerfile: CA, API certificate, the backend's kubeconfig
+#
+# In GitHub Actions, CACHE_BACKEND=gha and BRANCH=<branch> turn on the Actions cache: each
+# target reads its branch's scope, then main's, and writes its branch's scope.
+
+variable "REGISTRY" {
+  default = "sandpod"
+}
+
+variable "TAG" {
+  default = "dev"
+}
+
+variable "PYTHON_IMAGE" {
+  default = "python:3.12-slim"
+}
+
+variable "UV_VERSION" {
+  default = "0.9.17"
+}
+
+# Empty: backend builds FROM the base target of the same bake run (a bake context). An image
+# name: backend builds FROM that existing image instead (a published base, or an engine whose
+# BuildKit predates named contexts, as in `make docker-smoke`).
+variable "BASE_IMAGE" {
+  default = ""
+}
+
+# "gha" in GitHub Actions (the runtime token must be exposed to the step); empty: no cache.
+variable "CACHE_BACKEND" {
+  default = ""
+}
+
+variable "BRANCH" {
+  default = "main"
+}
+
+# Branch names may hold characters a cache scope does not take.
+function "scope" {
+  params = [target, branch]
+  result = "${target}-${regex_replace(branch, "[^A-Za-z0-9_.-]", "-")}"
+}
+
+function "cache_from" {
+  params = [target]
+  result = CACHE_BACKEND == "gha" ? distinct([
+    "type=gha,scope=${scope(target, BRANCH)}",
+    "type=gha,scope=${scope(target, "main")}",
+  ]) : []
+}
+
+function "cache_to" {
+  params = [target]
+  result = CACHE_BACKEND == "gha" ? ["type=gha,mode=max,scope=${scope(target, BRANCH)}"] : []
+}
+
+group "default" {
+  targets = ["base", "backend", "cert-generator"]
+}
+
+target "base" {
+  context    = "backend"
+  dockerfile = "Dockerfile.base"
+  args = {
+    PYTHON_IMAGE = PYTHON_IMAGE
+    UV_VERSION   = UV_VERSION
+  }
+  tags       = ["${REGISTRY}/base:${TAG}"]
+  cache-from = cache_from("base")
+  cache-to   = cache_to("base")
+}
+
+target "backend" {
+  context    = "backend"
+  dockerfile = "Dockerfile"
+  contexts = BASE_IMAGE == "" ? { base = "target:base" } : {}
+  args = {
+    BASE_IMAGE = BASE_IMAGE == "" ? "base" : BASE_IMAGE
+  }
+  tags       = ["${REGISTRY}/backend:${TAG}"]
+  cache-from = cache_from("backend")
+  cache-to   = cache_to("backend")
+}
+
+target "cert-generator" {
+  context    = "cert-generator"
+  dockerfile = "Dockerfile"
+  tags       = ["${REGISTRY}/cert-generator:${TAG}"]
+  cache-from = cache_from("cert-generator")
+  cache-to   = cache_to("cert-generator")
+}
