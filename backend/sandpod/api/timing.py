@@ -28,10 +28,23 @@ class RequestTiming:
             try:
                 await self._app(scope, receive, record_status)
             finally:
-                route = scope.get("route")
-                template = getattr(route, "path", "unmatched")
+                template = _route_template(scope)
                 span.set_attribute("http.route", template)
                 span.set_attribute("http.response.status_code", status)
                 REQUESTS.labels(scope["method"], template, str(status)).observe(
                     time.perf_counter() - started
                 )
+
+
+def _route_template(scope: Scope) -> str:
+    """The path with its parameters named ("/api/v1/executions/{execution_id}").
+
+    Nested routers keep route paths relative to their prefix, so rebuild the template from the
+    real path; unmatched paths collapse to one label so metrics cardinality stays bounded.
+    """
+    if scope.get("route") is None:
+        return "unmatched"
+    path: str = scope["path"]
+    for name, value in scope.get("path_params", {}).items():
+        path = path.replace(f"/{value}", f"/{{{name}}}", 1)
+    return path
