@@ -152,7 +152,9 @@ def _assemble(
     results = ResultProcessor(
         store=store,
         live=live,
+        bus=bus,
         sweep_grace_seconds=settings.sweep_grace_seconds,
+        republish_after_seconds=settings.republish_after_seconds,
         on_finished=count_finished,
     )
     return Container(

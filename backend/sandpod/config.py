@@ -29,6 +29,19 @@ class RunnerKind(StrEnum):
     KUBERNETES = "kubernetes"
 
 
+class KafkaSecurityProtocol(StrEnum):
+    PLAINTEXT = "PLAINTEXT"
+    SSL = "SSL"
+    SASL_PLAINTEXT = "SASL_PLAINTEXT"
+    SASL_SSL = "SASL_SSL"
+
+
+class KafkaSaslMechanism(StrEnum):
+    PLAIN = "PLAIN"
+    SCRAM_SHA_256 = "SCRAM-SHA-256"
+    SCRAM_SHA_512 = "SCRAM-SHA-512"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SANDPOD_", env_file=".env", env_nested_delimiter="__", extra="ignore"
@@ -70,6 +83,13 @@ class Settings(BaseSettings):
     sweep_grace_seconds: float = Field(
         60.0, description="Extra time past the wall limit before an unfinished execution is failed."
     )
+    republish_after_seconds: float = Field(
+        30.0,
+        ge=0,
+        description="The timeout sweep publishes the request of an execution still queued this "
+        "long again (at most once per this period), in case the first one never reached the "
+        "event bus; a runner starts it only if it is still queued. 0 turns this off.",
+    )
     sse_heartbeat_seconds: float = Field(15.0, description="Interval of SSE heartbeat comments.")
 
     sandbox_root: Path = Field(
@@ -94,6 +114,22 @@ class Settings(BaseSettings):
     redis_prefix: str = Field("sandpod:", description="Prefix of every Redis key and channel.")
     kafka_bootstrap_servers: str = Field(
         "127.0.0.1:19092", description="Kafka bootstrap servers, comma separated."
+    )
+    kafka_security_protocol: KafkaSecurityProtocol = Field(
+        KafkaSecurityProtocol.PLAINTEXT,
+        description="How clients reach the Kafka brokers. SSL and SASL_SSL verify the brokers' "
+        "certificates against the system's CA certificates; SASL_PLAINTEXT and SASL_SSL sign in "
+        "with the SASL username and password.",
+    )
+    kafka_sasl_mechanism: KafkaSaslMechanism = Field(
+        KafkaSaslMechanism.PLAIN,
+        description="SASL mechanism for the SASL_* security protocols.",
+    )
+    kafka_sasl_username: str | None = Field(
+        None, description="Kafka SASL username; required by the SASL_* security protocols."
+    )
+    kafka_sasl_password: SecretStr | None = Field(
+        None, description="Kafka SASL password; required by the SASL_* security protocols."
     )
     kafka_topic_prefix: str = Field("sandpod.", description="Prefix of every Kafka topic.")
     kafka_group_suffix: str = Field(

@@ -1,10 +1,12 @@
 """Test doubles for unit tests only. Integration tests use the real adapters."""
 
 import asyncio
+from collections.abc import Sequence
 
+from sandpod.domain.events import Event, EventType
 from sandpod.domain.result import EndReason, Result
 from sandpod.domain.runtimes import Runtime, python
-from sandpod.ports import SandboxJob
+from sandpod.ports import EventHandler, SandboxJob, ServiceUnavailableError
 
 
 class FakeSandbox:
@@ -41,3 +43,33 @@ class FakeSandbox:
             return False
         event.set()
         return True
+
+
+class RecordingBus:
+    """An EventBus that records what is published; `down` makes publish fail like an outage."""
+
+    def __init__(self) -> None:
+        self.published: list[Event] = []
+        self.attempts = 0
+        self.down = False
+
+    async def publish(self, event: Event) -> None:
+        self.attempts += 1
+        if self.down:
+            raise ServiceUnavailableError("Kafka at 127.0.0.1:9 is unavailable: test outage")
+        self.published.append(event)
+
+    async def consume(
+        self,
+        group: str,
+        types: Sequence[EventType],
+        handler: EventHandler,
+        *,
+        concurrency: int = 1,
+        broadcast: bool = False,
+    ) -> None:
+        raise NotImplementedError("RecordingBus only records publishes")
+
+    async def ping(self) -> None:
+        if self.down:
+            raise ServiceUnavailableError("test outage")

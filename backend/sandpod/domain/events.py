@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from sandpod.domain.execution import utcnow
+from sandpod.domain.execution import Execution, utcnow
 from sandpod.domain.limits import Limits
 from sandpod.domain.result import Result
 from sandpod.domain.status import ExecutionStatus
@@ -54,6 +54,23 @@ class ExecutionRequested(_Event):
     script: str
     stdin: str
     limits: Limits
+    resent: bool = Field(
+        False,
+        description="Published again by the timeout sweep for an execution still queued, in case "
+        "the first request never reached the bus: run it only if it is still queued.",
+    )
+
+    @classmethod
+    def of(cls, execution: Execution, *, resent: bool = False) -> "ExecutionRequested":
+        spec = execution.spec
+        return cls(
+            execution_id=execution.id,
+            runtime=spec.runtime,
+            script=spec.script,
+            stdin=spec.stdin,
+            limits=spec.limits,
+            resent=resent,
+        )
 
 
 class ExecutionStarted(_Event):

@@ -2,7 +2,7 @@
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 
 from sandpod.domain.events import CancelRequested, ExecutionRequested, StatusUpdate
@@ -10,7 +10,14 @@ from sandpod.domain.execution import Execution, ExecutionSpec
 from sandpod.domain.limits import LimitPolicy, LimitsRequest
 from sandpod.domain.runtimes import RuntimeRegistry
 from sandpod.domain.status import ExecutionStatus
-from sandpod.ports import EventBus, ExecutionStore, IdempotencyKeys, LiveUpdates, Page
+from sandpod.ports import (
+    EventBus,
+    ExecutionStore,
+    IdempotencyKeys,
+    LiveUpdates,
+    Page,
+    ServiceUnavailableError,
+)
 from sandpod.services.errors import (
     AlreadyFinishedError,
     ExecutionNotFoundError,
@@ -110,15 +117,21 @@ class ExecutionService:
             if idempotency_key is not None:
                 await self._idempotency.release(principal.id, idempotency_key)
             raise
-        await self._bus.publish(
-            ExecutionRequested(
-                execution_id=execution.id,
-                runtime=spec.runtime,
-                script=spec.script,
-                stdin=spec.stdin,
-                limits=spec.limits,
+        try:
+            await self._bus.publish(ExecutionRequested.of(execution))
+        except ServiceUnavailableError as error:
+            # Stored but not queued: the timeout sweep publishes its request again (or, past
+            # its deadline, fails it), so it is not lost; say so, and how to get it back.
+            log.warning("execution stored, not queued", extra={"execution_id": execution.id})
+            retry = (
+                "a retry with the same Idempotency-Key returns it rather than starting another"
+                if idempotency_key is not None
+                else "this request had no Idempotency-Key, so a retry starts another execution"
             )
-        )
+            raise ServiceUnavailableError(
+                f"execution {execution.id} was stored but could not be queued: {error}; it "
+                f"is queued again automatically once the event bus is back ({retry})"
+            ) from error
         log.info("execution accepted", extra={"execution_id": execution.id})
         return execution, True
 
@@ -151,7 +164,9 @@ class ExecutionService:
         await self._bus.publish(CancelRequested(execution_id=execution_id))
         return execution
 
-    async def watch(self, principal: Principal, execution_id: str) -> AsyncIterator[StatusUpdate]:
+    async def watch(
+        self, principal: Principal, execution_id: str
+    ) -> AsyncGenerator[StatusUpdate, None]:
         """The current status, then every change, ending after the terminal one."""
         await self.get(principal, execution_id)
         async with self._live.subscribe(execution_id) as updates:

@@ -12,6 +12,7 @@ from sandpod.domain.events import (
 )
 from sandpod.domain.result import EndReason, Result
 from sandpod.domain.runtimes import RuntimeRegistry, UnknownRuntimeError
+from sandpod.domain.status import ExecutionStatus
 from sandpod.ports import EventBus, ExecutionStore, SandboxJob, SandboxLauncher, SandboxRunner
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,11 @@ class RunnerService:
         # one is run again: its previous runner died before reporting.
         if execution is None or execution.status.is_terminal:
             log.info("skipping request", extra={"execution_id": request.execution_id})
+            return
+        # A request the sweep sent again is for an execution whose first request may be lost;
+        # once that one got it going, the copy must not start it a second time.
+        if request.resent and execution.status is not ExecutionStatus.QUEUED:
+            log.info("skipping resent request", extra={"execution_id": request.execution_id})
             return
         if self._cancelled.pop(request.execution_id):
             await self._finish(request.execution_id, Result(end_reason=EndReason.CANCELLED))

@@ -5,7 +5,7 @@ import logging
 
 from sandpod.domain.events import STATUS_FOR_TERMINAL_EVENT, EventType
 from sandpod.observability import instrumented
-from sandpod.ports import EventBus
+from sandpod.ports import EventBus, ServiceUnavailableError
 from sandpod.services.results import ResultProcessor
 
 log = logging.getLogger(__name__)
@@ -34,5 +34,7 @@ async def _sweep_forever(processor: ResultProcessor, interval: float) -> None:
         await asyncio.sleep(interval)
         try:
             await processor.sweep()
+        except ServiceUnavailableError as error:  # an outage: no stack trace, try again later
+            log.warning("timeout sweep skipped: %s; retrying next interval", error)
         except Exception:
             log.exception("timeout sweep failed; retrying next interval")

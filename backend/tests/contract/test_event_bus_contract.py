@@ -18,7 +18,7 @@ import pytest_asyncio
 from sandpod.adapters.kafka import KafkaEventBus
 from sandpod.adapters.memory.event_bus import InMemoryEventBus
 from sandpod.domain.events import CancelRequested, Event, EventType, ExecutionStarted
-from sandpod.ports import EventBus, EventHandler
+from sandpod.ports import EventBus, EventHandler, ServiceUnavailableError
 from tests.kafka_support import eventually, fast_options, read_dead_letters, started_bus
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
@@ -40,7 +40,10 @@ async def kafka_bus() -> AsyncIterator[KafkaEventBus]:
 
 
 def memory_harness() -> Harness:
-    bus = InMemoryEventBus(max_attempts=MAX_ATTEMPTS, retry_delay_seconds=0.01)
+    # The delays of fast_options(): Kafka's retry_base_seconds and reconnect_max_seconds.
+    bus = InMemoryEventBus(
+        max_attempts=MAX_ATTEMPTS, retry_delay_seconds=0.01, max_retry_delay_seconds=0.5
+    )
 
     async def dead_letters(ids: set[str]) -> dict[str, str]:
         await eventually(
@@ -248,6 +251,37 @@ async def test_a_handler_that_keeps_failing_dead_letters_and_the_consumer_goes_o
     assert f"RuntimeError: cannot handle {poison}" in dead[poison]
     await eventually(lambda: calls[good] == 1, what="the next event")
     assert calls[poison] == MAX_ATTEMPTS
+
+
+async def test_an_outage_is_waited_out_without_spending_attempts(
+    harness: Harness, consumers: Consumers
+) -> None:
+    # A handler whose database is down: the event is fine, so it is retried until the outage
+    # ends (here: longer than MAX_ATTEMPTS tries) and never dead-lettered. Ordinary failures
+    # after it still get their MAX_ATTEMPTS.
+    bus, token = harness.bus, new_token()
+    execution_id = f"ex_{token}_outage"
+    outages, failures = 2 * MAX_ATTEMPTS, MAX_ATTEMPTS - 1
+    calls: Counter[str] = Counter()
+    handled: list[str] = []
+
+    async def handler(event: Event) -> None:
+        if event.execution_id != execution_id:
+            return
+        calls[execution_id] += 1
+        if calls[execution_id] <= outages:
+            raise ServiceUnavailableError("MongoDB at 127.0.0.1:9 is unavailable: test outage")
+        if calls[execution_id] <= outages + failures:
+            raise RuntimeError("a real failure")
+        handled.append(execution_id)
+
+    await consumers.start(bus, f"outage-{token}", [EventType.STARTED], handler)
+    await bus.publish(started(execution_id))
+
+    # Handled (not dead-lettered: either bus stops delivering an event once it dead-letters it).
+    await eventually(lambda: handled == [execution_id], what="the event after the outage")
+    await asyncio.sleep(SETTLE_SECONDS)
+    assert calls[execution_id] == outages + failures + 1
 
 
 async def test_broadcast_consumers_each_see_every_event(

@@ -161,6 +161,14 @@ async def wait_all_terminal(
     return finished
 
 
+def assert_one_terminal_state(versions: dict[str, int]) -> None:
+    """The status-change counter: 2 for queued, running, end; 1 when the end event was applied
+    before the started one (they travel on different topics). A second terminal state would
+    take it past 2."""
+    assert versions, "no executions stored"
+    assert set(versions.values()) <= {1, 2}, versions
+
+
 def stored_versions(stack: Stack, ids: list[str]) -> dict[str, int]:
     """Each execution's status-change counter as MongoDB holds it (2 = queued, running, end)."""
     url = os.environ.get("SANDPOD_MONGO_URL", "mongodb://127.0.0.1:27018")
@@ -186,7 +194,7 @@ async def test_fifty_concurrent_executions_each_finish_once(
         assert isinstance(result, dict)
         assert result["stdout"] == f"result {index * index}\n"
     await asyncio.sleep(2)  # let any redelivery land: it must change nothing
-    assert set(stored_versions(stack, list(ids)).values()) == {2}
+    assert_one_terminal_state(stored_versions(stack, list(ids)))
 
 
 async def test_killing_the_runner_mid_way_loses_nothing(
@@ -215,7 +223,6 @@ async def test_killing_the_runner_mid_way_loses_nothing(
         assert isinstance(result, dict)
         assert result["stdout"] == f"result {index * index}\n"
     await asyncio.sleep(2)
-    versions = stored_versions(stack, list(ids))
-    # Executions the dead runner had started are run again (running -> running is refused, so
-    # the counter stays at 2); none reaches a second terminal state.
-    assert set(versions.values()) == {2}, versions
+    # Executions the dead runner had started are run again (running -> running is refused);
+    # none reaches a second terminal state.
+    assert_one_terminal_state(stored_versions(stack, list(ids)))

@@ -1,72 +1,22 @@
 """A broker restart under a running consumer: publish fails clearly while it is down, and once it
 is back the same consumer (and one started during the outage) handles new events, no restart.
 
-Runs its own throwaway broker (scripts/services, another port and data folder), never the shared
-one that other xdist workers use.
+Runs its own throwaway broker (tests/throwaway.py: scripts/services with another port and data
+folder), never the shared one that other xdist workers use.
 """
 
 import asyncio
-import os
-import socket
 import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
-import pytest_asyncio
 
 from sandpod.adapters.kafka import KafkaEventBus
 from sandpod.domain.events import Event, EventType, ExecutionStarted
 from sandpod.ports import ServiceUnavailableError
 from tests.kafka_support import eventually, fast_options, require_kafka_services
+from tests.throwaway import ThrowawayBroker
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-SERVICES = Path(__file__).resolve().parents[3] / "scripts" / "services" / "services.sh"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
-class ThrowawayBroker:
-    def __init__(self, folder: Path) -> None:
-        self.port = free_port()
-        self.env = {
-            "SANDPOD_SERVICES_DIR": str(folder),
-            "SANDPOD_KAFKA_PORT": str(self.port),
-            "SANDPOD_KAFKA_CONTROLLER_PORT": str(free_port()),
-        }
-
-    @property
-    def address(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    async def services(self, command: str) -> None:
-        process = await asyncio.create_subprocess_exec(
-            "bash",
-            str(SERVICES),
-            command,
-            "kafka",
-            env={**os.environ, **self.env},
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-        )
-        output, _ = await process.communicate()
-        assert process.returncode == 0, f"services.sh {command} kafka failed:\n{output.decode()}"
-
-
-@pytest_asyncio.fixture
-async def broker(tmp_path: Path) -> AsyncIterator[ThrowawayBroker]:
-    throwaway = ThrowawayBroker(tmp_path / "services")
-    await throwaway.services("up")
-    try:
-        yield throwaway
-    finally:
-        await throwaway.services("down")
 
 
 async def publish_until_accepted(bus: KafkaEventBus, event: Event) -> None:
@@ -79,7 +29,10 @@ async def publish_until_accepted(bus: KafkaEventBus, event: Event) -> None:
                 await asyncio.sleep(0.5)
 
 
-async def test_consumers_resume_after_the_broker_comes_back(broker: ThrowawayBroker) -> None:
+async def test_consumers_resume_after_the_broker_comes_back(
+    kafka_broker: ThrowawayBroker,
+) -> None:
+    broker = kafka_broker
     options = fast_options(bootstrap_servers=broker.address, publish_timeout_seconds=2)
     require_kafka_services(broker.address, options.schema_registry_url)
     token = uuid.uuid4().hex[:12]

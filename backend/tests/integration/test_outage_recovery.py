@@ -2,24 +2,15 @@
 
 While the server is down every call raises ServiceUnavailableError (quickly, with a clear message);
 once it is back the same adapter instances work again. Each test runs a throwaway server on free
-ports, so the shared servers other xdist workers use are never disturbed.
+ports (tests/throwaway.py), so the shared servers other xdist workers use are never disturbed.
 """
 
 import asyncio
-import os
-import shutil
-import signal
-import socket
-import subprocess
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from pathlib import Path
 
-import pymongo
 import pytest
-import redis
-from pymongo.errors import PyMongoError
 
 from sandpod.adapters.mongo import MongoExecutionStore, connect_mongo, mongo_client
 from sandpod.adapters.redis import connect_redis
@@ -30,120 +21,12 @@ from sandpod.domain.result import EndReason, Result
 from sandpod.domain.status import ExecutionStatus
 from sandpod.ports import ServiceUnavailableError
 from tests import isolation
+from tests.throwaway import Server
 
 pytestmark = pytest.mark.integration
 
-REPO = Path(__file__).resolve().parents[3]
-START_SERVICES = "run `make services-up`, which installs it"
 READY_SECONDS = 30.0  # how long a restarted server (and a client finding it again) may take
 LEASE_SECONDS = 0.5  # claim lease of the cut-off test's stores (production: 30 s)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-class Server:
-    """A server process we own: start, wait until it answers, kill it (no clean shutdown)."""
-
-    def __init__(self, argv: list[str], ready: Callable[[], bool], log: Path) -> None:
-        self._argv = argv
-        self._ready = ready
-        self._log = log
-        self._process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with self._log.open("ab") as log:
-            self._process = subprocess.Popen(
-                self._argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
-        deadline = time.monotonic() + READY_SECONDS
-        while not self._ready():
-            if self._process.poll() is not None or time.monotonic() > deadline:
-                tail = self._log.read_text(errors="replace")[-2000:]
-                pytest.fail(f"{self._argv[0]} did not start:\n{tail}", False)
-            time.sleep(0.1)
-
-    def kill(self) -> None:
-        if self._process is not None and self._process.poll() is None:
-            self._process.send_signal(signal.SIGKILL)
-            self._process.wait(10)
-        self._process = None
-
-
-@pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[tuple[Server, str]]:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.fail(f"redis-server is not installed: {START_SERVICES}", False)
-    port = free_port()
-    url = f"redis://127.0.0.1:{port}/0"
-
-    def ready() -> bool:
-        try:
-            return bool(redis.Redis.from_url(url, socket_connect_timeout=0.5).ping())
-        except redis.RedisError:
-            return False
-
-    argv = [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"]
-    server = Server([*argv, "--dir", str(tmp_path)], ready, tmp_path / "redis.log")
-    server.start()
-    yield server, url
-    server.kill()
-
-
-def ferretdb_binary() -> Path:
-    """The FerretDB that scripts/services/mongo.sh built (its cache, or the running service's)."""
-    candidates: list[Path] = []
-    if explicit := os.environ.get("SANDPOD_FERRETDB_BIN"):
-        candidates.append(Path(explicit))
-    for cache in (os.environ.get("SANDPOD_CACHE"), Path.home() / ".cache" / "sandpod"):
-        if cache:
-            candidates += sorted(Path(cache).glob("ferretdb/*/bin/ferretdb"), reverse=True)
-    services = Path(os.environ.get("SANDPOD_SERVICES_DIR", REPO / ".services"))
-    pidfile = services / "mongo" / "mongo.pid"
-    if pidfile.is_file():
-        candidates.append(Path(f"/proc/{pidfile.read_text().strip()}/exe"))
-    for candidate in candidates:
-        if candidate.is_file() and os.access(candidate, os.X_OK):
-            return candidate.resolve()
-    pytest.fail(f"no FerretDB binary found (looked at {candidates}): {START_SERVICES}", False)
-
-
-@pytest.fixture
-def ferretdb_server(tmp_path: Path) -> Iterator[tuple[Server, str]]:
-    port, debug_port = free_port(), free_port()
-    url = f"mongodb://127.0.0.1:{port}"
-    (tmp_path / "data").mkdir()
-
-    def ready() -> bool:
-        client: pymongo.MongoClient[dict[str, object]]
-        client = pymongo.MongoClient(url, serverSelectionTimeoutMS=500)
-        try:
-            client.admin.command("ping")
-            return True
-        except PyMongoError:
-            return False
-        finally:
-            client.close()
-
-    argv = [
-        str(ferretdb_binary()),
-        "--handler=sqlite",
-        f"--sqlite-url=file:{tmp_path / 'data'}/",
-        f"--listen-addr=127.0.0.1:{port}",
-        f"--debug-addr=127.0.0.1:{debug_port}",
-        f"--state-dir={tmp_path}",
-        "--telemetry=disable",
-        "--log-level=warn",
-    ]
-    server = Server(argv, ready, tmp_path / "ferretdb.log")
-    server.start()
-    yield server, url
-    server.kill()
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:

@@ -12,7 +12,8 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
 from sandpod.adapters.kafka.codec import EventCodec
-from sandpod.adapters.kafka.consumer import GroupConsumer, Record, Subscription, backoff
+from sandpod.adapters.kafka.consumer import GroupConsumer
+from sandpod.adapters.kafka.delivery import Record, Subscription, backoff
 from sandpod.adapters.kafka.options import KafkaOptions
 from sandpod.adapters.kafka.registry import ConfluentSchemaRegistry, SchemaRegistry
 from sandpod.adapters.kafka.topics import (
@@ -55,6 +56,7 @@ class KafkaEventBus:
                 bootstrap_servers=options.bootstrap_servers,
                 client_id=f"{options.client_id}-admin",
                 request_timeout_ms=options.request_timeout_ms,
+                **options.client_security(),
             )
             await self._admin.start()
             await ensure_topics(
@@ -70,6 +72,7 @@ class KafkaEventBus:
                 acks="all",
                 enable_idempotence=True,
                 request_timeout_ms=options.request_timeout_ms,
+                **options.client_security(),
             )
             await self._producer.start()
             for event_type in EventType:
@@ -202,8 +205,14 @@ class KafkaEventBus:
 
 
 def options_from_settings(settings: Settings) -> KafkaOptions:
+    """The bus options of these settings; ValueError when the security settings are incomplete."""
+    password = settings.kafka_sasl_password
     return KafkaOptions(
         bootstrap_servers=settings.kafka_bootstrap_servers,
+        security_protocol=settings.kafka_security_protocol.value,
+        sasl_mechanism=settings.kafka_sasl_mechanism.value,
+        sasl_username=settings.kafka_sasl_username,
+        sasl_password=None if password is None else password.get_secret_value(),
         topic_prefix=settings.kafka_topic_prefix,
         group_suffix=settings.kafka_group_suffix,
         schema_registry_url=settings.schema_registry_url,

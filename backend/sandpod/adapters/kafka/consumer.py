@@ -1,83 +1,47 @@
-"""One consume() call: a consumer-group member that handles batches and commits after handling.
+"""One consume() call: a consumer-group member that keeps a sliding window of handlers busy.
 
-At least once: a batch's offsets are committed only when every message in it was handled or
-dead-lettered. Messages with the same key (execution id) on one partition are handled one after
-the other, so an execution's events keep their order even with concurrency > 1.
+Up to `concurrency` handlers run at any time, and a slot that frees takes the next fetched record
+at once, so one slow handler never idles the others. Fetching runs ahead of handling and pauses
+while _PREFETCH records wait for a slot, so memory stays bounded. Records of one key (execution
+id) are handled one after the other, in fetch order and across topics; a record waiting for its
+turn holds a slot. Each fetch is queued oldest first across partitions and aiokafka's buffers are
+drained promptly, so an execution's started event (one topic) is handled before its finished one
+(another topic): Kafka itself orders only a partition.
+
+At least once: per partition, the committed offset never passes a record that is not handled or
+dead-lettered yet (offsets.py); it is committed after completions, coalesced. On a rebalance the
+revoked partitions' queued records are dropped, their running handlers may finish (bounded), what
+is safe is committed and the rest is left to the new owner. Cancelling consume() cancels the
+handlers and commits nothing more.
 """
 
 import asyncio
+import functools
+import heapq
 import logging
-from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+from collections import deque
+from collections.abc import Awaitable, Callable, Hashable
+from operator import attrgetter
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import KafkaError
 
 from sandpod.adapters.kafka.codec import EventCodec
+from sandpod.adapters.kafka.delivery import (
+    DeadLetterSink,
+    Record,
+    RecordHandler,
+    Subscription,
+    backoff,
+)
+from sandpod.adapters.kafka.offsets import OffsetWindow, PartitionOffsets
 from sandpod.adapters.kafka.options import KafkaOptions
-from sandpod.adapters.kafka.registry import RegistryUnavailableError, UnknownSchemaError
-from sandpod.adapters.kafka.wire_format import MalformedMessageError
-from sandpod.domain.events import Event, EventType
-from sandpod.ports import EventHandler, ServiceUnavailableError
 
 log = logging.getLogger(__name__)
 
-
-class Record(Protocol):
-    """The fields of aiokafka's ConsumerRecord this adapter reads (aiokafka is untyped here)."""
-
-    @property
-    def topic(self) -> str: ...
-    @property
-    def partition(self) -> int: ...
-    @property
-    def offset(self) -> int: ...
-    @property
-    def key(self) -> bytes | None: ...
-    @property
-    def value(self) -> bytes | None: ...
-
-
-DeadLetterSink = Callable[[Record, str, str, int], Awaitable[None]]
-
-
-@dataclass(frozen=True)
-class Subscription:
-    group_id: str
-    types_by_topic: dict[str, EventType]
-    handler: EventHandler
-    concurrency: int
-    offset_reset: str  # "earliest" for work queues, "latest" for broadcast
-
-
-def backoff(attempt: int, base: float, cap: float) -> float:
-    """Exponential backoff: base, 2*base, 4*base, ... up to cap."""
-    return float(min(cap, base * 2 ** max(0, attempt - 1)))
-
-
-class _WaitForBatch(ConsumerRebalanceListener):  # type: ignore[misc]
-    """Before giving partitions away, let the batch in flight finish and commit (bounded)."""
-
-    def __init__(self, idle: asyncio.Event, group_id: str, wait_seconds: float) -> None:
-        self._idle = idle
-        self._group_id = group_id
-        self._wait = wait_seconds
-
-    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        try:
-            await asyncio.wait_for(self._idle.wait(), self._wait)
-        except TimeoutError:
-            log.warning(
-                "rebalance while a batch is still running; it may be redelivered",
-                extra={"group": self._group_id},
-            )
-
-    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        partitions = sorted(f"{tp.topic}:{tp.partition}" for tp in assigned)
-        log.info("partitions assigned", extra={"group": self._group_id, "partitions": partitions})
+_PREFETCH = 100  # fetching pauses while this many records wait for a handler slot
+_Queued = tuple[TopicPartition, Record, PartitionOffsets]
 
 
 class GroupConsumer:
@@ -91,10 +55,9 @@ class GroupConsumer:
     ) -> None:
         self._sub = subscription
         self._options = options
-        self._codec = codec
-        self._dead_letter = dead_letter
-        self._idle = asyncio.Event()
-        self._idle.set()
+        self._handle = RecordHandler(
+            subscription, options=options, codec=codec, dead_letter=dead_letter
+        )
 
     async def run(self) -> None:
         """Consume until cancelled. A lost broker is waited out: the member rejoins by itself."""
@@ -103,14 +66,16 @@ class GroupConsumer:
             consumer = self._new_consumer()
             try:
                 await consumer.start()
-                consumer.subscribe(
-                    list(self._sub.types_by_topic),
-                    listener=_WaitForBatch(
-                        self._idle, self._sub.group_id, self._options.revoke_wait_seconds
-                    ),
+                window = _Window(
+                    consumer,
+                    self._handle,
+                    size=self._sub.concurrency,
+                    group_id=self._sub.group_id,
+                    revoke_wait=self._options.revoke_wait_seconds,
                 )
+                consumer.subscribe(list(self._sub.types_by_topic), listener=window)
                 failures = 0
-                await self._poll(consumer)
+                await window.run()
             except KafkaError as error:
                 failures += 1
                 log.warning(
@@ -135,109 +100,151 @@ class GroupConsumer:
             request_timeout_ms=options.request_timeout_ms,
             fetch_max_wait_ms=options.fetch_max_wait_ms,
             retry_backoff_ms=100,
+            **options.client_security(),
         )
 
-    async def _poll(self, consumer: AIOKafkaConsumer) -> None:
-        while True:
-            batch: dict[TopicPartition, list[Record]] = await consumer.getmany(
-                timeout_ms=1000, max_records=self._sub.concurrency
-            )
-            if not batch:
-                continue
-            self._idle.clear()
-            try:
-                await self._handle_batch(batch)
-                await self._commit(consumer, batch)
-            finally:
-                self._idle.set()
 
-    async def _handle_batch(self, batch: dict[TopicPartition, list[Record]]) -> None:
-        chains: defaultdict[tuple[TopicPartition, bytes | None], list[Record]] = defaultdict(list)
-        for partition, records in batch.items():
-            for record in records:
-                chains[(partition, record.key)].append(record)
-        async with asyncio.TaskGroup() as tasks:
-            for chain in chains.values():
-                tasks.create_task(self._handle_chain(chain))
+class _Window(ConsumerRebalanceListener):  # type: ignore[misc]
+    """One connection's consuming: fetch ahead, keep the handler slots busy, commit, rebalance."""
 
-    async def _handle_chain(self, records: Sequence[Record]) -> None:
-        for record in records:
-            await self._handle(record)
-
-    async def _handle(self, record: Record) -> None:
-        event_type = self._sub.types_by_topic[record.topic]
-        event = await self._decode(record, event_type)
-        if event is not None:
-            await self._deliver(record, event)
-
-    async def _decode(self, record: Record, event_type: EventType) -> Event | None:
-        waits = 0
-        while True:
-            try:
-                return await self._codec.decode(event_type, record.value)
-            except (MalformedMessageError, UnknownSchemaError) as error:
-                # It will never decode: retrying cannot help, and it must not block the partition.
-                await self._dead_letter(record, f"undecodable: {error}", self._sub.group_id, 0)
-                return None
-            except RegistryUnavailableError as error:
-                waits += 1
-                log.warning("schema registry unavailable; waiting", extra=_where(record, error))
-                await asyncio.sleep(backoff(waits, 0.2, self._options.reconnect_max_seconds))
-
-    async def _deliver(self, record: Record, event: Event) -> None:
-        options = self._options
-        attempt = 0
-        outages = 0
-        while True:
-            try:
-                await self._sub.handler(event)
-                return
-            except ServiceUnavailableError as error:
-                # A backing service is down, the event is fine: wait, do not spend attempts.
-                outages += 1
-                log.warning("handler hit an outage; retrying", extra=_where(record, error))
-                await asyncio.sleep(backoff(outages, 0.2, options.reconnect_max_seconds))
-            except Exception as error:
-                attempt += 1
-                reason = f"handler failed {attempt} times: {type(error).__name__}: {error}"
-                log.warning(
-                    "handler failed",
-                    extra={**_where(record, error), "attempt": attempt},
-                    exc_info=True,
-                )
-                if attempt >= options.max_attempts:
-                    await self._dead_letter(record, reason, self._sub.group_id, attempt)
-                    return
-                await asyncio.sleep(
-                    backoff(attempt, options.retry_base_seconds, options.retry_max_seconds)
-                )
-
-    async def _commit(
-        self, consumer: AIOKafkaConsumer, batch: dict[TopicPartition, list[Record]]
+    def __init__(
+        self,
+        consumer: AIOKafkaConsumer,
+        handle: Callable[[Record], Awaitable[None]],
+        *,
+        size: int,
+        group_id: str,
+        revoke_wait: float,
     ) -> None:
-        # Partitions lost in a rebalance meanwhile are not ours to commit; their new owner
-        # will see those messages again (at least once).
-        assigned = consumer.assignment()
-        offsets = {tp: records[-1].offset + 1 for tp, records in batch.items() if tp in assigned}
-        if not offsets:
-            return
+        self._consumer = consumer
+        self._handle = handle
+        self._size = size
+        self._group_id = group_id
+        self._revoke_wait = revoke_wait
+        self._offsets = OffsetWindow()
+        self._queued: deque[_Queued] = deque()  # fetched, waiting for a slot
+        self._running: dict[asyncio.Task[None], TopicPartition] = {}  # holding a slot
+        self._tails: dict[Hashable, asyncio.Task[None]] = {}  # the last record of each chain
+        self._queue_shrank = asyncio.Event()  # cleared only by the fetch loop
+        self._progress = asyncio.Event()  # cleared only by the committer
+        self._commit_lock = asyncio.Lock()
+        self._crash: BaseException | None = None
+
+    async def run(self) -> None:
+        committer = asyncio.create_task(self._commit_on_progress())
+        committer.add_done_callback(self._note_crash)
         try:
-            await consumer.commit(offsets)
-        except KafkaError as error:
-            log.warning(
-                "offset commit failed; the batch may be delivered again",
-                extra={"group": self._sub.group_id, "error": repr(error)},
+            await self._fetch_forever()
+        except KafkaError:
+            # Fetching broke: let running handlers (sandboxes) finish and commit, then reconnect.
+            self._queued.clear()
+            if self._running:
+                await asyncio.wait(list(self._running))
+            await self._commit(self._consumer.assignment())
+            raise
+        finally:
+            self._queued.clear()  # nothing new starts; the queued records stay uncommitted
+            tasks = [committer, *self._running]
+            for task in tasks:
+                task.cancel()  # cancelled handlers stay pending: never committed
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _fetch_forever(self) -> None:
+        while True:
+            while self._crash is None and len(self._queued) >= _PREFETCH:
+                self._queue_shrank.clear()
+                await self._queue_shrank.wait()
+            if self._crash is not None:
+                raise self._crash
+            batch: dict[TopicPartition, list[Record]] = await self._consumer.getmany(
+                timeout_ms=1000, max_records=_PREFETCH
             )
+            # Oldest first across partitions; merging keeps each partition's own order.
+            for record in heapq.merge(*batch.values(), key=attrgetter("timestamp")):
+                partition = TopicPartition(record.topic, record.partition)
+                offsets = self._offsets.fetched(partition, record.offset)
+                self._queued.append((partition, record, offsets))
+            self._start_queued()
+
+    def _start_queued(self) -> None:
+        while self._queued and len(self._running) < self._size:
+            partition, record, offsets = self._queued.popleft()
+            chain = _chain(partition, record)
+            previous = self._tails.get(chain)
+            task = asyncio.create_task(self._handle_in_turn(previous, record, offsets))
+            task.add_done_callback(functools.partial(self._finished, chain))
+            self._running[task] = partition
+            self._tails[chain] = task
+            self._queue_shrank.set()
+
+    async def _handle_in_turn(
+        self, previous: asyncio.Task[None] | None, record: Record, offsets: PartitionOffsets
+    ) -> None:
+        if previous is not None:
+            await asyncio.wait([previous])  # same execution: one after the other
+        await self._handle(record)
+        offsets.handled(record.offset)
+        self._progress.set()
+
+    def _finished(self, chain: Hashable, task: asyncio.Task[None]) -> None:
+        del self._running[task]
+        if self._tails.get(chain) is task:
+            del self._tails[chain]
+        self._note_crash(task)
+        self._start_queued()
+
+    def _note_crash(self, task: asyncio.Task[None]) -> None:
+        """A handler or the committer failed unexpectedly (a bug): consume() fails with it."""
+        if not task.cancelled() and task.exception() is not None and self._crash is None:
+            self._crash = task.exception()
+            self._queue_shrank.set()  # wakes the fetch loop to raise it
+
+    async def _commit_on_progress(self) -> None:
+        while True:
+            await self._progress.wait()
+            self._progress.clear()
+            await self._commit(self._consumer.assignment())
+
+    async def _commit(self, partitions: set[TopicPartition]) -> None:
+        async with self._commit_lock:
+            # Partitions lost in a rebalance are not ours to commit: their new owner redelivers.
+            positions = self._offsets.committable(partitions & self._consumer.assignment())
+            if not positions:
+                return
+            try:
+                await self._consumer.commit(positions)
+            except KafkaError as error:
+                log.warning(
+                    "offset commit failed; handled records may be delivered again",
+                    extra={"group": self._group_id, "error": repr(error)},
+                )
+            else:
+                self._offsets.committed(positions)
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        revoked = set(revoked)
+        self._queued = deque(queued for queued in self._queued if queued[0] not in revoked)
+        self._queue_shrank.set()
+        running = [task for task, partition in self._running.items() if partition in revoked]
+        if running:
+            _, unfinished = await asyncio.wait(running, timeout=self._revoke_wait)
+            if unfinished:
+                log.warning(
+                    "rebalance while handlers still run; their records may be redelivered",
+                    extra={"group": self._group_id, "running": len(unfinished)},
+                )
+        await self._commit(revoked)
+        self._offsets.forget(revoked)
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        partitions = sorted(f"{tp.topic}:{tp.partition}" for tp in assigned)
+        log.info("partitions assigned", extra={"group": self._group_id, "partitions": partitions})
 
 
-def _where(record: Record, error: BaseException) -> dict[str, Any]:
-    return {
-        "topic": record.topic,
-        "partition": record.partition,
-        "offset": record.offset,
-        "execution_id": record.key.decode(errors="replace") if record.key else None,
-        "error": f"{type(error).__name__}: {error}",
-    }
+def _chain(partition: TopicPartition, record: Record) -> Hashable:
+    """Records handled one after the other: one key's on any of the member's topics, and keyless
+    ones per partition."""
+    return record.key if record.key is not None else partition
 
 
 async def _stop_quietly(consumer: AIOKafkaConsumer, group_id: str) -> None:

@@ -1,11 +1,22 @@
 """Tunables of the Kafka event bus. Defaults suit production; tests shorten the waits."""
 
-from dataclasses import dataclass
+import ssl
+from dataclasses import dataclass, field
+from typing import Any
+
+SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
 
 
 @dataclass(frozen=True)
 class KafkaOptions:
     bootstrap_servers: str = "127.0.0.1:19092"
+    # How clients reach the brokers (aiokafka's names). SSL and SASL_SSL verify the brokers'
+    # certificates against the system's CAs; SASL_* sign in with the username and password.
+    security_protocol: str = "PLAINTEXT"
+    sasl_mechanism: str = "PLAIN"
+    sasl_username: str | None = None
+    sasl_password: str | None = field(default=None, repr=False)
     topic_prefix: str = "sandpod."
     group_suffix: str = ""
     schema_registry_url: str = "http://127.0.0.1:18081/apis/ccompat/v7"
@@ -23,18 +34,54 @@ class KafkaOptions:
     # dead-lettered; the wait between tries grows up to this.
     reconnect_max_seconds: float = 5.0
 
-    publish_timeout_seconds: float = 10.0
+    # An API request waits this long for Kafka before answering 503.
+    publish_timeout_seconds: float = 5.0
     ping_timeout_seconds: float = 3.0
     request_timeout_ms: int = 10_000
     registry_timeout_seconds: float = 5.0
 
     session_timeout_ms: int = 10_000
     heartbeat_interval_ms: int = 1_000
-    # Upper bound on one batch's handling (a sandbox run), past which Kafka reassigns its
-    # partitions; above the longest allowed wall time.
+    # Upper bound on how long a consumer may stop fetching (every handler slot busy and its
+    # prefetch queue full), past which Kafka reassigns its partitions; above the longest allowed
+    # wall time (a sandbox run).
     max_poll_interval_ms: int = 300_000
-    # How long a revoked consumer lets its batch in flight finish (and commit) before the
-    # rebalance goes on without it.
+    # How long a revoked consumer lets the handlers of its revoked partitions finish (and
+    # commit) before the rebalance goes on without them.
     revoke_wait_seconds: float = 10.0
     # How long the broker holds an empty fetch; data that arrives answers it at once.
     fetch_max_wait_ms: int = 500
+
+    def __post_init__(self) -> None:
+        if self.security_protocol not in SECURITY_PROTOCOLS:
+            raise ValueError(
+                f"unknown Kafka security protocol {self.security_protocol!r} "
+                f"(known: {', '.join(SECURITY_PROTOCOLS)})"
+            )
+        if not self.uses_sasl:
+            return
+        if self.sasl_mechanism not in SASL_MECHANISMS:
+            raise ValueError(
+                f"unknown Kafka SASL mechanism {self.sasl_mechanism!r} "
+                f"(known: {', '.join(SASL_MECHANISMS)})"
+            )
+        if not self.sasl_username or self.sasl_password is None:
+            raise ValueError(
+                f"Kafka security protocol {self.security_protocol} needs a SASL username and "
+                "password (SANDPOD_KAFKA_SASL_USERNAME, SANDPOD_KAFKA_SASL_PASSWORD)"
+            )
+
+    @property
+    def uses_sasl(self) -> bool:
+        return self.security_protocol.startswith("SASL_")
+
+    def client_security(self) -> dict[str, Any]:
+        """Keyword arguments for every aiokafka client: producer, consumer and admin."""
+        kwargs: dict[str, Any] = {"security_protocol": self.security_protocol}
+        if self.security_protocol in ("SSL", "SASL_SSL"):
+            kwargs["ssl_context"] = ssl.create_default_context()  # system CAs, hostname checked
+        if self.uses_sasl:
+            kwargs["sasl_mechanism"] = self.sasl_mechanism
+            kwargs["sasl_plain_username"] = self.sasl_username
+            kwargs["sasl_plain_password"] = self.sasl_password
+        return kwargs

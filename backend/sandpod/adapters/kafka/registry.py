@@ -59,8 +59,7 @@ class ConfluentSchemaRegistry:
         try:
             schema_id = int(await self._client.register_schema(subject, Schema(schema, "AVRO")))
             if subject not in self._compatibility_set:
-                # Set after the first version exists: some registries (Apicurio) want the subject.
-                await self._client.set_compatibility(subject, COMPATIBILITY)
+                await self._set_compatibility(subject)
                 self._compatibility_set.add(subject)
         except SchemaRegistryError as error:
             if error.http_status_code == 409:
@@ -71,6 +70,16 @@ class ConfluentSchemaRegistry:
         except Exception as error:  # transport errors (httpx or httpx2, whichever is installed)
             raise self._unavailable(error) from error
         return schema_id
+
+    async def _set_compatibility(self, subject: str) -> None:
+        # Set after the first version exists: some registries (Apicurio) want the subject.
+        try:
+            await self._client.set_compatibility(subject, COMPATIBILITY)
+        except SchemaRegistryError as error:
+            # Apicurio answers 409 "rule already exists" to the loser of two processes starting
+            # at once; the winner set the same rule.
+            if error.http_status_code != 409:
+                raise
 
     async def schema(self, schema_id: int) -> str:
         try:

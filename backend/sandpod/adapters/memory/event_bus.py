@@ -1,4 +1,9 @@
-"""In-process event bus with consumer groups, bounded retries and a dead-letter list."""
+"""In-process event bus with consumer groups, bounded retries and a dead-letter list.
+
+The same delivery rule as the Kafka bus: a handler failure is retried with backoff and, after
+`max_attempts`, dead-lettered; a ServiceUnavailableError (a backing service is down, the event
+is fine) is retried with backoff until it passes, and spends no attempts.
+"""
 
 import asyncio
 import logging
@@ -7,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sandpod.domain.events import Event, EventType
-from sandpod.ports import EventHandler
+from sandpod.ports import EventHandler, ServiceUnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -26,13 +31,20 @@ class DeadLetter:
 
 
 class InMemoryEventBus:
-    def __init__(self, *, max_attempts: int = 5, retry_delay_seconds: float = 0.05) -> None:
+    def __init__(
+        self,
+        *,
+        max_attempts: int = 5,
+        retry_delay_seconds: float = 0.05,
+        max_retry_delay_seconds: float = 5.0,
+    ) -> None:
         self._groups: dict[str, _Group] = {}
         self._listeners: list[tuple[frozenset[EventType], asyncio.Queue[Event]]] = []
         # Events published before any group wanted them wait here, so startup order loses nothing.
         self._backlog: defaultdict[EventType, list[Event]] = defaultdict(list)
         self._max_attempts = max_attempts
         self._retry_delay = retry_delay_seconds
+        self._max_retry_delay = max_retry_delay_seconds
         self.dead_letters: list[DeadLetter] = []
 
     async def publish(self, event: Event) -> None:
@@ -91,18 +103,35 @@ class InMemoryEventBus:
             await self._deliver(group, event, handler)
 
     async def _deliver(self, group: str, event: Event, handler: EventHandler) -> None:
-        for attempt in range(1, self._max_attempts + 1):
+        attempt = 0
+        outages = 0
+        while True:
             try:
                 await handler(event)
                 return
+            except ServiceUnavailableError as error:
+                outages += 1
+                log.warning(
+                    "handler hit an outage; retrying",
+                    extra={"group": group, "execution_id": event.execution_id, "error": str(error)},
+                )
+                await asyncio.sleep(self._backoff(outages))
             except Exception as error:
-                reason = f"{type(error).__name__}: {error}"
+                attempt += 1
+                reason = f"handler failed {attempt} times: {type(error).__name__}: {error}"
                 log.warning(
                     "handler failed",
                     extra={"group": group, "execution_id": event.execution_id, "attempt": attempt},
                     exc_info=True,
                 )
-                if attempt < self._max_attempts:
-                    await asyncio.sleep(self._retry_delay * 2 ** (attempt - 1))
-        self.dead_letters.append(DeadLetter(group, event, reason))
-        log.error("event dead-lettered", extra={"group": group, "execution_id": event.execution_id})
+                if attempt >= self._max_attempts:
+                    self.dead_letters.append(DeadLetter(group, event, reason))
+                    log.error(
+                        "event dead-lettered",
+                        extra={"group": group, "execution_id": event.execution_id},
+                    )
+                    return
+                await asyncio.sleep(self._backoff(attempt))
+
+    def _backoff(self, attempt: int) -> float:
+        return float(min(self._max_retry_delay, self._retry_delay * 2 ** (attempt - 1)))

@@ -10,6 +10,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from sandpod.api.deps import ExecutionsDep, StateDep
 from sandpod.api.rate_limits import ReadPrincipal, SubmitPrincipal
 from sandpod.api.schemas import ExecutionOut, ExecutionPage, Problem, SubmitExecution
+from sandpod.domain.events import StatusUpdate
 from sandpod.domain.status import ExecutionStatus
 from sandpod.observability import SUBMITTED
 from sandpod.services.executions import SubmitCommand
@@ -125,14 +126,27 @@ async def cancel_execution(
 async def stream_execution_events(
     execution_id: str, executions: ExecutionsDep, principal: ReadPrincipal, state: StateDep
 ) -> EventSourceResponse:
-    await executions.get(principal, execution_id)  # 404 before the stream starts
+    # The first update (the current status) is read before the stream starts, so a missing
+    # execution is a 404 and a live-update service that is down a 503, not a broken stream.
+    updates = executions.watch(principal, execution_id)
+    try:
+        first = await anext(updates)
+    except BaseException:
+        await updates.aclose()
+        raise
+
+    def event(sequence: int, update: StatusUpdate) -> ServerSentEvent:
+        data = json.dumps(update.model_dump(mode="json"))
+        return ServerSentEvent(data=data, event="status", id=str(sequence))
 
     async def events() -> AsyncIterator[ServerSentEvent]:
-        sequence = 0
-        async for update in executions.watch(principal, execution_id):
-            sequence += 1
-            yield ServerSentEvent(
-                data=json.dumps(update.model_dump(mode="json")), event="status", id=str(sequence)
-            )
+        try:
+            yield event(1, first)
+            sequence = 1
+            async for update in updates:
+                sequence += 1
+                yield event(sequence, update)
+        finally:
+            await updates.aclose()
 
     return EventSourceResponse(events(), ping=int(max(1, state.sse_heartbeat_seconds)))

@@ -1,0 +1,213 @@
+"""The Kafka consumer's sliding window: a slow handler holds one slot, not the others; commits
+never pass a record that is not handled; one key's records still go one after the other, also
+across topics.
+
+Records meant to share a partition are written to partition 0 directly (encoded by the bus), so
+which records sit behind which is known. No timing: every wait is on an event or a condition.
+"""
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+
+import pytest
+import pytest_asyncio
+from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from sandpod.adapters.kafka import KafkaEventBus
+from sandpod.domain.events import CancelRequested, Event, EventType, ExecutionStarted
+from tests.kafka_support import eventually, fast_options, started_bus
+
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
+
+WAIT = 30  # seconds; generous, only reached when something is wrong
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def bus() -> AsyncIterator[KafkaEventBus]:
+    async with started_bus(fast_options()) as started:
+        yield started
+
+
+def started(execution_id: str, runner: str = "r") -> ExecutionStarted:
+    return ExecutionStarted(execution_id=execution_id, runner=runner)
+
+
+async def publish_to_partition_0(bus: KafkaEventBus, events: Sequence[Event]) -> list[int]:
+    """Publish in this order to partition 0 of the topic; returns their offsets."""
+    producer = AIOKafkaProducer(bootstrap_servers=bus.options.bootstrap_servers)
+    await producer.start()
+    try:
+        offsets = []
+        for event in events:
+            sent = await producer.send_and_wait(
+                bus.topic(event.type),
+                value=await bus.codec.encode(event),
+                key=event.execution_id.encode(),
+                partition=0,
+            )
+            offsets.append(sent.offset)
+    finally:
+        await producer.stop()
+    return offsets
+
+
+class Consumer:
+    """One consume() task, cancelled on exit (a crash in it fails the test)."""
+
+    def __init__(
+        self,
+        bus: KafkaEventBus,
+        group: str,
+        handler: Callable[[Event], Awaitable[None]],
+        types: tuple[EventType, ...] = (EventType.STARTED,),
+    ) -> None:
+        self._task = asyncio.create_task(bus.consume(group, list(types), handler, concurrency=4))
+
+    async def __aenter__(self) -> "Consumer":
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        self._task.cancel()
+        (result,) = await asyncio.gather(self._task, return_exceptions=True)
+        assert isinstance(result, asyncio.CancelledError), f"consume() ended: {result!r}"
+
+
+async def committed(bus: KafkaEventBus, group: str, partition: TopicPartition) -> int | None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bus.options.bootstrap_servers)
+    await admin.start()
+    try:
+        offsets = await admin.list_consumer_group_offsets(f"{group}{bus.options.group_suffix}")
+    finally:
+        await admin.close()
+    found = offsets.get(partition)
+    return None if found is None or found.offset < 0 else int(found.offset)
+
+
+async def test_a_slow_handler_does_not_hold_up_the_next_records(bus: KafkaEventBus) -> None:
+    token = uuid.uuid4().hex[:12]
+    slow = f"ex_{token}_slow"
+    others = [f"ex_{token}_{n}" for n in range(10)]  # more than the window: slots are reused
+    slow_started, release = asyncio.Event(), asyncio.Event()
+    handled: list[str] = []
+
+    async def handler(event: Event) -> None:
+        if token not in event.execution_id:
+            return
+        if event.execution_id == slow:
+            slow_started.set()
+            await release.wait()
+        handled.append(event.execution_id)
+
+    async with Consumer(bus, f"slow-{token}", handler):
+        await bus.publish(started(slow))
+        await asyncio.wait_for(slow_started.wait(), WAIT)  # fetched alone, then the rest
+        for execution_id in others:
+            await bus.publish(started(execution_id))
+
+        await eventually(lambda: set(others) <= set(handled), what="the records after the slow one")
+        assert slow not in handled
+        release.set()
+        await eventually(lambda: slow in handled, what="the slow record once released")
+
+
+async def test_the_commit_never_passes_an_unhandled_record(bus: KafkaEventBus) -> None:
+    token = uuid.uuid4().hex[:12]
+    group = f"commit-{token}"
+    ids = [f"ex_{token}_{n}" for n in range(10)]  # ten keys, one partition
+    stuck = ids[3]
+    offsets = await publish_to_partition_0(bus, [started(execution_id) for execution_id in ids])
+    partition = TopicPartition(bus.topic(EventType.STARTED), 0)
+    first: list[str] = []
+
+    async def stuck_on_3(event: Event) -> None:
+        if token in event.execution_id:
+            if event.execution_id == stuck:
+                await asyncio.Event().wait()  # never handled: cancelled with the consumer
+            first.append(event.execution_id)
+
+    async with Consumer(bus, group, stuck_on_3):
+        await eventually(lambda: set(first) == set(ids) - {stuck}, what="all but the stuck one")
+        async with asyncio.timeout(WAIT):  # handled 0..2 get committed, up to the stuck one
+            while await committed(bus, group, partition) != offsets[3]:
+                await asyncio.sleep(0.1)
+    assert await committed(bus, group, partition) == offsets[3], "not past it, even on cancel"
+
+    second: list[str] = []
+
+    async def record(event: Event) -> None:
+        if token in event.execution_id:
+            second.append(event.execution_id)
+
+    async with Consumer(bus, group, record):
+        await eventually(lambda: set(second) >= set(ids[3:]), what="redelivery from the stuck one")
+    assert second[0] == stuck
+    assert not set(second) & set(ids[:3]), "committed records are not redelivered"
+
+
+async def test_one_keys_records_wait_for_each_other_while_other_keys_flow(
+    bus: KafkaEventBus,
+) -> None:
+    token = uuid.uuid4().hex[:12]
+    first_key, other_key = f"ex_{token}_a", f"ex_{token}_b"
+    first_started, release = asyncio.Event(), asyncio.Event()
+    handled: list[tuple[str, str]] = []
+
+    async def handler(event: Event) -> None:
+        if token not in event.execution_id or not isinstance(event, ExecutionStarted):
+            return
+        if (event.execution_id, event.runner) == (first_key, "0"):
+            first_started.set()
+            await release.wait()
+        handled.append((event.execution_id, event.runner))
+
+    # One partition, in this order: a0 (slow) a1 a2 b0 b1 b2. With a window of 4, a1 and a2 wait
+    # behind a0 in their slots while b's records go through the fourth.
+    events = [started(key, str(n)) for key in (first_key, other_key) for n in range(3)]
+    async with Consumer(bus, f"keys-{token}", handler):
+        await publish_to_partition_0(bus, events)
+        await asyncio.wait_for(first_started.wait(), WAIT)
+        await eventually(
+            lambda: (
+                [h for h in handled if h[0] == other_key]
+                == [(other_key, "0"), (other_key, "1"), (other_key, "2")]
+            ),
+            what="the other key's records",
+        )
+        assert not [h for h in handled if h[0] == first_key], "a1, a2 waited for a0"
+        release.set()
+        await eventually(lambda: len(handled) == 6, what="the first key's records")
+    assert [h for h in handled if h[0] == first_key] == [(first_key, str(n)) for n in range(3)]
+
+
+async def test_one_executions_events_on_two_topics_keep_their_order(bus: KafkaEventBus) -> None:
+    token = uuid.uuid4().hex[:12]
+    slow, other = f"ex_{token}_slow", f"ex_{token}_other"
+    slow_started, release = asyncio.Event(), asyncio.Event()
+    handled: list[tuple[str, EventType]] = []
+
+    async def handler(event: Event) -> None:
+        if token not in event.execution_id:
+            return
+        if event.execution_id == slow and event.type is EventType.STARTED:
+            slow_started.set()
+            await release.wait()
+        handled.append((event.execution_id, event.type))
+
+    types = (EventType.STARTED, EventType.CANCEL_REQUESTED)
+    async with Consumer(bus, f"topics-{token}", handler, types):
+        await bus.publish(started(slow))
+        await asyncio.wait_for(slow_started.wait(), WAIT)
+        # One partition: once the other execution's cancel is handled, the slow one's was fetched.
+        await publish_to_partition_0(
+            bus, [CancelRequested(execution_id=slow), CancelRequested(execution_id=other)]
+        )
+        await eventually(lambda: (other, EventType.CANCEL_REQUESTED) in handled, what="the other")
+        assert (slow, EventType.CANCEL_REQUESTED) not in handled, "it waits for started"
+        release.set()
+        await eventually(lambda: len(handled) == 3, what="the slow execution's events")
+    assert [h for h in handled if h[0] == slow] == [
+        (slow, EventType.STARTED),
+        (slow, EventType.CANCEL_REQUESTED),
+    ]

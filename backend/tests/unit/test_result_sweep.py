@@ -1,0 +1,230 @@
+"""The timeout sweep: overdue executions fail with a clear reason; queued ones whose request may
+never have reached the bus get it published again (once per period), and a runner starts such a
+resent request only while its execution is still queued."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from sandpod.adapters.memory.event_bus import InMemoryEventBus
+from sandpod.adapters.memory.idempotency import InMemoryIdempotencyKeys
+from sandpod.adapters.memory.live_updates import InMemoryLiveUpdates
+from sandpod.adapters.memory.store import InMemoryExecutionStore
+from sandpod.domain.events import ExecutionRequested
+from sandpod.domain.execution import Execution, ExecutionSpec
+from sandpod.domain.limits import DEFAULT_POLICY
+from sandpod.domain.result import EndReason
+from sandpod.domain.runtimes import RuntimeRegistry
+from sandpod.domain.status import ExecutionStatus
+from sandpod.ports import ServiceUnavailableError
+from sandpod.services import results
+from sandpod.services.executions import ExecutionService, InputCaps, Principal, SubmitCommand
+from sandpod.services.results import ResultProcessor, SweepOutcome
+from sandpod.services.runner import RunnerService
+from tests.fakes import FakeSandbox, RecordingBus
+
+pytestmark = pytest.mark.unit
+
+START = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
+GRACE = 60.0
+REPUBLISH_AFTER = 20.0
+WALL = DEFAULT_POLICY.defaults.wall_seconds  # deadline of a queued one: created + WALL + GRACE
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = START
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    fake = Clock()
+    monkeypatch.setattr(results, "utcnow", fake)
+    return fake
+
+
+def execution(created_at: datetime = START) -> Execution:
+    spec = ExecutionSpec(
+        runtime="python:3.12", script="print(1)", stdin="in", limits=DEFAULT_POLICY.defaults
+    )
+    return Execution(owner="alice", spec=spec, created_at=created_at)
+
+
+def processor(
+    store: InMemoryExecutionStore, bus: RecordingBus, republish_after: float = REPUBLISH_AFTER
+) -> ResultProcessor:
+    return ResultProcessor(
+        store=store,
+        live=InMemoryLiveUpdates(),
+        bus=bus,
+        sweep_grace_seconds=GRACE,
+        republish_after_seconds=republish_after,
+    )
+
+
+def resent_ids(bus: RecordingBus) -> list[str]:
+    return [e.execution_id for e in bus.published if isinstance(e, ExecutionRequested)]
+
+
+async def test_a_queued_execution_gets_its_request_again_once_per_period(clock: Clock) -> None:
+    store, bus = InMemoryExecutionStore(), RecordingBus()
+    sweeper = processor(store, bus)
+    item = execution()
+    await store.add(item)
+
+    clock.advance(REPUBLISH_AFTER - 1)
+    assert (await sweeper.sweep()).republished == []  # young: its request is likely on its way
+
+    clock.advance(2)
+    outcome = await sweeper.sweep()
+    assert outcome.republished == [item.id]
+    assert outcome.failed == []
+    [request] = bus.published
+    assert isinstance(request, ExecutionRequested)
+    assert request.resent
+    assert (request.execution_id, request.runtime, request.script, request.stdin) == (
+        item.id,
+        "python:3.12",
+        "print(1)",
+        "in",
+    )
+    assert request.limits == item.spec.limits
+
+    clock.advance(REPUBLISH_AFTER / 2)
+    assert (await sweeper.sweep()).republished == []  # not again within the period
+    clock.advance(REPUBLISH_AFTER / 2)
+    assert (await sweeper.sweep()).republished == [item.id]
+    assert resent_ids(bus) == [item.id, item.id]
+
+
+async def test_past_its_deadline_it_is_failed_not_resent(clock: Clock) -> None:
+    store, bus = InMemoryExecutionStore(), RecordingBus()
+    item = execution()
+    await store.add(item)
+
+    clock.advance(WALL + GRACE)
+    outcome = await processor(store, bus).sweep()
+
+    assert outcome.failed == [item.id]
+    assert outcome.republished == []
+    assert bus.published == []
+    stored = await store.get(item.id)
+    assert stored is not None
+    assert stored.status is ExecutionStatus.ERRORED
+    assert stored.result is not None
+    assert stored.result.end_reason is EndReason.PLATFORM_ERROR
+    assert "no worker finished this execution" in (stored.result.message or "")
+    assert "it was queued when the timeout sweep failed it" in (stored.result.message or "")
+
+
+async def test_started_or_finished_executions_are_never_resent(clock: Clock) -> None:
+    store, bus = InMemoryExecutionStore(), RecordingBus()
+    running, done = execution(), execution()
+    for item in (running, done):
+        await store.add(item)
+    await store.transition(running.id, ExecutionStatus.RUNNING, at=START)
+    await store.transition(done.id, ExecutionStatus.RUNNING, at=START)
+    await store.transition(done.id, ExecutionStatus.COMPLETED, at=START)
+
+    clock.advance(REPUBLISH_AFTER * 2)
+    outcome = await processor(store, bus).sweep()
+
+    assert outcome == SweepOutcome()
+    assert bus.published == []
+
+
+async def test_while_the_bus_is_down_it_tries_once_and_still_fails_overdue_ones(
+    clock: Clock,
+) -> None:
+    store, bus = InMemoryExecutionStore(), RecordingBus()
+    sweeper = processor(store, bus)
+    overdue = execution()
+    stale = [execution(START + timedelta(seconds=WALL)) for _ in range(3)]
+    for item in (overdue, *stale):
+        await store.add(item)
+    bus.down = True
+
+    clock.advance(WALL + GRACE)
+    outcome = await sweeper.sweep()
+
+    assert outcome.failed == [overdue.id]
+    assert outcome.republished == []
+    assert bus.attempts == 1, "one failed publish is enough to know the bus is down"
+
+    bus.down = False
+    outcome = await sweeper.sweep()  # the next sweep, once the bus is back
+    assert sorted(outcome.republished) == sorted(item.id for item in stale)
+
+
+async def test_zero_turns_republishing_off(clock: Clock) -> None:
+    store, bus = InMemoryExecutionStore(), RecordingBus()
+    await store.add(execution())
+    clock.advance(WALL + GRACE - 1)
+    assert await processor(store, bus, republish_after=0).sweep() == SweepOutcome()
+    assert bus.attempts == 0
+
+
+async def test_a_submit_whose_request_was_lost_still_runs_once(clock: Clock) -> None:
+    store, bus, sandbox = InMemoryExecutionStore(), RecordingBus(), FakeSandbox()
+    service = ExecutionService(
+        store=store,
+        bus=bus,
+        live=InMemoryLiveUpdates(),
+        idempotency=InMemoryIdempotencyKeys(),
+        runtimes=RuntimeRegistry(sandbox.runtimes()),
+        limits=DEFAULT_POLICY,
+        caps=InputCaps(max_script_bytes=1000, max_stdin_bytes=1000, idempotency_ttl_seconds=60),
+    )
+    bus.down = True
+    with pytest.raises(ServiceUnavailableError) as refused:
+        await service.submit(Principal("alice"), SubmitCommand("python:3.12", "print(1)"), "k1")
+    detail = str(refused.value)
+    assert "was stored but could not be queued" in detail
+    assert "same Idempotency-Key returns it" in detail
+    [stored] = (await store.list(owner="alice", status=None, after=None, limit=10)).items
+    assert stored.id in detail
+    assert stored.status is ExecutionStatus.QUEUED
+
+    # The retry with the key gets the stored execution back; the sweep resends its request.
+    bus.down = False
+    replayed, created = await service.submit(
+        Principal("alice"), SubmitCommand("python:3.12", "print(1)"), "k1"
+    )
+    assert (replayed.id, created) == (stored.id, False)
+    clock.now = stored.created_at + timedelta(seconds=REPUBLISH_AFTER + 1)
+    assert (await processor(store, bus).sweep()).republished == [stored.id]
+    [resent] = bus.published
+    assert isinstance(resent, ExecutionRequested)
+
+    runner = RunnerService(
+        store=store, bus=bus, sandbox=sandbox, runtimes=RuntimeRegistry(sandbox.runtimes())
+    )
+    await runner.handle(resent)
+    assert sandbox.started == [stored.id]
+
+
+async def test_a_runner_starts_a_resent_request_only_while_queued() -> None:
+    store, bus, sandbox = InMemoryExecutionStore(), InMemoryEventBus(), FakeSandbox()
+    runner = RunnerService(
+        store=store, bus=bus, sandbox=sandbox, runtimes=RuntimeRegistry(sandbox.runtimes())
+    )
+    queued, running = execution(), execution()
+    for item in (queued, running):
+        await store.add(item)
+    await store.transition(running.id, ExecutionStatus.RUNNING, at=START)
+
+    await runner.handle(ExecutionRequested.of(running, resent=True))
+    assert sandbox.started == [], "a resent copy never starts an execution a second time"
+
+    await runner.handle(ExecutionRequested.of(queued, resent=True))
+    assert sandbox.started == [queued.id]
+
+    # A redelivered original (its runner died) still re-runs a running execution.
+    await runner.handle(ExecutionRequested.of(running))
+    assert sandbox.started == [queued.id, running.id]
