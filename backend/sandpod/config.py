@@ -71,8 +71,10 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(
         2 * 1024 * 1024, description="Largest accepted HTTP request body."
     )
+    # Sandbox runs wait on the kernel (cgroup moves, process start) as much as they compute, so
+    # several per core keep the cores busy: 8 gave ~10% more throughput than 4 on 2 cores.
     max_concurrent_executions: int = Field(
-        4, description="Sandboxes one runner process runs at once."
+        8, ge=1, description="Sandboxes one runner process runs at once."
     )
     idempotency_ttl_seconds: int = Field(
         24 * 3600, description="How long an Idempotency-Key is remembered."
