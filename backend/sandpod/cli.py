@@ -41,9 +41,11 @@ def run(host: str | None, port: int | None) -> None:
     from sandpod.bootstrap import StartupError, app_from_container, build_embedded
     from sandpod.config import Mode
     from sandpod.logs import configure_logging
+    from sandpod.observability import configure_telemetry
 
     settings = _settings(host=host, port=port, mode=Mode.EMBEDDED)
     configure_logging(settings.log_level, as_json=settings.log_json)
+    configure_telemetry("sandpod", settings.otlp_endpoint)
     try:
         container = build_embedded(settings)
     except StartupError as error:
@@ -74,9 +76,11 @@ def api() -> None:
 
     from sandpod.bootstrap import app_from_settings
     from sandpod.logs import configure_logging
+    from sandpod.observability import configure_telemetry
 
     settings = _settings()
     configure_logging(settings.log_level, as_json=settings.log_json)
+    configure_telemetry("sandpod-api", settings.otlp_endpoint)
     uvicorn.run(
         app_from_settings(settings), host=settings.host, port=settings.port, log_level="warning"
     )
@@ -88,10 +92,12 @@ def worker(name: str) -> None:
     """Run one worker process (distributed mode)."""
     from sandpod.bootstrap import StartupError
     from sandpod.logs import configure_logging
+    from sandpod.observability import configure_telemetry
     from sandpod.worker_main import run_worker
 
     settings = _settings()
     configure_logging(settings.log_level, as_json=settings.log_json)
+    configure_telemetry(f"sandpod-{name}", settings.otlp_endpoint)
     try:
         asyncio.run(run_worker(name, settings))
     except StartupError as error:
