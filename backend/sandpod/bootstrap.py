@@ -383,7 +383,14 @@ async def build_worker(
 
 
 async def _pod_monitor(settings: Settings, container: Container) -> None:
-    from sandpod.adapters.kubernetes import run_pod_monitor
+    from sandpod.adapters.kubernetes import (
+        KubernetesConfigError,
+        UnsafeNamespaceError,
+        run_pod_monitor,
+    )
 
     stop = asyncio.Event()  # the worker task is cancelled on SIGTERM; this never fires
-    await run_pod_monitor(settings, container.bus.publish, stop)
+    try:
+        await run_pod_monitor(settings, container.bus.publish, stop)
+    except (KubernetesConfigError, UnsafeNamespaceError) as error:
+        raise StartupError(f"cannot start the pod monitor: {error}") from error
