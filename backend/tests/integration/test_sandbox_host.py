@@ -17,6 +17,7 @@ from sandpod.adapters.sandbox.cgroups import (
     CgroupsV1,
     CgroupsV2,
     open_cgroups,
+    remove_stale,
 )
 from sandpod.adapters.sandbox.interpreters import discover, find_interpreter, search_dirs
 from sandpod.domain.runtimes import CATALOGUE
@@ -149,3 +150,18 @@ def test_v1_cgroup_lifecycle_on_this_host(sandbox_host: object) -> None:
             break
         time.sleep(0.01)
     assert not memory.exists()
+
+
+def test_stale_sandbox_cgroups_are_removed_only_when_old_and_empty(tmp_path: Path) -> None:
+    # Plain folders behave like cgroups here: rmdir succeeds only on an empty one.
+    parent = tmp_path / "sandpod"
+    old_empty, old_busy, fresh = parent / "ex_old-1", parent / "ex_busy-2", parent / "ex_new-3"
+    for folder in (old_empty, old_busy, fresh):
+        folder.mkdir(parents=True)
+    (old_busy / "cgroup.procs").write_text("123\n")  # stands for a cgroup with processes
+    for folder in (old_empty, old_busy):
+        os.utime(folder, (0, 0))
+    assert remove_stale([parent, tmp_path / "missing"]) == 1
+    assert not old_empty.exists()
+    assert old_busy.exists()
+    assert fresh.exists()

@@ -1,5 +1,8 @@
 """The local sandbox runner: bubblewrap + cgroups + rlimits on this machine."""
 
+import logging
+
+from sandpod.adapters.sandbox.cgroups import open_cgroups, remove_stale
 from sandpod.adapters.sandbox.host import HostReport, SandboxHostError, check_host
 from sandpod.adapters.sandbox.runner import LocalSandboxRunner
 from sandpod.config import Settings
@@ -22,6 +25,10 @@ def build_local_runner(settings: Settings, *, preflight: bool = True) -> LocalSa
             cgroup_root=settings.cgroup_root,
             cgroup_parent=settings.cgroup_parent,
         )
+        # A runner killed mid-run (SIGKILL, power loss) leaves empty cgroups behind.
+        cgroups = open_cgroups(settings.cgroup_root, settings.cgroup_parent)
+        if removed := remove_stale(cgroups.parents()):
+            logging.getLogger(__name__).info("removed %d stale sandbox cgroups", removed)
     return LocalSandboxRunner(
         sandbox_root=settings.sandbox_root,
         cgroup_root=settings.cgroup_root,

@@ -8,6 +8,7 @@ import contextlib
 import errno
 import os
 import signal
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,6 +63,10 @@ class Cgroups(Protocol):
         ...
 
     def create(self, name: str, limits: CgroupLimits) -> SandboxCgroup: ...
+
+    def parents(self) -> list[Path]:
+        """The folders the sandbox cgroups are made in (one per mounted hierarchy)."""
+        ...
 
 
 def parse_flat_keyed(text: str) -> dict[str, int]:
@@ -124,6 +129,30 @@ def _mkdir(path: Path, *, exist_ok: bool = False) -> Path:
     except OSError as exc:
         raise CgroupError(f"cannot create cgroup {path}: {exc.strerror or exc}") from exc
     return path
+
+
+STALE_AFTER_SECONDS = 600.0
+
+
+def remove_stale(parents: list[Path], *, older_than: float = STALE_AFTER_SECONDS) -> int:
+    """Remove sandbox cgroups a crashed runner left behind; returns how many went.
+
+    Only empty ones can go (rmdir refuses a cgroup with processes), and only old ones, so a
+    cgroup another live runner has just made and not yet entered is never taken from it.
+    """
+    removed = 0
+    cutoff = time.time() - older_than
+    for parent in parents:
+        if not parent.is_dir():
+            continue
+        for child in parent.iterdir():
+            try:
+                fresh = child.stat().st_mtime > cutoff
+            except FileNotFoundError:
+                continue
+            if child.is_dir() and not fresh and _rmdir(child):
+                removed += 1
+    return removed
 
 
 def _make(base: Path, name: str) -> Path:
@@ -191,6 +220,10 @@ class CgroupsV1:
                 f"cgroup v1 controller(s) {', '.join(missing)} not mounted under {self._root}: "
                 + INSTALL_HINT
             )
+
+    def parents(self) -> list[Path]:
+        """Where this runner's sandbox cgroups live, one folder per mounted hierarchy."""
+        return list(dict.fromkeys(mount / self._parent for mount in self._controllers().values()))
 
     def create(self, name: str, limits: CgroupLimits) -> SandboxCgroup:
         self.check()
@@ -272,6 +305,9 @@ class CgroupsV2:
         wanted = [f"+{name}" for name in V2_REQUIRED if name not in enabled]
         if wanted:
             _write(path / "cgroup.subtree_control", " ".join(wanted))
+
+    def parents(self) -> list[Path]:
+        return [self._root / self._parent]
 
     def create(self, name: str, limits: CgroupLimits) -> SandboxCgroup:
         self.check()
