@@ -157,7 +157,7 @@ def _assemble(
         republish_after_seconds=settings.republish_after_seconds,
         on_finished=count_finished,
     )
-    return Container(
+    container = Container(
         settings=settings,
         store=store,
         bus=bus,
@@ -171,6 +171,9 @@ def _assemble(
         users=users,
         accounts=accounts,
     )
+    if sandbox is not None:
+        container.closers.append(_closer(sandbox))
+    return container
 
 
 async def build(settings: Settings) -> Container:
@@ -211,8 +214,6 @@ async def build_distributed(settings: Settings, *, role: str) -> Container:
             with contextlib.suppress(Exception):
                 await close()
         raise StartupError(f"cannot start the {role} ({settings.mode} mode): {error}") from error
-    if sandbox is not None:
-        closers.append(_closer(sandbox))
     runtimes = RuntimeRegistry(sandbox.runtimes() if sandbox is not None else CATALOGUE)
     container = _assemble(
         settings,
@@ -241,12 +242,12 @@ async def _worker_sandbox(settings: Settings) -> SandboxRunner | SandboxLauncher
     return InstrumentedSandbox(build_local_sandbox(settings))
 
 
-def _closer(sandbox: object) -> Callable[[], Awaitable[None]]:
-    close = getattr(sandbox, "close", None)
-
+def _closer(sandbox: SandboxRunner | SandboxLauncher) -> Callable[[], Awaitable[None]]:
     async def closing() -> None:
-        if close is not None:
-            await close()
+        if isinstance(sandbox, SandboxLauncher):
+            await sandbox.close()
+        else:
+            sandbox.close()
 
     return closing
 
@@ -327,11 +328,14 @@ def app_from_container(container: Container, *, run_workers: bool) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def state() -> AsyncIterator[ApiState]:
-        if run_workers:
-            async with embedded_workers(container):
+        try:
+            if run_workers:
+                async with embedded_workers(container):
+                    yield api_state(container)
+            else:
                 yield api_state(container)
-        else:
-            yield api_state(container)
+        finally:
+            await container.aclose()
 
     return create_app(state, max_request_bytes=container.settings.max_request_bytes)
 

@@ -103,6 +103,9 @@ class InstrumentedSandbox:
     async def cancel(self, execution_id: str) -> bool:
         return await self._inner.cancel(execution_id)
 
+    def close(self) -> None:
+        self._inner.close()
+
     async def run(self, job: SandboxJob) -> Result:
         with tracer.start_as_current_span(
             "sandbox run",

@@ -28,6 +28,13 @@ class Page:
     items: Sequence[Execution]
     next_cursor: str | None
 
+    @classmethod
+    def of(cls, found: Sequence[Execution], limit: int) -> "Page":
+        """The first `limit` of `found` (newest first); anything beyond them means a next page."""
+        items = found[:limit]
+        more = len(found) > limit
+        return cls(items=items, next_cursor=items[-1].id if more and items else None)
+
 
 class ExecutionStore(Protocol):
     async def add(self, execution: Execution) -> None: ...
@@ -188,6 +195,10 @@ class SandboxRunner(Protocol):
         """The runtimes this runner can actually start."""
         ...
 
+    def close(self) -> None:
+        """Release what the runner holds between runs (its runs must have ended)."""
+        ...
+
 
 @runtime_checkable
 class SandboxLauncher(Protocol):
@@ -202,3 +213,5 @@ class SandboxLauncher(Protocol):
     async def cancel(self, execution_id: str) -> bool: ...
 
     def runtimes(self) -> list[Runtime]: ...
+
+    async def close(self) -> None: ...

@@ -37,6 +37,9 @@ class FakeSandbox:
             stdout=job.stdin or "hello\n",
         )
 
+    def close(self) -> None:
+        self._running.clear()
+
     async def cancel(self, execution_id: str) -> bool:
         event = self._running.pop(execution_id, None)
         if event is None:
