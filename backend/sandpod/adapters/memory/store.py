@@ -43,9 +43,7 @@ class InMemoryExecutionStore:
             key=lambda item: item.id,
             reverse=True,
         )
-        page = matching[:limit]
-        more = len(matching) > limit
-        return Page(items=page, next_cursor=page[-1].id if more and page else None)
+        return Page.of(matching, limit)
 
     async def transition(
         self,

@@ -49,7 +49,7 @@ class TransitionClaims:
             "changes": changes,
             "claimed_at": utcnow(),
         }
-        return await self._insert(claim)
+        return await insert_new(self._collection, claim)
 
     async def get(self, execution_id: str, version: int) -> Claim | None:
         document = await self._collection.find_one({"_id": _claim_id(execution_id, version)})
@@ -68,14 +68,18 @@ class TransitionClaims:
             return False
         # One taker per lease period; if that one dies too, the next period gets another.
         period = int(age / self._lease)
-        return await self._insert({"_id": f"{claim.id}/takeover-{period}", "claimed_at": utcnow()})
+        return await insert_new(
+            self._collection, {"_id": f"{claim.id}/takeover-{period}", "claimed_at": utcnow()}
+        )
 
-    async def _insert(self, document: Document) -> bool:
-        try:
-            await self._collection.insert_one(document)
-        except DuplicateKeyError:
-            return False
-        return True
+
+async def insert_new(collection: AsyncCollection[Document], document: Document) -> bool:
+    """Insert `document`; False when a unique index (its _id, say) already holds its key."""
+    try:
+        await collection.insert_one(document)
+    except DuplicateKeyError:
+        return False
+    return True
 
 
 def _claim_id(execution_id: str, version: int) -> str:

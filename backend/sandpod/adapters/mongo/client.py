@@ -1,5 +1,7 @@
 """Build the Mongo client and store from settings (the factory bootstrap calls)."""
 
+from typing import Protocol
+
 from pymongo.asynchronous.mongo_client import AsyncMongoClient
 
 from sandpod.adapters.mongo.documents import Document
@@ -25,11 +27,23 @@ async def connect_mongo(
     settings: Settings, *, claim_lease_seconds: float = 30.0
 ) -> MongoExecutionStore:
     """The store, with its indexes in place. Raises ServiceUnavailableError when unreachable."""
-    store = MongoExecutionStore(
-        mongo_client(settings.mongo_url.get_secret_value()),
-        settings.mongo_database,
-        claim_lease_seconds=claim_lease_seconds,
+    return await with_indexes(
+        MongoExecutionStore(
+            mongo_client(settings.mongo_url.get_secret_value()),
+            settings.mongo_database,
+            claim_lease_seconds=claim_lease_seconds,
+        )
     )
+
+
+class _Indexed(Protocol):
+    async def ensure_indexes(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+async def with_indexes[S: _Indexed](store: S) -> S:
+    """`store` once its indexes are in place; closed again when that fails."""
     try:
         await store.ensure_indexes()
     except BaseException:

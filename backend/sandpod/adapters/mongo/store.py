@@ -7,9 +7,8 @@ from datetime import UTC, datetime, timedelta
 from bson.codec_options import CodecOptions
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.mongo_client import AsyncMongoClient
-from pymongo.errors import DuplicateKeyError
 
-from sandpod.adapters.mongo.claims import CLAIMS_COLLECTION, TransitionClaims
+from sandpod.adapters.mongo.claims import CLAIMS_COLLECTION, TransitionClaims, insert_new
 from sandpod.adapters.mongo.documents import (
     Document,
     from_document,
@@ -58,10 +57,8 @@ class MongoExecutionStore:
 
     async def add(self, execution: Execution) -> None:
         with unavailable_when_down(self._client):
-            try:
-                await self._executions.insert_one(to_document(execution))
-            except DuplicateKeyError:
-                raise DuplicateExecutionError(execution.id) from None
+            if not await insert_new(self._executions, to_document(execution)):
+                raise DuplicateExecutionError(execution.id)
 
     async def get(self, execution_id: str) -> Execution | None:
         with unavailable_when_down(self._client):
@@ -87,9 +84,7 @@ class MongoExecutionStore:
         cursor = self._executions.find(query).sort("_id", DESCENDING).limit(limit + 1)
         with unavailable_when_down(self._client):
             found = [from_document(document) async for document in cursor]
-        page = found[:limit]
-        more = len(found) > limit
-        return Page(items=page, next_cursor=page[-1].id if more and page else None)
+        return Page.of(found, limit)
 
     async def transition(
         self,

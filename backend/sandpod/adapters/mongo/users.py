@@ -14,10 +14,9 @@ from typing import Any
 from bson.codec_options import CodecOptions
 from pymongo import ASCENDING
 from pymongo.asynchronous.mongo_client import AsyncMongoClient
-from pymongo.errors import DuplicateKeyError
 
-from sandpod.adapters.mongo.claims import TransitionClaims
-from sandpod.adapters.mongo.client import mongo_client
+from sandpod.adapters.mongo.claims import TransitionClaims, insert_new
+from sandpod.adapters.mongo.client import mongo_client, with_indexes
 from sandpod.adapters.mongo.documents import Document
 from sandpod.adapters.mongo.errors import unavailable_when_down
 from sandpod.config import Settings
@@ -72,10 +71,8 @@ class MongoUserStore:
 
     async def add(self, user: User) -> None:
         with unavailable_when_down(self._client):
-            try:
-                await self._users.insert_one(_to_document(user))
-            except DuplicateKeyError:
-                raise UsernameTakenError(user.username) from None
+            if not await insert_new(self._users, _to_document(user)):
+                raise UsernameTakenError(user.username)
 
     async def get(self, user_id: str) -> User | None:
         with unavailable_when_down(self._client):
@@ -143,12 +140,6 @@ class MongoUserStore:
 
 async def connect_users(settings: Settings) -> MongoUserStore:
     """The user store with its indexes in place. Raises ServiceUnavailableError when unreachable."""
-    store = MongoUserStore(
-        mongo_client(settings.mongo_url.get_secret_value()), settings.mongo_database
+    return await with_indexes(
+        MongoUserStore(mongo_client(settings.mongo_url.get_secret_value()), settings.mongo_database)
     )
-    try:
-        await store.ensure_indexes()
-    except BaseException:
-        await store.close()
-        raise
-    return store
