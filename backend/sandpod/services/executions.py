@@ -201,13 +201,12 @@ class ExecutionService:
     ) -> Execution:
         if fingerprint != spec.fingerprint():
             raise IdempotencyConflictError(key)
-        # The first request with this key may still be storing its execution.
-        for _ in range(40):
-            existing = await self._store.get(execution_id)
-            if existing is not None:
-                return existing
-            await asyncio.sleep(0.05)
-        raise IdempotencyInFlightError(key)
+        existing = await self._store.get(execution_id)
+        if existing is None:
+            # The first request with this key is still storing it: answer at once (409, retry)
+            # rather than hold this request open guessing how long that takes.
+            raise IdempotencyInFlightError(key)
+        return existing
 
     async def _require(self, execution_id: str) -> Execution:
         execution = await self._store.get(execution_id)

@@ -1,0 +1,63 @@
+"""Idempotency-Key rules in the submit service (in-process adapters, no I/O)."""
+
+import pytest
+
+from sandpod.adapters.memory.event_bus import InMemoryEventBus
+from sandpod.adapters.memory.idempotency import InMemoryIdempotencyKeys
+from sandpod.adapters.memory.live_updates import InMemoryLiveUpdates
+from sandpod.adapters.memory.store import InMemoryExecutionStore
+from sandpod.domain.limits import DEFAULT_POLICY
+from sandpod.domain.runtimes import RuntimeRegistry, python
+from sandpod.services.errors import IdempotencyConflictError, IdempotencyInFlightError
+from sandpod.services.executions import ExecutionService, InputCaps, Principal, SubmitCommand
+
+pytestmark = pytest.mark.unit
+
+ALICE = Principal(id="alice")
+HELLO = SubmitCommand(runtime="python:3.12", script="print(1)")
+
+
+def service(keys: InMemoryIdempotencyKeys) -> ExecutionService:
+    return ExecutionService(
+        store=InMemoryExecutionStore(),
+        bus=InMemoryEventBus(),
+        live=InMemoryLiveUpdates(),
+        idempotency=keys,
+        runtimes=RuntimeRegistry([python("3.12")]),
+        limits=DEFAULT_POLICY,
+        caps=InputCaps(max_script_bytes=1000, max_stdin_bytes=1000, idempotency_ttl_seconds=60),
+    )
+
+
+async def test_same_key_and_body_replays_the_execution() -> None:
+    executions = service(InMemoryIdempotencyKeys())
+    first, created = await executions.submit(ALICE, HELLO, "k")
+    again, created_again = await executions.submit(ALICE, HELLO, "k")
+    assert (created, created_again) == (True, False)
+    assert again.id == first.id
+
+
+async def test_same_key_with_another_body_is_a_conflict() -> None:
+    executions = service(InMemoryIdempotencyKeys())
+    await executions.submit(ALICE, HELLO, "k")
+    other = SubmitCommand(runtime="python:3.12", script="print(2)")
+    with pytest.raises(IdempotencyConflictError, match="different request body"):
+        await executions.submit(ALICE, other, "k")
+
+
+async def test_a_key_whose_first_request_is_still_storing_answers_retry_at_once() -> None:
+    keys = InMemoryIdempotencyKeys()
+    executions = service(keys)
+    # The first request has claimed the key but not stored its execution yet.
+    spec = executions.validate(HELLO)
+    await keys.claim(ALICE.id, "k", spec.fingerprint(), "ex_not_stored_yet", 60)
+    with pytest.raises(IdempotencyInFlightError, match="still being processed"):
+        await executions.submit(ALICE, HELLO, "k")
+
+
+async def test_keys_are_per_user() -> None:
+    executions = service(InMemoryIdempotencyKeys())
+    first, _ = await executions.submit(ALICE, HELLO, "k")
+    bobs, created = await executions.submit(Principal(id="bob"), HELLO, "k")
+    assert created
+    assert bobs.id != first.id
