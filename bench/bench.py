@@ -179,7 +179,7 @@ async def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float 
             with contextlib.suppress(httpx.HTTPError):
                 if (await http.get("/api/v1/health/ready")).status_code == 200:
                     return
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(0.2)  # readiness poll interval, bounded by the deadline above
     raise TimeoutError(f"{url} not ready after {timeout} s")
 
 
@@ -211,7 +211,7 @@ async def measure_mode(
 ) -> ModeFigures:
     async with processes(commands, env) as started:
         await wait_ready(url, started[0])
-        await asyncio.sleep(1)
+        await asyncio.sleep(1)  # let start-up work settle before reading the idle RSS
         idle_rss = rss_mb(started[0].pid)
         headers = await sign_in(url, env)
         c1, _ = await latency(url, 1, runs, headers)

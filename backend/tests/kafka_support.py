@@ -105,13 +105,3 @@ async def read_dead_letters(
     finally:
         await consumer.stop()
     return found
-
-
-async def eventually(check: Callable[[], bool], *, timeout: float = 30, what: str = "") -> None:
-    """Wait until `check()` holds (polling), or fail saying what did not happen."""
-    try:
-        async with asyncio.timeout(timeout):
-            while not check():
-                await asyncio.sleep(0.01)
-    except TimeoutError:
-        raise AssertionError(f"timed out waiting for {what or check}") from None

@@ -54,7 +54,7 @@ class Server:
             if self._process.poll() is not None or time.monotonic() > deadline:
                 tail = self._log.read_text(errors="replace")[-2000:]
                 pytest.fail(f"{self._argv[0]} did not start:\n{tail}", False)
-            time.sleep(0.1)
+            time.sleep(0.1)  # poll interval, bounded by the deadline above
 
     def kill(self) -> None:
         if self._process is not None and self._process.poll() is None:

@@ -19,12 +19,12 @@ from sandpod.adapters.kafka import KafkaEventBus
 from sandpod.adapters.memory.event_bus import InMemoryEventBus
 from sandpod.domain.events import CancelRequested, Event, EventType, ExecutionStarted
 from sandpod.ports import EventBus, EventHandler, ServiceUnavailableError
-from tests.kafka_support import eventually, fast_options, read_dead_letters, started_bus
+from tests.kafka_support import fast_options, read_dead_letters, started_bus
+from tests.waiting import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
 MAX_ATTEMPTS = 3  # both buses are built with this
-SETTLE_SECONDS = 0.3  # time for a duplicate to show up before asserting there is none
 
 
 @dataclass
@@ -86,12 +86,16 @@ class Consumers:
         **options: Any,
     ) -> None:
         self.tasks.append(asyncio.create_task(bus.consume(group, types, handler, **options)))
-        await asyncio.sleep(0)  # let it join before the test publishes
+        # One loop step: the in-memory bus joins its group in it; Kafka work groups read from the
+        # earliest offset and broadcast consumers are warmed up, so nothing published is missed.
+        await asyncio.sleep(0)
 
     async def stop(self) -> None:
-        for task in self.tasks:
+        """Cancel every consume() and wait for it to end: after this no handler runs."""
+        tasks, self.tasks = self.tasks, []
+        for task in tasks:
             task.cancel()
-        results = await asyncio.gather(*self.tasks, return_exceptions=True)
+        results = await asyncio.gather(*tasks, return_exceptions=True)
         crashed = [r for r in results if not isinstance(r, asyncio.CancelledError)]
         assert not crashed, f"consume() ended on its own: {crashed}"
 
@@ -113,8 +117,9 @@ class Recorder:
 
     async def __call__(self, event: Event) -> None:
         if self.token in event.execution_id:
-            await asyncio.sleep(self.work_seconds)  # like real handlers, yield while working
+            # Recorded on arrival, so a delivery still in flight when the consumers stop counts.
             self.events.append(event)
+            await asyncio.sleep(self.work_seconds)  # the work itself: yield like real handlers
 
     def counts(self, prefix: str = "ex_") -> Counter[str]:
         return Counter(e.execution_id for e in self.events if e.execution_id.startswith(prefix))
@@ -143,7 +148,7 @@ async def warm_up(bus: EventBus, token: str, event_type: EventType, *recorders: 
     async def keep_publishing() -> None:
         for i in range(10_000):
             await bus.publish(make(i))
-            await asyncio.sleep(0.1)
+            await asyncio.sleep(0.1)  # publishing pace while waiting below for every consumer
 
     publisher = asyncio.create_task(keep_publishing())
     try:
@@ -179,9 +184,8 @@ async def test_every_group_gets_every_event_once(harness: Harness, consumers: Co
             started(execution_id) if i % 2 else CancelRequested(execution_id=execution_id)
         )
 
-    for recorder in groups:
-        await eventually(lambda r=recorder: r.counts().keys() == set(ids), what="all events")  # type: ignore[misc]
-    await asyncio.sleep(SETTLE_SECONDS)
+    await eventually(lambda: all(r.counts().keys() == set(ids) for r in groups), what="all events")
+    await consumers.stop()  # no handler runs after this: the counts below are final
     for recorder in groups:
         assert recorder.counts() == Counter(ids)
 
@@ -202,7 +206,7 @@ async def test_consumers_of_one_group_share_the_work(
     await eventually(
         lambda: (members[0].counts() + members[1].counts()).keys() == set(ids), what="all events"
     )
-    await asyncio.sleep(SETTLE_SECONDS)
+    await consumers.stop()  # no handler runs after this: the counts below are final
     first, second = (member.counts() for member in members)
     assert first + second == Counter(ids), "every event handled exactly once"
     assert not first.keys() & second.keys(), "no event handled by both"
@@ -280,7 +284,7 @@ async def test_an_outage_is_waited_out_without_spending_attempts(
 
     # Handled (not dead-lettered: either bus stops delivering an event once it dead-letters it).
     await eventually(lambda: handled == [execution_id], what="the event after the outage")
-    await asyncio.sleep(SETTLE_SECONDS)
+    await consumers.stop()  # no handler runs after this: the count below is final
     assert calls[execution_id] == outages + failures + 1
 
 
@@ -299,9 +303,10 @@ async def test_broadcast_consumers_each_see_every_event(
     for execution_id in ids:
         await bus.publish(CancelRequested(execution_id=execution_id))
 
-    for listener in listeners:
-        await eventually(lambda r=listener: r.counts().keys() == set(ids), what="all cancels")  # type: ignore[misc]
-    await asyncio.sleep(SETTLE_SECONDS)
+    await eventually(
+        lambda: all(r.counts().keys() == set(ids) for r in listeners), what="all cancels"
+    )
+    await consumers.stop()  # no handler runs after this: the counts below are final
     for listener in listeners:
         assert listener.counts() == Counter(ids)
 

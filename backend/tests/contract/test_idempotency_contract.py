@@ -49,5 +49,5 @@ async def test_release_frees_the_key(idempotency: IdempotencyKeys) -> None:
 async def test_a_binding_expires_after_its_ttl(idempotency: IdempotencyKeys) -> None:
     assert await idempotency.claim("alice", "short", "fp-a", "ex_1", 1) is None
     assert await idempotency.claim("alice", "short", "fp-b", "ex_2", 1) == ("fp-a", "ex_1")
-    await asyncio.sleep(1.2)
+    await asyncio.sleep(1.2)  # the 1 s TTL running out is the behaviour under test
     assert await idempotency.claim("alice", "short", "fp-c", "ex_3", DAY) is None

@@ -44,5 +44,6 @@ async def test_a_new_window_starts_a_new_count(rate_limiter: RateLimiter) -> Non
             break
     else:
         pytest.fail("never saw a refusal inside one window")
+    # Waiting out the reset time the limiter announced is the behaviour under test.
     await asyncio.sleep(refused.reset_seconds + 0.05)
     assert (await rate_limiter.hit("tick", limit=1, window_seconds=1)).allowed

@@ -57,7 +57,9 @@ async def test_a_user_reads_back_as_stored(users: UserStore) -> None:
     assert await users.get(ada.id) == ada
     assert await users.get_by_username("ada") == ada
     assert await users.get_by_username("root") == root
-    assert (await users.get(root.id)).role is Role.ADMIN  # type: ignore[union-attr]
+    stored_root = await users.get(root.id)
+    assert stored_root is not None
+    assert stored_root.role is Role.ADMIN
 
 
 async def test_unknown_users_are_none(users: UserStore) -> None:
@@ -122,7 +124,9 @@ async def test_concurrent_failures_are_all_counted(users: UserStore) -> None:
 async def test_ending_sessions_bumps_the_version_every_time(users: UserStore) -> None:
     ada = user()
     await users.add(ada)
-    assert (await users.end_sessions(ada.id)).session_version == 1  # type: ignore[union-attr]
+    ended = await users.end_sessions(ada.id)
+    assert ended is not None
+    assert ended.session_version == 1
     await asyncio.gather(*(users.end_sessions(ada.id) for _ in range(5)))
     stored = await users.get(ada.id)
     assert stored is not None

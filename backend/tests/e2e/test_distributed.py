@@ -12,7 +12,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ import pytest
 from pymongo.collection import Collection
 
 from tests import isolation
+from tests.waiting import eventually
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -63,13 +63,16 @@ class Stack:
         process.wait(10)
 
     def stop(self) -> None:
-        for process in self.processes.values():
+        """SIGTERM every process and wait until all have exited: none can write after this."""
+        processes, self.processes = self.processes, {}
+        for process in processes.values():
             process.terminate()
-        for process in self.processes.values():
+        for process in processes.values():
             try:
                 process.wait(15)
             except subprocess.TimeoutExpired:
                 process.kill()
+                process.wait(10)
 
     def crashed(self) -> list[str]:
         return [role for role, process in self.processes.items() if process.poll() is not None]
@@ -114,16 +117,18 @@ def stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
 @pytest.fixture
 async def client(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=stack.url, timeout=30) as http:
-        deadline = time.monotonic() + 60
-        while True:
+
+        async def ready() -> bool:
             assert not stack.crashed(), f"process exited during startup: see {LOGS}"
-            try:
-                if (await http.get("/api/v1/health/ready")).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, f"stack not ready in 60 s: see {LOGS}"
-            await asyncio.sleep(0.3)
+            return (await http.get("/api/v1/health/ready")).status_code == 200
+
+        await eventually(
+            ready,
+            timeout=60,
+            interval=0.3,
+            ignoring=(httpx.TransportError,),
+            what=f"the stack to be ready (see {LOGS})",
+        )
         login = await http.post(
             "/api/v1/auth/login", json={"username": ADMIN[0], "password": ADMIN[1]}
         )
@@ -133,6 +138,7 @@ async def client(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def submit(client: httpx.AsyncClient, index: int, sleep: float = 0) -> str:
+    # The sandboxed script's sleep stands in for work that keeps a runner busy.
     script = f"import time\ntime.sleep({sleep})\nprint('result', {index} * {index})\n"
     response = await client.post(
         "/api/v1/executions",
@@ -148,16 +154,19 @@ async def wait_all_terminal(
     client: httpx.AsyncClient, ids: list[str], stack: Stack, timeout: float = 120
 ) -> dict[str, dict[str, object]]:
     finished: dict[str, dict[str, object]] = {}
-    deadline = time.monotonic() + timeout
-    while len(finished) < len(ids):
+
+    async def all_finished() -> bool:
         assert not stack.crashed(), f"a process died: see {LOGS}"
-        assert time.monotonic() < deadline, f"{len(ids) - len(finished)} never finished"
         for execution_id in ids:
             if execution_id not in finished:
                 body = (await client.get(f"/api/v1/executions/{execution_id}")).json()
                 if body["status"] not in ("queued", "running"):
                     finished[execution_id] = body
-        await asyncio.sleep(0.5)
+        return len(finished) == len(ids)
+
+    await eventually(
+        all_finished, timeout=timeout, interval=0.5, what=f"all {len(ids)} executions to finish"
+    )
     return finished
 
 
@@ -193,7 +202,7 @@ async def test_fifty_concurrent_executions_each_finish_once(
         result = body["result"]
         assert isinstance(result, dict)
         assert result["stdout"] == f"result {index * index}\n"
-    await asyncio.sleep(2)  # let any redelivery land: it must change nothing
+    stack.stop()  # every process has exited: no redelivery can still write
     assert_one_terminal_state(stored_versions(stack, list(ids)))
 
 
@@ -201,13 +210,13 @@ async def test_killing_the_runner_mid_way_loses_nothing(
     stack: Stack, client: httpx.AsyncClient
 ) -> None:
     ids = await asyncio.gather(*(submit(client, index, sleep=0.4) for index in range(30)))
+
     # Wait until the runner is busy, then kill it without a chance to clean up or commit.
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+    async def busy() -> bool:
         page = (await client.get("/api/v1/executions", params={"limit": 100})).json()
-        if sum(item["status"] != "queued" for item in page["items"]) >= 5:
-            break
-        await asyncio.sleep(0.1)
+        return bool(sum(item["status"] != "queued" for item in page["items"]) >= 5)
+
+    await eventually(busy, timeout=60, interval=0.1, what="the runner to start 5 executions")
     stack.kill("runner")
     before = {
         item["id"]: item["status"]
@@ -222,7 +231,7 @@ async def test_killing_the_runner_mid_way_loses_nothing(
         result = body["result"]
         assert isinstance(result, dict)
         assert result["stdout"] == f"result {index * index}\n"
-    await asyncio.sleep(2)
+    stack.stop()  # every process has exited: no redelivery can still write
     # Executions the dead runner had started are run again (running -> running is refused);
     # none reaches a second terminal state.
     assert_one_terminal_state(stored_versions(stack, list(ids)))

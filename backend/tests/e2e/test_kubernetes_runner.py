@@ -125,6 +125,7 @@ async def run(
         await cluster.launcher.launch(job)
         await cluster.launcher.launch(job)  # idempotent
         if cancel_after is not None:
+            # Meant to hit a running pod; CANCELLED holds even if it has not started yet.
             await asyncio.sleep(cancel_after)
             assert await cluster.launcher.cancel(execution_id)
         event = await asyncio.wait_for(finished.get(), timeout=FINISH_TIMEOUT)

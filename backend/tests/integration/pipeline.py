@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
+from tests.environment import unavailable
 
 ROOT = Path(__file__).resolve().parents[3]
 VENV_BIN = Path(sys.executable).parent
@@ -23,7 +23,8 @@ COMPOSE_FILE = ROOT / "docker-compose.yaml"
 def tool(name: str, hint: str) -> str:
     """The tool's path: the project venv, then .cache/bin (scripts/install-tools.sh), then PATH.
 
-    Skips the test, naming what to run, when the tool is nowhere.
+    Skips the test (fails it under CI, which installs them all), naming what to run, when the
+    tool is nowhere.
     """
     for folder in (VENV_BIN, TOOLS_BIN):
         candidate = folder / name
@@ -31,7 +32,7 @@ def tool(name: str, hint: str) -> str:
             return str(candidate)
     found = shutil.which(name)
     if found is None:
-        pytest.skip(f"{name} is not installed: {hint}")
+        unavailable(f"{name} is not installed: {hint}")
     return found
 
 
@@ -40,7 +41,7 @@ def yq() -> str:
     path = os.environ.get("YQ") or tool("yq", "run `make tools`")
     version = run([path, "--version"]).stdout
     if "mikefarah" not in version:
-        pytest.skip(f"{path} is not mikefarah yq v4 ({version.strip()}): run `make tools`")
+        unavailable(f"{path} is not mikefarah yq v4 ({version.strip()}): run `make tools`")
     return path
 
 

@@ -37,6 +37,7 @@ from tests import isolation
 from tests.fakes import FakeSandbox
 from tests.kafka_support import require_kafka_services
 from tests.throwaway import Server, ThrowawayBroker
+from tests.waiting import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -204,34 +205,42 @@ async def assert_not_ready(stack: Stack, failed: set[str], service: str) -> None
 
 
 async def until_ready(stack: Stack) -> None:
-    async with asyncio.timeout(RECOVERY_SECONDS):
-        while (await stack.http.get(READY)).status_code != 200:
-            await asyncio.sleep(0.5)
+    async def ready() -> bool:
+        return (await stack.http.get(READY)).status_code == 200
+
+    await eventually(ready, timeout=RECOVERY_SECONDS, interval=0.5, what="the API to be ready")
 
 
 async def until_accepted(stack: Stack) -> str:
     """Submit until one is accepted: right after a restart a client may need a retry or two."""
-    async with asyncio.timeout(RECOVERY_SECONDS):
-        while True:
-            response = await stack.submit()
-            if response.status_code == 202:
-                return str(response.json()["id"])
-            assert response.status_code == 503, response.text
-            await asyncio.sleep(0.5)
+    accepted: list[str] = []
+
+    async def accepts() -> bool:
+        response = await stack.submit()
+        if response.status_code == 202:
+            accepted.append(str(response.json()["id"]))
+            return True
+        assert response.status_code == 503, response.text
+        return False
+
+    await eventually(accepts, timeout=RECOVERY_SECONDS, interval=0.5, what="a submission accepted")
+    return accepted[0]
 
 
 async def until_finished(stack: Stack, ids: list[str]) -> None:
     """Every one of them reaches a terminal status (completed: the fake sandbox prints)."""
     pending = set(ids)
-    async with asyncio.timeout(RECOVERY_SECONDS):
-        while pending:
-            for execution_id in sorted(pending):
-                response = await stack.get(execution_id)
-                assert response.status_code in (200, 503), response.text
-                if response.status_code == 200 and response.json()["status"] in TERMINAL:
-                    assert response.json()["status"] == "completed", response.text
-                    pending.discard(execution_id)
-            await asyncio.sleep(0.3)
+
+    async def all_finished() -> bool:
+        for execution_id in sorted(pending):
+            response = await stack.get(execution_id)
+            assert response.status_code in (200, 503), response.text
+            if response.status_code == 200 and response.json()["status"] in TERMINAL:
+                assert response.json()["status"] == "completed", response.text
+                pending.discard(execution_id)
+        return not pending
+
+    await eventually(all_finished, timeout=RECOVERY_SECONDS, interval=0.3, what=f"{ids} to end")
 
 
 async def test_redis_going_away(redis_server: tuple[Server, str]) -> None:

@@ -1,6 +1,5 @@
 """Accounts, ownership and rate limits over HTTP: the in-process app with a fake sandbox."""
 
-import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,6 +15,7 @@ from sandpod.bootstrap import app_from_container, build_embedded
 from sandpod.config import Settings
 from sandpod.services.tokens import ISSUER
 from tests.fakes import FakeSandbox
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -74,14 +74,15 @@ def bearer(value: str) -> dict[str, str]:
 async def wait_status(
     http: httpx.AsyncClient, execution_id: str, headers: dict[str, str], wanted: set[str]
 ) -> str:
-    for _ in range(300):
-        status: str = (await http.get(f"{EXECUTIONS}/{execution_id}", headers=headers)).json()[
-            "status"
-        ]
-        if status in wanted:
-            return status
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"{execution_id} never reached {wanted}")
+    seen: list[str] = []
+
+    async def reached() -> bool:
+        response = await http.get(f"{EXECUTIONS}/{execution_id}", headers=headers)
+        seen.append(str(response.json()["status"]))
+        return seen[-1] in wanted
+
+    await eventually(reached, timeout=3, what=f"{execution_id} to reach {wanted}")
+    return seen[-1]
 
 
 @dataclass

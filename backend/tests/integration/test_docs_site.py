@@ -189,7 +189,7 @@ class Browser:
                 return value
             if time.monotonic() > deadline:
                 raise AssertionError(f"{what}: not seen within {BROWSER_TIMEOUT:g} s")
-            time.sleep(0.1)
+            time.sleep(0.1)  # poll interval, bounded by the deadline above
 
 
 def devtools_page_url(process: "subprocess.Popen[bytes]", profile: Path) -> str:
@@ -201,7 +201,7 @@ def devtools_page_url(process: "subprocess.Popen[bytes]", profile: Path) -> str:
             raise AssertionError(f"chromium exited at start with status {process.returncode}")
         if time.monotonic() > deadline:
             raise AssertionError("chromium did not open its DevTools port in time")
-        time.sleep(0.05)
+        time.sleep(0.05)  # poll interval, bounded by the deadline above
     port = port_file.read_text().split()[0]
     url = f"http://127.0.0.1:{port}/json/list"
     with urllib.request.urlopen(url, timeout=10) as answer:

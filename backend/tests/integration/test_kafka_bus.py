@@ -20,7 +20,8 @@ from sandpod.adapters.kafka.registry import ConfluentSchemaRegistry, Incompatibl
 from sandpod.domain.events import Event, EventType, ExecutionStarted
 from sandpod.ports import ServiceUnavailableError
 from tests import isolation
-from tests.kafka_support import eventually, fast_options, require_kafka_services, started_bus
+from tests.kafka_support import fast_options, require_kafka_services, started_bus
+from tests.waiting import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 

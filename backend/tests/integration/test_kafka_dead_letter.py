@@ -11,7 +11,8 @@ from aiokafka import AIOKafkaProducer
 from sandpod.adapters.kafka import KafkaEventBus
 from sandpod.adapters.kafka.wire_format import frame
 from sandpod.domain.events import Event, EventType, ExecutionStarted
-from tests.kafka_support import eventually, fast_options, read_dead_letters, started_bus
+from tests.kafka_support import fast_options, read_dead_letters, started_bus
+from tests.waiting import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 

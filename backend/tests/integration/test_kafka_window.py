@@ -17,7 +17,8 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from sandpod.adapters.kafka import KafkaEventBus
 from sandpod.domain.events import CancelRequested, Event, EventType, ExecutionStarted
-from tests.kafka_support import eventually, fast_options, started_bus
+from tests.kafka_support import fast_options, started_bus
+from tests.waiting import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
@@ -129,9 +130,14 @@ async def test_the_commit_never_passes_an_unhandled_record(bus: KafkaEventBus) -
 
     async with Consumer(bus, group, stuck_on_3):
         await eventually(lambda: set(first) == set(ids) - {stuck}, what="all but the stuck one")
-        async with asyncio.timeout(WAIT):  # handled 0..2 get committed, up to the stuck one
-            while await committed(bus, group, partition) != offsets[3]:
-                await asyncio.sleep(0.1)
+
+        # Handled 0..2 get committed, up to the stuck one.
+        async def up_to_the_stuck_one() -> bool:
+            return await committed(bus, group, partition) == offsets[3]
+
+        await eventually(
+            up_to_the_stuck_one, timeout=WAIT, interval=0.1, what="commits up to the stuck one"
+        )
     assert await committed(bus, group, partition) == offsets[3], "not past it, even on cancel"
 
     second: list[str] = []

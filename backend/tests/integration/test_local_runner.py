@@ -18,6 +18,7 @@ from tests.security.sandbox_fixtures import (
     running_marker_script,
     wait_until_running,
 )
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -212,9 +213,11 @@ async def test_concurrent_runs(
 async def test_same_execution_id_twice_at_once_is_refused(
     sandbox_runner: LocalSandboxRunner, sandbox_jobs: SandboxJobs
 ) -> None:
-    job = sandbox_jobs("import time\ntime.sleep(1)")
+    job = sandbox_jobs("import time\ntime.sleep(1)")  # runs long enough to be there twice
     first = asyncio.create_task(sandbox_runner.run(job))
-    await asyncio.sleep(0.2)
+    await eventually(
+        lambda: job.execution_id in sandbox_runner._active, what="the first run registered"
+    )
     second = await sandbox_runner.run(job)
     assert second.end_reason is EndReason.PLATFORM_ERROR
     assert (await first).end_reason is EndReason.COMPLETED

@@ -6,7 +6,6 @@ ports (tests/throwaway.py), so the shared servers other xdist workers use are ne
 """
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
@@ -22,6 +21,7 @@ from sandpod.domain.status import ExecutionStatus
 from sandpod.ports import ServiceUnavailableError
 from tests import isolation
 from tests.throwaway import Server
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -29,16 +29,14 @@ READY_SECONDS = 30.0  # how long a restarted server (and a client finding it aga
 LEASE_SECONDS = 0.5  # claim lease of the cut-off test's stores (production: 30 s)
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:
-    deadline = time.monotonic() + READY_SECONDS
-    while time.monotonic() < deadline:
-        try:
-            if await check():
-                return
-        except ServiceUnavailableError:
-            pass
-        await asyncio.sleep(0.1)
-    pytest.fail(f"{what}: not within {READY_SECONDS:g} s")
+async def reconnected(check: Callable[[], Awaitable[bool]], what: str) -> None:
+    await eventually(
+        check,
+        timeout=READY_SECONDS,
+        interval=0.1,
+        ignoring=(ServiceUnavailableError,),
+        what=what,
+    )
 
 
 async def answers(call: Callable[[], Awaitable[object]]) -> bool:
@@ -84,7 +82,7 @@ async def test_redis_adapters_fail_fast_while_down_and_recover(
                     pass
 
             server.start()
-            await eventually(lambda: answers(adapters.ping), "the client reconnecting")
+            await reconnected(lambda: answers(adapters.ping), "the client reconnecting")
             assert (await limiter.hit("alice", limit=5, window_seconds=3600)).allowed
             assert await keys.claim("alice", "key", "fp", "ex_1", 60) is None
             assert await keys.claim("alice", "key", "fp", "ex_2", 60) == ("fp", "ex_1")
@@ -97,7 +95,7 @@ async def test_redis_adapters_fail_fast_while_down_and_recover(
 
             async with live.subscribe("ex_1") as opened_after:
                 # The subscription from before the outage re-subscribes by itself.
-                await eventually(lambda: _equals(subscribers(), 2), "the old subscription")
+                await reconnected(lambda: _equals(subscribers(), 2), "the old subscription")
                 await live.publish(update)
                 async with asyncio.timeout(READY_SECONDS):
                     assert await anext(opened_after) == update
@@ -133,7 +131,7 @@ async def test_mongo_store_fails_fast_while_down_and_recovers(
             await store.transition(item.id, ExecutionStatus.RUNNING, at=now())
 
         server.start()
-        await eventually(lambda: answers(store.ping), "the client reconnecting")
+        await reconnected(lambda: answers(store.ping), "the client reconnecting")
         assert await store.get(item.id) == item  # FerretDB's SQLite files kept it
         running = await store.transition(item.id, ExecutionStatus.RUNNING, at=now())
         assert running is not None
@@ -178,7 +176,7 @@ async def test_a_status_change_cut_off_after_its_claim_is_finished_by_the_next_w
 
         # Once the lease is over, the next writer (here: the timeout sweep) writes the cut-off
         # change, then tries its own.
-        await asyncio.sleep(LEASE_SECONDS)
+        await asyncio.sleep(LEASE_SECONDS)  # the lease running out is the behaviour under test
         swept = await later.transition(item.id, ExecutionStatus.ERRORED, at=now())
         final = await later.get(item.id)
         assert final is not None

@@ -148,7 +148,7 @@ def test_v1_cgroup_lifecycle_on_this_host(sandbox_host: object) -> None:
     for _ in range(100):  # the kernel may take a moment to let go of the exited task
         if cgroup.remove():
             break
-        time.sleep(0.01)
+        time.sleep(0.01)  # bounded retry (100 x), no event tells when the kernel lets go
     assert not memory.exists()
 
 

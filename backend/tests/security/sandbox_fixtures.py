@@ -1,7 +1,6 @@
 """Fixtures shared by the local sandbox tests (integration and security); need root, bubblewrap
 and cgroups, and skip with the reason when the host lacks them."""
 
-import asyncio
 import secrets
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -12,6 +11,8 @@ from sandpod.adapters.sandbox import HostReport, LocalSandboxRunner, SandboxHost
 from sandpod.domain.limits import Limits
 from sandpod.domain.runtimes import CATALOGUE, Runtime
 from sandpod.ports import SandboxJob
+from tests.environment import unavailable
+from tests.waiting import eventually
 
 SANDBOX_CGROUP_PARENT = "sandpod-test"
 SANDBOX_LIMITS = Limits(
@@ -30,7 +31,7 @@ def sandbox_host() -> HostReport:
     try:
         return check_host(cgroup_parent=SANDBOX_CGROUP_PARENT)
     except SandboxHostError as exc:
-        pytest.skip(f"the local sandbox cannot run here: {exc}")
+        unavailable(f"the local sandbox cannot run here: {exc}")  # CI has bwrap and cgroups
 
 
 class SandboxJobs:
@@ -89,6 +90,7 @@ def running_marker_script(marker: str) -> str:
     return (
         "import os, sys\n"
         "print('started', flush=True)\n"
+        # The sleep keeps a marked process alive until the test kills or checks it.
         "os.execv(sys.executable, [sys.executable, '-c', 'import time; time.sleep(600)', "
         f"{marker!r}])\n"
     )
@@ -108,9 +110,9 @@ def host_pids_with(marker: str) -> list[int]:
 
 async def wait_until_running(marker: str, timeout: float = 60.0) -> None:
     """Poll the host's /proc until a process carrying `marker` exists."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not host_pids_with(marker):
-        if loop.time() > deadline:
-            raise AssertionError(f"no sandboxed process with {marker!r} appeared")
-        await asyncio.sleep(0.05)
+    await eventually(
+        lambda: bool(host_pids_with(marker)),
+        timeout=timeout,
+        interval=0.05,
+        what=f"a sandboxed process with {marker!r}",
+    )

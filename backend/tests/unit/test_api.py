@@ -1,8 +1,8 @@
 """The HTTP API over the embedded container, with a fake sandbox (no processes started)."""
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -11,6 +11,7 @@ from asgi_lifespan import LifespanManager
 from sandpod.bootstrap import app_from_container, build_embedded
 from sandpod.config import Settings
 from tests.fakes import FakeSandbox
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.unit
 
@@ -27,13 +28,18 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
             yield http
 
 
-async def wait_terminal(client: httpx.AsyncClient, execution_id: str) -> dict[str, object]:
-    for _ in range(200):
-        body: dict[str, object] = (await client.get(f"{URL}/{execution_id}")).json()
-        if body["status"] not in ("queued", "running"):
-            return body
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"{execution_id} did not finish")
+async def status_of(client: httpx.AsyncClient, execution_id: str) -> str:
+    status: str = (await client.get(f"{URL}/{execution_id}")).json()["status"]
+    return status
+
+
+async def wait_terminal(client: httpx.AsyncClient, execution_id: str) -> dict[str, Any]:
+    async def finished() -> bool:
+        return await status_of(client, execution_id) not in ("queued", "running")
+
+    await eventually(finished, timeout=10, what=f"{execution_id} to finish")
+    body: dict[str, Any] = (await client.get(f"{URL}/{execution_id}")).json()
+    return body
 
 
 async def test_submit_then_get_the_result(client: httpx.AsyncClient) -> None:
@@ -44,14 +50,14 @@ async def test_submit_then_get_the_result(client: httpx.AsyncClient) -> None:
     assert response.headers["location"] == f"{URL}/{body['id']}"
     final = await wait_terminal(client, body["id"])
     assert final["status"] == "completed"
-    assert final["result"]["stdout"] == "hi"  # type: ignore[index]
+    assert final["result"]["stdout"] == "hi"
 
 
 async def test_failed_script_reports_its_exit_code(client: httpx.AsyncClient) -> None:
     response = await client.post(URL, json={"runtime": "python:3.12", "script": "# exit 3"})
     final = await wait_terminal(client, response.json()["id"])
     assert final["status"] == "failed"
-    assert final["result"]["exit_code"] == 3  # type: ignore[index]
+    assert final["result"]["exit_code"] == 3
 
 
 @pytest.mark.parametrize(
@@ -144,10 +150,11 @@ async def test_unknown_execution_is_404(client: httpx.AsyncClient) -> None:
 async def test_cancel_a_running_execution(client: httpx.AsyncClient) -> None:
     response = await client.post(URL, json={"runtime": "python:3.12", "script": "# block"})
     execution_id = response.json()["id"]
-    for _ in range(200):
-        if (await client.get(f"{URL}/{execution_id}")).json()["status"] == "running":
-            break
-        await asyncio.sleep(0.01)
+
+    async def running() -> bool:
+        return await status_of(client, execution_id) == "running"
+
+    await eventually(running, timeout=10, what=f"{execution_id} to start")
     cancel = await client.post(f"{URL}/{execution_id}/cancel")
     assert cancel.status_code == 202
     final = await wait_terminal(client, execution_id)

@@ -96,7 +96,7 @@ def sample_events() -> list[Event]:
                 ExecutionFinished(
                     execution_id="ex_1",
                     occurred_at=AT,
-                    type=event_type,  # type: ignore[arg-type]
+                    type=event_type,  # type: ignore[arg-type]  # loop over the terminal types: a str, not the Literal
                     result=result if event_type is EventType.FAILED else Result.platform_error("x"),
                 )
             )

@@ -193,7 +193,7 @@ async def test_cancel_marks_the_pod_then_deletes_it() -> None:
         annotated.append(api.pods[name]["metadata"]["annotations"][CANCELLED_ANNOTATION])
         await original(name, uid=uid)
 
-    api.delete_pod = delete  # type: ignore[method-assign]
+    api.delete_pod = delete  # type: ignore[method-assign]  # swap in a failing delete for this test
     assert await runner.cancel("ex_1") is True
     assert annotated == ["true"]  # the mark is there when the deletion happens
     assert api.pods == {}

@@ -1,6 +1,5 @@
 """Metrics, JSON logs with execution ids, and OTLP export switched by settings."""
 
-import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -15,6 +14,7 @@ from sandpod.config import Settings
 from sandpod.logs import JsonFormatter
 from sandpod.observability import configure_telemetry
 from tests.fakes import FakeSandbox
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.unit
 
@@ -42,10 +42,12 @@ async def test_metrics_count_executions_and_show_queue_depth(client: httpx.Async
         "/api/v1/executions", json={"runtime": "python:3.12", "script": "print(1)"}
     )
     execution_id = response.json()["id"]
-    for _ in range(200):
-        if (await client.get(f"/api/v1/executions/{execution_id}")).json()["status"] == "completed":
-            break
-        await asyncio.sleep(0.01)
+
+    async def completed() -> bool:
+        body = (await client.get(f"/api/v1/executions/{execution_id}")).json()
+        return bool(body["status"] == "completed")
+
+    await eventually(completed, timeout=10, what=f"{execution_id} to complete")
     after = (await client.get("/metrics")).text
     submitted = "sandpod_executions_submitted_total"
     assert sample(after, submitted, runtime="python:3.12") == (

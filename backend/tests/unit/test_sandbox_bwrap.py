@@ -43,7 +43,7 @@ def spec(interpreter: Interpreter = PYENV, **changes: object) -> BwrapSpec:
         "root_entries": MERGED_USR,
     }
     values.update(changes)
-    return BwrapSpec(**values)  # type: ignore[arg-type]
+    return BwrapSpec(**values)  # type: ignore[arg-type]  # builder: any field may be overridden
 
 
 def options(argv: list[str]) -> list[str]:

@@ -25,7 +25,7 @@ LIMITS = Limits(
 def outcome(exit_status: int | None = 0, **changes: object) -> Outcome:
     values: dict[str, object] = {"limits": LIMITS, "exit_status": exit_status, "started": True}
     values.update(changes)
-    return Outcome(**values)  # type: ignore[arg-type]
+    return Outcome(**values)  # type: ignore[arg-type]  # builder: any field may be overridden
 
 
 @pytest.mark.parametrize(
