@@ -31,7 +31,7 @@ async def run_results(
 
 async def _sweep_forever(processor: ResultProcessor, interval: float) -> None:
     while True:
-        await asyncio.sleep(interval)
+        await asyncio.sleep(interval)  # the sweep is periodic by design
         try:
             await processor.sweep()
         except ServiceUnavailableError as error:  # an outage: no stack trace, try again later

@@ -104,7 +104,7 @@ class GroupConsumer:
         )
 
 
-class _Window(ConsumerRebalanceListener):  # type: ignore[misc]
+class _Window(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is untyped (Any base)
     """One connection's consuming: fetch ahead, keep the handler slots busy, commit, rebalance."""
 
     def __init__(

@@ -42,7 +42,7 @@ def find_kube_config(environ: dict[str, str] | None = None) -> KubeConfigSource:
 async def new_api_client(source: KubeConfigSource) -> ApiClient:
     if source.in_cluster:
         configuration = Configuration()
-        load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+        load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]  # untyped upstream
         return ApiClient(configuration)
     # persist_config=False: never rewrite the operator's kubeconfig (token refreshes stay in memory)
     client: ApiClient = await new_client_from_config(

@@ -32,6 +32,7 @@ EXECUTOR_SELECTOR = ",".join(f"{key}={value}" for key, value in EXECUTOR_LABELS.
 CONTAINER_NAME = "sandbox"
 SANDBOX_DIR = "/sandbox"  # the ConfigMap, read-only
 # The pod's own emptyDir, not a host path.
+# A mount point inside the pod, not a host temp file (hence S108/B108 do not apply).
 TMP_DIR = "/tmp"  # noqa: S108  # nosec B108
 STDIN_KEY = "stdin"
 ENTRYPOINT_PATH = "/opt/sandpod/entrypoint.py"  # copied in by runtimes/python/Dockerfile

@@ -131,7 +131,7 @@ class MongoUserStore:
                         {"_id": user_id, "version": version}, {"$set": pending.changes}
                     )
                     continue
-                await asyncio.sleep(delay)
+                await asyncio.sleep(delay)  # another writer holds the claim; its write lands soon
                 delay = min(delay * 2, 0.25)
         raise ServiceUnavailableError(
             f"user {user_id} has an unfinished change by another writer; try again later"

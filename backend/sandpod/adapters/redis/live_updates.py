@@ -157,7 +157,7 @@ class Subscription:
             except Exception as error:  # keep trying: the reader is this subscription's only one
                 if not isinstance(error, ServiceUnavailableError):
                     log.exception("live updates: resubscribing to %s failed", self._channel)
-                await asyncio.sleep(delay)
+                await asyncio.sleep(delay)  # reconnect backoff while Redis is away
                 delay = min(delay * 2, self._max_retry_delay)
                 continue
             log.info("live updates: resubscribed to %s", self._channel)

@@ -10,6 +10,7 @@ SANDBOX_UID = 65534  # nobody inside the sandbox, and (see userns.py) on the hos
 SANDBOX_GID = 65534
 SCRIPT_DIR = "/sandbox"
 # Paths inside the sandbox: /tmp (and /dev/shm) are private tmpfs mounts with a size cap.
+# Paths inside the sandbox, each its own tmpfs: not host temp files (S108/B108 do not apply).
 WORKDIR = "/tmp"  # noqa: S108  # nosec B108
 SHM_DIR = "/dev/shm"  # noqa: S108  # nosec B108
 ROOT_DIRS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")

@@ -466,5 +466,5 @@ class Execution:
                 logger.exception("cannot remove the cgroup of %s", self.job.execution_id)
                 return
             cgroup.kill_all()
-            await asyncio.sleep(0.02)
+            await asyncio.sleep(0.02)  # killed processes leave the cgroup asynchronously
         logger.warning("cgroup of %s still busy; left behind", self.job.execution_id)
