@@ -2,6 +2,7 @@
 the pod monitor exactly as in a cluster: termination message + the tail of the container log."""
 
 import glob
+import json
 import os
 import shutil
 import signal
@@ -84,6 +85,8 @@ async def run_script(
     output: int = 1 << 20,
     file_size: int = 1 << 20,
     command: list[str] | None = None,
+    env: dict[str, str] | None = None,
+    script_env: dict[str, str] | None = None,
 ) -> Run:
     main, stdin_file, termination = tmp_path / "main.py", tmp_path / "stdin", tmp_path / "term"
     main.write_text(script)
@@ -94,9 +97,12 @@ async def run_script(
         "--wall-seconds", str(wall), "--cpu-seconds", str(cpu),
         "--output-bytes", str(output), "--file-size-bytes", str(file_size),
         "--stdin", str(stdin_file), "--termination-log", str(termination),
+        *(f"--env={name}={value}" for name, value in (script_env or {}).items()),
         "--", *(command or [python, "-I", "-u", str(main)]),
     ]  # fmt: skip
-    proc = subprocess.run(argv, capture_output=True, timeout=120, cwd=tmp_path, check=False)
+    proc = subprocess.run(  # noqa: S603  (our own argv)
+        argv, capture_output=True, timeout=120, cwd=tmp_path, check=False, env=env
+    )
     message = termination.read_text()
     summary = parse_summary(message)
     pod = {
@@ -131,6 +137,23 @@ async def test_hello_with_stdin_on_every_python(tmp_path: Path, python: str) -> 
     assert run.event.result.exit_code == 0
     assert run.event.result.peak_memory_bytes > 0
     assert run.entrypoint_stderr == b""  # the entrypoint itself says nothing
+
+
+async def test_script_sees_only_the_environment_it_was_given(tmp_path: Path) -> None:
+    # What the kubelet injects whatever enableServiceLinks says (seen on a real cluster).
+    injected = {
+        "KUBERNETES_SERVICE_HOST": "10.96.0.1",
+        "KUBERNETES_PORT_443_TCP": "tcp://10.96.0.1:443",
+        "SECRET_TOKEN": "leaked",
+        "PATH": os.environ["PATH"],
+    }
+    script = "import os, json\nprint(json.dumps(dict(os.environ), sort_keys=True))\n"
+    run = await run_script(
+        tmp_path, script, env=injected, script_env={"HOME": "/tmp", "LANG": "C.UTF-8"}
+    )
+    assert run.event.type is EventType.COMPLETED, run.event.result
+    seen = json.loads(run.event.result.stdout)
+    assert seen == {"HOME": "/tmp", "LANG": "C.UTF-8", "PATH": os.environ["PATH"]}
 
 
 HOSTILE = r"""

@@ -70,6 +70,7 @@ OUTCOMES = (EXITED, WALL_LIMIT, CPU_LIMIT, OUTPUT_LIMIT, MEMORY_LIMIT, ERROR)
 _CONTAINER_EXIT = {WALL_LIMIT: 124, CPU_LIMIT: 124, OUTPUT_LIMIT: 125, MEMORY_LIMIT: 137, ERROR: 70}
 
 _PR_SET_DUMPABLE = 4
+DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
 
 
 @dataclass
@@ -252,6 +253,15 @@ class Options:
     stdin_path: str | None
     termination_log: str
     cgroup_accounting: bool
+    env: dict[str, str] = field(default_factory=dict)
+
+    def script_env(self) -> dict[str, str]:
+        """PATH from the image plus what the pod spec passed with --env, nothing else.
+
+        The container's own environment is not handed down: the kubelet adds the `kubernetes`
+        service's variables (KUBERNETES_SERVICE_HOST, ...) whatever enableServiceLinks says.
+        """
+        return {"PATH": os.environ.get("PATH", DEFAULT_PATH), **self.env}
 
 
 def supervise(opts: Options) -> Outcome:
@@ -269,6 +279,7 @@ def supervise(opts: Options) -> Outcome:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 start_new_session=True,
+                env=opts.script_env(),
                 preexec_fn=_child_setup(opts.cpu_seconds, opts.file_size_bytes),
             )
     except (OSError, subprocess.SubprocessError) as exc:
@@ -430,8 +441,21 @@ def parse_args(argv: Sequence[str]) -> Options:
         action="store_true",
         help="watch the container cgroup's CPU time and OOM kills (only inside a container)",
     )
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a variable for the script (repeatable); the script gets these and PATH only",
+    )
     parser.add_argument("command", nargs="+", help="the interpreter argv, after --")
     ns = parser.parse_args(argv)
+    env: dict[str, str] = {}
+    for item in ns.env:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            parser.error(f"--env wants NAME=VALUE, got {item!r}")
+        env[name] = value
     return Options(
         command=list(ns.command),
         wall_seconds=ns.wall_seconds,
@@ -441,6 +465,7 @@ def parse_args(argv: Sequence[str]) -> Options:
         stdin_path=ns.stdin_path,
         termination_log=ns.termination_log,
         cgroup_accounting=ns.cgroup_accounting,
+        env=env,
     )
 
 

@@ -54,6 +54,17 @@ THREAD_ENV = {
     "RAYON_NUM_THREADS": "1",
 }
 
+# The script's whole environment (the entrypoint adds the image's PATH). It travels as entrypoint
+# arguments, not as container variables, because the kubelet adds the `kubernetes` service's
+# variables to every container whatever enableServiceLinks says.
+SCRIPT_ENV = {
+    "HOME": TMP_DIR,
+    "TMPDIR": TMP_DIR,
+    "LANG": "C.UTF-8",
+    "PYTHONDONTWRITEBYTECODE": "1",
+    **THREAD_ENV,
+}
+
 POD_SECURITY_LABELS = {
     f"pod-security.kubernetes.io/{mode}{suffix}": value
     for mode in ("enforce", "audit", "warn")
@@ -154,6 +165,7 @@ def entrypoint_command(job: SandboxJob) -> list[str]:
         "--termination-log",
         "/dev/termination-log",
         "--cgroup-accounting",
+        *(f"--env={name}={value}" for name, value in SCRIPT_ENV.items()),
         "--",
         *(part.replace("{file}", script_path) for part in runtime.command),
     ]
@@ -184,13 +196,6 @@ def pod_manifest(job: SandboxJob, *, namespace: str, options: PodOptions | None 
     options = options or PodOptions()
     limits, name = job.limits, resource_name(job.execution_id)
     memory = f"{memory_limit_mib(limits, options)}Mi"
-    env = {
-        "HOME": TMP_DIR,
-        "TMPDIR": TMP_DIR,
-        "LANG": "C.UTF-8",
-        "PYTHONDONTWRITEBYTECODE": "1",
-        **THREAD_ENV,
-    }
     tmp_volume: Manifest = {"sizeLimit": f"{limits.tmp_mb}Mi"}
     if options.tmp_in_memory:
         tmp_volume["medium"] = "Memory"
@@ -217,7 +222,6 @@ def pod_manifest(job: SandboxJob, *, namespace: str, options: PodOptions | None 
                 "imagePullPolicy": options.image_pull_policy,
                 "command": entrypoint_command(job),
                 "workingDir": TMP_DIR,
-                "env": [{"name": key, "value": value} for key, value in env.items()],
                 "resources": {
                     "requests": {"cpu": options.cpu_request, "memory": memory},
                     "limits": {
