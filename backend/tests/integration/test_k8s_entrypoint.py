@@ -100,7 +100,7 @@ async def run_script(
         *(f"--env={name}={value}" for name, value in (script_env or {}).items()),
         "--", *(command or [python, "-I", "-u", str(main)]),
     ]  # fmt: skip
-    proc = subprocess.run(  # noqa: S603  (our own argv)
+    proc = subprocess.run(
         argv, capture_output=True, timeout=120, cwd=tmp_path, check=False, env=env
     )
     message = termination.read_text()

@@ -1,11 +1,17 @@
 """KubernetesLauncher against an in-memory ExecutorApi: ordering, idempotency, cancel, prepare."""
 
 import copy
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
-from sandpod.adapters.kubernetes.api import AlreadyExistsError, KubeApiError
+from sandpod.adapters.kubernetes.api import (
+    AlreadyExistsError,
+    KubeApiError,
+    PodListing,
+    WatchEvent,
+)
 from sandpod.adapters.kubernetes.launcher import KubernetesLauncher, KubernetesSetupError
 from sandpod.adapters.kubernetes.manifests import (
     CANCELLED_ANNOTATION,
@@ -29,6 +35,21 @@ Manifest = dict[str, Any]
 
 
 class FakeApi:
+    """The executor calls in memory; the monitor's calls (used by probe) see no pods."""
+
+    async def list_pods(self, label_selector: str) -> PodListing:
+        return PodListing(pods=[], resource_version="1")
+
+    async def watch_pods(
+        self, label_selector: str, resource_version: str
+    ) -> AsyncIterator[WatchEvent]:
+        nothing: list[WatchEvent] = []
+        for event in nothing:
+            yield event
+
+    async def read_log(self, name: str, *, tail_lines: int) -> bytes:
+        return b""
+
     def __init__(self, *, namespace_labels: dict[str, str] | None = None) -> None:
         self.pods: dict[str, Manifest] = {}
         self.config_maps: dict[str, Manifest] = {}

@@ -164,6 +164,7 @@ class FakeCluster:
         assert (
             label_selector
             == "app.kubernetes.io/managed-by=sandpod,app.kubernetes.io/component=executor"
+            ",!sandpod.io/canary"  # canaries belong to the runner that started them
         )
         self.lists += 1
         value = await self._next("list")

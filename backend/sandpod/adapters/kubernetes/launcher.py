@@ -5,30 +5,39 @@ import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
-from sandpod.adapters.kubernetes.api import AlreadyExistsError, ExecutorApi, KubeApiError
+from sandpod.adapters.kubernetes.api import AlreadyExistsError, ExecutorApi, KubeApiError, PodApi
 from sandpod.adapters.kubernetes.manifests import (
+    CANARY_LABEL,
     CANCELLED_ANNOTATION,
     EXECUTION_ID_ANNOTATION,
+    EXECUTION_ID_LABEL,
+    EXECUTOR_SELECTOR,
     NETWORK_POLICY_NAME,
     Manifest,
     PodOptions,
     check_namespace,
     config_map_data,
     config_map_manifest,
+    execution_label_value,
     namespace_labels,
     network_policy_manifest,
     pod_manifest,
     resource_name,
 )
+from sandpod.adapters.kubernetes.monitor import PodMonitor
+from sandpod.domain.events import ExecutionFinished
+from sandpod.domain.result import Result
 from sandpod.domain.runtimes import CATALOGUE, Runtime
 from sandpod.ports import SandboxJob
+
+PROBE_TIMEOUT_GRACE_SECONDS = 120.0  # scheduling and container start, on top of the job's wall time
 
 
 class KubernetesSetupError(RuntimeError):
     """The namespace is not ready for executor pods and we cannot make it so."""
 
 
-class ClosableExecutorApi(ExecutorApi, Protocol):
+class ClosableExecutorApi(ExecutorApi, PodApi, Protocol):
     async def close(self) -> None: ...
 
 
@@ -107,11 +116,11 @@ class KubernetesLauncher:
         elif _policy_shape(existing.get("spec") or {}) != _policy_shape(policy["spec"]):
             await api.replace_network_policy_spec(NETWORK_POLICY_NAME, policy["spec"])
 
-    async def launch(self, job: SandboxJob) -> None:
+    async def launch(self, job: SandboxJob, *, canary: bool = False) -> None:
         """Create the Pod, then its ConfigMap owned by it. Launching twice is harmless (409)."""
         config_map_data(job)  # fail on an oversized script before creating anything
         api = await self._client()
-        pod = pod_manifest(job, namespace=self.namespace, options=self.options)
+        pod = pod_manifest(job, namespace=self.namespace, options=self.options, canary=canary)
         name = pod["metadata"]["name"]
         try:
             created = await api.create_pod(pod)
@@ -141,3 +150,34 @@ class KubernetesLauncher:
             return False
         await api.delete_pod(name)
         return True
+
+    async def probe(self, job: SandboxJob) -> Result:
+        """Run `job` in a canary pod and wait for its result (the isolation check).
+
+        The pod is an ordinary executor pod (same spec, policy and admission) with the canary
+        label, which the pod monitor ignores: a private monitor reports and deletes it here.
+        """
+        api = await self._client()
+        finished: asyncio.Queue[ExecutionFinished] = asyncio.Queue()
+        stop = asyncio.Event()
+
+        async def publish(event: ExecutionFinished) -> None:
+            await finished.put(event)
+            stop.set()
+
+        selector = (
+            f"{EXECUTOR_SELECTOR},{CANARY_LABEL}=true,"
+            f"{EXECUTION_ID_LABEL}={execution_label_value(job.execution_id)}"
+        )
+        monitor = asyncio.create_task(PodMonitor(api, publish, label_selector=selector).run(stop))
+        try:
+            await self.launch(job, canary=True)
+            timeout = job.limits.wall_seconds + PROBE_TIMEOUT_GRACE_SECONDS
+            event = await asyncio.wait_for(finished.get(), timeout=timeout)
+        except TimeoutError:
+            await api.delete_pod(resource_name(job.execution_id))
+            return Result.platform_error("the canary pod did not finish in time")
+        finally:
+            stop.set()
+            await monitor
+        return event.result

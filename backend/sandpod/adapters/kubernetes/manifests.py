@@ -28,6 +28,10 @@ LIMITS_ANNOTATION = "sandpod.io/limits"
 CANCELLED_ANNOTATION = "sandpod.io/cancelled"
 EXECUTOR_LABELS = {MANAGED_BY_LABEL: MANAGED_BY, COMPONENT_LABEL: COMPONENT}
 EXECUTOR_SELECTOR = ",".join(f"{key}={value}" for key, value in EXECUTOR_LABELS.items())
+# Isolation canaries run as ordinary executor pods (same policy, same admission) with this label;
+# the pod monitor leaves them to the runner that started them.
+CANARY_LABEL = "sandpod.io/canary"
+MONITOR_SELECTOR = f"{EXECUTOR_SELECTOR},!{CANARY_LABEL}"
 
 CONTAINER_NAME = "sandbox"
 SANDBOX_DIR = "/sandbox"  # the ConfigMap, read-only
@@ -171,11 +175,12 @@ def entrypoint_command(job: SandboxJob) -> list[str]:
     ]
 
 
-def _labels(job: SandboxJob) -> dict[str, str]:
+def _labels(job: SandboxJob, *, canary: bool = False) -> dict[str, str]:
     return {
         **EXECUTOR_LABELS,
         EXECUTION_ID_LABEL: execution_label_value(job.execution_id),
         RUNTIME_LABEL: execution_label_value(job.runtime.id.replace(":", "-")),
+        **({CANARY_LABEL: "true"} if canary else {}),
     }
 
 
@@ -192,7 +197,9 @@ def _security_context() -> Manifest:
     }
 
 
-def pod_manifest(job: SandboxJob, *, namespace: str, options: PodOptions | None = None) -> Manifest:
+def pod_manifest(
+    job: SandboxJob, *, namespace: str, options: PodOptions | None = None, canary: bool = False
+) -> Manifest:
     options = options or PodOptions()
     limits, name = job.limits, resource_name(job.execution_id)
     memory = f"{memory_limit_mib(limits, options)}Mi"
@@ -266,7 +273,7 @@ def pod_manifest(job: SandboxJob, *, namespace: str, options: PodOptions | None 
         "metadata": {
             "name": name,
             "namespace": namespace,
-            "labels": _labels(job),
+            "labels": _labels(job, canary=canary),
             "annotations": {
                 EXECUTION_ID_ANNOTATION: job.execution_id,
                 LIMITS_ANNOTATION: json.dumps(limits.model_dump(mode="json"), sort_keys=True),

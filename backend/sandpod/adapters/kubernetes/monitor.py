@@ -29,7 +29,7 @@ from sandpod.adapters.kubernetes.api import (
     ResourceExpiredError,
 )
 from sandpod.adapters.kubernetes.framing import FramingError, parse_summary, read_report
-from sandpod.adapters.kubernetes.manifests import EXECUTOR_SELECTOR
+from sandpod.adapters.kubernetes.manifests import MONITOR_SELECTOR
 from sandpod.domain.events import ExecutionFinished
 from sandpod.domain.result import Result
 
@@ -75,7 +75,7 @@ class PodMonitor:
         api: PodApi,
         publish: Publish,
         *,
-        label_selector: str = EXECUTOR_SELECTOR,
+        label_selector: str = MONITOR_SELECTOR,
         backoff: Backoff | None = None,
         sleep: Sleep = asyncio.sleep,
         rand: Callable[[], float] = random.random,

@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# Local image building on a machine with a Docker engine package but no registry.
+#
+#   scripts/images.sh engine-up              start dockerd if no engine answers (root; no iptables,
+#                                            no bridge: containers get --network none or host)
+#   scripts/images.sh engine-down            stop a dockerd this script started
+#   scripts/images.sh python-base VERSION    make sandpod-local/python:VERSION-slim: Debian bookworm
+#                                            (debootstrap, cached) plus this machine's CPython VERSION
+#                                            in /usr/local, the layout of the official python image
+#   scripts/images.sh runtimes [VERSION...]  build sandpod-runtime-python:VERSION from
+#                                            runtimes/python/Dockerfile on those bases
+#
+# Env: SANDPOD_CACHE (default ~/.cache/sandpod: the debootstrap root filesystem), DEBIAN_MIRROR,
+# RUNTIME_PYTHON_VERSIONS (default "3.11 3.12 3.13").
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CACHE=${SANDPOD_CACHE:-$HOME/.cache/sandpod}
+WORK=$ROOT/.cache/images
+DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+ROOTFS=$CACHE/debian-bookworm-minbase
+
+log() { printf 'images: %s\n' "$*" >&2; }
+die() { printf 'images: %s\n' "$*" >&2; exit 1; }
+
+engine_up() {
+  command -v docker >/dev/null 2>&1 || die "docker is not installed: apt-get install docker.io"
+  docker info >/dev/null 2>&1 && return 0
+  command -v dockerd >/dev/null 2>&1 || die "no Docker engine running and dockerd is not installed: apt-get install docker.io"
+  [[ $(id -u) -eq 0 ]] || die "no Docker engine running, and starting one needs root"
+  mkdir -p "$WORK"
+  log "starting dockerd (no iptables, no bridge)"
+  setsid dockerd --iptables=false --ip6tables=false --ip-forward=false --ip-masq=false --bridge=none \
+    --pidfile "$WORK/dockerd.pid" >"$WORK/dockerd.log" 2>&1 </dev/null &
+  local i
+  for i in $(seq 120); do
+    docker info >/dev/null 2>&1 && return 0
+    sleep 0.5
+  done
+  die "dockerd did not start; see $WORK/dockerd.log"
+}
+
+engine_down() {
+  [[ -s $WORK/dockerd.pid ]] || return 0
+  local pid i
+  pid=$(<"$WORK/dockerd.pid")
+  kill -TERM "$pid" 2>/dev/null || true
+  for i in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
+  rm -f "$WORK/dockerd.pid"
+  log "stopped dockerd"
+}
+
+find_python() {
+  local version=$1 candidate
+  for candidate in "$HOME"/.pyenv/versions/"$version"*/bin/python"$version" "$(command -v "python$version" || true)"; do
+    [[ -x $candidate ]] && { echo "$candidate"; return 0; }
+  done
+  die "no Python $version on this machine (pyenv install $version)"
+}
+
+bookworm_rootfs() {
+  [[ -f $ROOTFS/.done ]] && return 0
+  command -v debootstrap >/dev/null 2>&1 || die "debootstrap is not installed: apt-get install debootstrap"
+  log "debootstrap bookworm into $ROOTFS (once; cached)"
+  rm -rf "$ROOTFS"
+  mkdir -p "$CACHE"
+  debootstrap --variant=minbase \
+    --include=ca-certificates,libssl3,libffi8,libsqlite3-0,libbz2-1.0,liblzma5,zlib1g,libreadline8,libncursesw6,libuuid1,libexpat1 \
+    bookworm "$ROOTFS" "$DEBIAN_MIRROR" >"$CACHE/debootstrap.log" 2>&1 \
+    || die "debootstrap failed; see $CACHE/debootstrap.log"
+  rm -rf "$ROOTFS"/var/cache/apt/archives/*.deb "$ROOTFS"/var/lib/apt/lists/*
+  touch "$ROOTFS/.done"
+}
+
+python_base() {
+  local version=$1 image=sandpod-local/python:$1-slim
+  docker image inspect "$image" >/dev/null 2>&1 && return 0
+  bookworm_rootfs
+  local python prefix rootfs=$WORK/rootfs-$version
+  python=$(find_python "$version")
+  prefix=$("$python" -c 'import sys; print(sys.base_prefix)')
+  log "making $image from $prefix"
+  rm -rf "$rootfs" && mkdir -p "$WORK"
+  cp -a "$ROOTFS" "$rootfs"
+  rm -rf "$rootfs/usr/local/bin" "$rootfs/usr/local/include" "$rootfs/usr/local/lib"
+  tar -C "$prefix" -c --exclude="lib/python$version/test" --exclude="lib/python$version/site-packages/*" \
+    --exclude='__pycache__' bin include lib | tar -C "$rootfs/usr/local" -x
+  # The host's console scripts point at the host's prefix; keep the interpreter only.
+  find "$rootfs/usr/local/bin" -maxdepth 1 -type f ! -name "python$version*" -delete
+  # Trust what the host trusts (a TLS-inspecting proxy's CA), for builds that reach PyPI.
+  if compgen -G '/usr/local/share/ca-certificates/*.crt' >/dev/null; then
+    cp /usr/local/share/ca-certificates/*.crt "$rootfs/usr/local/share/ca-certificates/"
+  fi
+  chroot "$rootfs" /usr/sbin/update-ca-certificates >/dev/null
+  chroot "$rootfs" /sbin/ldconfig
+  chroot "$rootfs" "/usr/local/bin/python$version" -m ensurepip --default-pip >/dev/null
+  ln -sf "python$version" "$rootfs/usr/local/bin/python3"
+  ln -sf "python$version" "$rootfs/usr/local/bin/python"
+  tar -C "$rootfs" --exclude=./.done -c . | docker import \
+    --change 'ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    --change 'ENV LANG=C.UTF-8' \
+    --change 'ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt' \
+    --change 'ENV PIP_CERT=/etc/ssl/certs/ca-certificates.crt' \
+    --change 'CMD ["python3"]' - "$image" >/dev/null
+  rm -rf "$rootfs"
+}
+
+runtimes() {
+  (($#)) || set -- ${RUNTIME_PYTHON_VERSIONS:-3.11 3.12 3.13}
+  engine_up
+  local version
+  for version in "$@"; do
+    python_base "$version"
+    log "building sandpod-runtime-python:$version"
+    DOCKER_BUILDKIT=0 docker build --quiet --network host --file "$ROOT/runtimes/python/Dockerfile" \
+      --build-arg PYTHON_VERSION="$version" --build-arg BASE_IMAGE="sandpod-local/python:$version-slim" \
+      --tag "sandpod-runtime-python:$version" "$ROOT/backend/sandpod/adapters/kubernetes" >/dev/null
+  done
+}
+
+case ${1:-} in
+  engine-up) engine_up ;;
+  engine-down) engine_down ;;
+  python-base) engine_up; python_base "${2:?usage: images.sh python-base VERSION}" ;;
+  runtimes) shift; runtimes "$@" ;;
+  *) sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 1 ;;
+esac
