@@ -71,10 +71,10 @@ hooks: install ## Run every pre-commit hook over all files
 test-unit: install ## Unit tests (no I/O)
 	@$(UV_RUN) pytest tests/unit -m unit -n $(PYTEST_WORKERS) -q
 
-test-local: install ## Every test suite that runs on this machine, with coverage
-	@$(UV_RUN) pytest tests -n $(PYTEST_WORKERS) --cov --cov-report=term --cov-report=xml:../artifacts/coverage.xml -q
+test-local: install ## Every test suite that runs on this machine, with coverage (KUBECONFIG: the local cluster's)
+	@export KUBECONFIG="$${KUBECONFIG:-$$($(ROOT)/scripts/cluster/cluster.sh kubeconfig)}"; $(UV_RUN) pytest tests -n $(PYTEST_WORKERS) --cov --cov-report=term --cov-report=xml:../artifacts/coverage.xml -q
 
-test: check services-up test-local ## The README's test command: checks + every suite that can run here
+test: check services-up cluster-images test-local ## The README's test command: checks + every suite that can run here, the local cluster's included
 
 # ---------------------------------------------------------------- run
 .PHONY: run openapi system-deps
@@ -225,17 +225,42 @@ test-integration: .need-buildx .need-k3s install ## Full stack: k3s, CI compose 
 RUNTIME_PYTHON_VERSIONS ?= 3.11 3.12 3.13
 RUNTIME_BASE ?=
 
-runtime-images: .need-docker ## Build the Kubernetes runner's runtime images sandpod-runtime-python:<version>
-	@for version in $(RUNTIME_PYTHON_VERSIONS); do \
-		echo "docker build sandpod-runtime-python:$$version"; \
-		docker build --file $(ROOT)/runtimes/python/Dockerfile --build-arg PYTHON_VERSION=$$version \
-			$(if $(RUNTIME_BASE),--build-arg BASE_IMAGE=$(subst {version},$$version,$(RUNTIME_BASE))) \
-			--tag sandpod-runtime-python:$$version $(BACKEND)/sandpod/adapters/kubernetes || exit 1; \
-	done
+runtime-images: ## Build the Kubernetes runner's runtime images sandpod-runtime-python:<version> (local bases, no registry)
+	@RUNTIME_PYTHON_VERSIONS="$(RUNTIME_PYTHON_VERSIONS)" $(ROOT)/scripts/images.sh runtimes
 
 k8s-validate: install ## Validate deploy/*.yaml and the generated pod/ConfigMap/NetworkPolicy offline (strict schemas)
 	@$(UV_RUN) kubernetes-validate --strict --quiet $(ROOT)/deploy/*.yaml
 	@$(UV_RUN) pytest tests/integration/test_k8s_manifests_validate.py -q
+
+# ---------------------------------------------------------------- local Kubernetes cluster
+# k3s where it is installed; otherwise a single node built from the Kubernetes Go module (cached in
+# ~/.cache/sandpod) on Debian's etcd, containerd and CNI plugins, all on 127.0.0.1 (scripts/cluster/).
+.PHONY: cluster-deps cluster-up cluster-down cluster-kubeconfig cluster-status cluster-images cluster-clean
+CLUSTER := $(ROOT)/scripts/cluster/cluster.sh
+CLUSTER_TEST_PYTHONS ?= 3.12
+
+cluster-deps: ## Install the local cluster's Debian packages (etcd, containerd, runc, CNI plugins, docker.io, debootstrap)
+	@$(ROOT)/scripts/install-system-deps.sh --cluster
+
+cluster-up: cluster-deps ## Start the local Kubernetes cluster (builds it the first time, ~15 min) and wait for a Ready node
+	@$(CLUSTER) up
+
+cluster-down: ## Stop the local cluster: no process, mount, link or namespace is left (state kept)
+	@$(CLUSTER) down
+
+cluster-kubeconfig: ## Print the local cluster's admin kubeconfig path (make -s cluster-kubeconfig)
+	@$(CLUSTER) kubeconfig
+
+cluster-status: ## Say whether the local cluster's API server is ready (exit 1 if not)
+	@$(CLUSTER) status
+
+cluster-images: cluster-up ## Build the runtime images the tests use and import them into the cluster
+	@RUNTIME_PYTHON_VERSIONS="$(CLUSTER_TEST_PYTHONS)" $(ROOT)/scripts/images.sh runtimes
+	@$(CLUSTER) import $(addprefix sandpod-runtime-python:,$(CLUSTER_TEST_PYTHONS))
+	@$(ROOT)/scripts/images.sh engine-down
+
+cluster-clean: ## Stop the local cluster and delete its state (etcd data, images, certificates)
+	@$(CLUSTER) clean
 
 # ---------------------------------------------------------------- housekeeping
 .PHONY: clean

@@ -1,9 +1,21 @@
 #!/usr/bin/env bash
 # Install the Debian packages and tools sandpod needs on a fresh machine. Idempotent and quiet
 # when everything is present; `make run` and .ci/run both call it.
+#   --cluster   also what the local Kubernetes cluster and its image builds need (make cluster-deps)
 set -euo pipefail
 
 want=()
+if [[ ${1:-} == --cluster ]]; then
+  command -v etcd >/dev/null 2>&1 || want+=(etcd-server)
+  command -v containerd >/dev/null 2>&1 || want+=(containerd)
+  command -v runc >/dev/null 2>&1 || want+=(runc)
+  [[ -x /usr/lib/cni/bridge ]] || want+=(containernetworking-plugins)
+  command -v dockerd >/dev/null 2>&1 || want+=(docker.io)
+  command -v debootstrap >/dev/null 2>&1 || want+=(debootstrap)
+  command -v ip >/dev/null 2>&1 || want+=(iproute2)
+  command -v openssl >/dev/null 2>&1 || want+=(openssl)
+  command -v curl >/dev/null 2>&1 || want+=(curl)
+fi
 command -v bwrap >/dev/null 2>&1 || want+=(bubblewrap)
 command -v redis-server >/dev/null 2>&1 || want+=(redis-server)
 command -v git >/dev/null 2>&1 || want+=(git)

@@ -1,8 +1,6 @@
-"""The Kubernetes runner against a real cluster (k3s in `make test-integration`).
-
-Needs: a kubeconfig (KUBECONFIG, ~/.kube/config or in-cluster), the runtime images imported into the
-cluster (`make runtime-images`, then `k3s ctr images import`), and deploy/*.yaml applied. Skipped,
-with the reason, only when no cluster is configured or reachable.
+"""The Kubernetes runner against a real cluster: `make test` starts the local one
+(`make cluster-images`: a single node on 127.0.0.1 with the runtime images imported) and points
+KUBECONFIG at it. Without a reachable cluster these tests skip, and under CI they fail.
 
 Each test runs in a throwaway namespace when the credentials may create one (so a stack's own pod
 monitor never races the test's), else in SANDPOD_KUBERNETES_NAMESPACE; its monitor watches only its
@@ -10,88 +8,26 @@ own execution's pods.
 """
 
 import asyncio
-import contextlib
-import secrets
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
-import aiohttp
 import pytest
-from kubernetes_asyncio import client as k8s
-from kubernetes_asyncio.client.exceptions import ApiException
 
-from sandpod.adapters.kubernetes.api import KubernetesApi
-from sandpod.adapters.kubernetes.client import (
-    KubernetesConfigError,
-    find_kube_config,
-    new_api_client,
-)
-from sandpod.adapters.kubernetes.launcher import KubernetesLauncher
 from sandpod.adapters.kubernetes.manifests import (
     EXECUTION_ID_LABEL,
     EXECUTOR_SELECTOR,
-    PodOptions,
     execution_label_value,
-    namespace_labels,
 )
 from sandpod.adapters.kubernetes.monitor import PodMonitor
-from sandpod.config import Settings
 from sandpod.domain.events import EventType, ExecutionFinished
 from sandpod.domain.execution import new_execution_id
 from sandpod.domain.limits import DEFAULT_POLICY, Limits
 from sandpod.domain.result import EndReason
 from sandpod.domain.runtimes import Runtime, python
 from sandpod.ports import SandboxJob
+from tests.cluster import Cluster
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 FINISH_TIMEOUT = 180  # image start on a cold node included
-
-
-@dataclass
-class Cluster:
-    api: KubernetesApi
-    launcher: KubernetesLauncher
-
-
-@pytest.fixture
-async def cluster() -> AsyncIterator[Cluster]:
-    try:
-        source = find_kube_config()
-    except KubernetesConfigError as exc:
-        pytest.skip(f"no Kubernetes cluster configured: {exc}")
-    client = await new_api_client(source)
-    try:
-        await asyncio.wait_for(k8s.VersionApi(client).get_code(), timeout=10)
-    except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-        await client.close()
-        pytest.skip(f"Kubernetes API ({source.describe()}) unreachable: {exc}")
-    core = k8s.CoreV1Api(client)
-    namespace = f"sandpod-e2e-{secrets.token_hex(4)}"
-    try:
-        metadata = k8s.V1ObjectMeta(name=namespace, labels=namespace_labels())
-        await core.create_namespace(k8s.V1Namespace(metadata=metadata))
-        owned = True
-    except ApiException as exc:
-        if exc.status != 403:
-            raise
-        namespace, owned = Settings().kubernetes_namespace, False
-    api = KubernetesApi(client, namespace)
-
-    async def connect() -> KubernetesApi:
-        return api
-
-    launcher = KubernetesLauncher(
-        connect, namespace=namespace, options=PodOptions(image_pull_policy="IfNotPresent")
-    )
-    await launcher.prepare()
-    try:
-        yield Cluster(api, launcher)
-    finally:
-        if owned:
-            with contextlib.suppress(ApiException):
-                await core.delete_namespace(namespace)
-        await client.close()
 
 
 async def run(
