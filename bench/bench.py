@@ -251,7 +251,7 @@ async def sign_in(url: str, env: dict[str, str]) -> dict[str, str]:
 
 
 def sandpod_command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "sandpod.cli", *args]
+    return [sys.executable, "-m", "sandpod", *args]
 
 
 async def main() -> None:

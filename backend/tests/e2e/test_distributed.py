@@ -51,7 +51,7 @@ class Stack:
         args = ["api"] if role == "api" else ["worker", role]
         with (LOGS / f"{self.name}-{role}.log").open("ab") as log:  # the child keeps its copy
             self.processes[role] = subprocess.Popen(
-                [sys.executable, "-m", "sandpod.cli", *args],
+                [sys.executable, "-m", "sandpod", *args],
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,

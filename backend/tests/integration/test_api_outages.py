@@ -28,11 +28,10 @@ import redis.asyncio
 from aiokafka.admin import AIOKafkaAdminClient
 from asgi_lifespan import LifespanManager
 
-from sandpod.bootstrap import app_from_settings, build_distributed
+from sandpod.composition.api import app_from_settings
+from sandpod.composition.results import build_results
+from sandpod.composition.runner import build_runner
 from sandpod.config import Settings
-from sandpod.services.runner import RunnerService
-from sandpod.workers.results import run_results
-from sandpod.workers.runner import run_runner
 from tests import isolation
 from tests.fakes import FakeSandbox
 from tests.kafka_support import require_kafka_services
@@ -100,28 +99,20 @@ def settings(**overrides: Any) -> Settings:
 @contextlib.asynccontextmanager
 async def workers(config: Settings) -> AsyncIterator[None]:
     """The runner (with a fake sandbox) and the result processor, as `sandpod worker` runs them."""
-    container = await build_distributed(config, role="outage-test-workers")
-    runner = RunnerService(
-        store=container.store, bus=container.bus, sandbox=FakeSandbox(), runtimes=container.runtimes
+    runner = await build_runner(
+        config.model_copy(update={"max_concurrent_executions": 4}), FakeSandbox()
     )
-    tasks = [
-        asyncio.create_task(run_runner(container.bus, runner, concurrency=4)),
-        asyncio.create_task(
-            run_results(
-                container.bus,
-                container.results,
-                sweep_interval_seconds=config.sweep_interval_seconds,
-            )
-        ),
-    ]
+    results = await build_results(config)
+    stop = asyncio.Event()
+    tasks = [asyncio.create_task(worker.work(stop)) for worker in (runner, results)]
     try:
         yield
     finally:
-        for task in tasks:
-            task.cancel()
-        results = await asyncio.gather(*tasks, return_exceptions=True)
-        await container.aclose()
-        crashed = [r for r in results if not isinstance(r, asyncio.CancelledError)]
+        stop.set()
+        outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+        for worker in (runner, results):
+            await worker.aclose()
+        crashed = [outcome for outcome in outcomes if outcome is not None]
         assert not crashed, f"a worker stopped on its own: {crashed}"
 
 
@@ -282,7 +273,7 @@ async def test_mongo_going_away(ferretdb_server: tuple[Server, str]) -> None:
         assert before.status_code == 202, before.text
 
         await server.stop_async()
-        await assert_not_ready(stack, {"store", "users"}, "MongoDB")
+        await assert_not_ready(stack, {"store"}, "MongoDB")
         assert_unavailable(await stack.submit(), "MongoDB")
         assert_unavailable(await stack.get(before.json()["id"]), "MongoDB")
         listing = await answer(stack.http.get(EXECUTIONS))

@@ -11,7 +11,7 @@ import jwt
 import pytest
 from asgi_lifespan import LifespanManager
 
-from sandpod.bootstrap import app_from_container, build_embedded
+from sandpod.composition.embedded import embedded_app
 from sandpod.config import Settings
 from sandpod.services.tokens import ISSUER
 from tests.fakes import FakeSandbox
@@ -43,7 +43,7 @@ def settings(**overrides: Any) -> Settings:
 
 @asynccontextmanager
 async def running(config: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = app_from_container(build_embedded(config, FakeSandbox()), run_workers=True)
+    app = embedded_app(config, FakeSandbox())
     async with LifespanManager(app) as manager:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:

@@ -9,7 +9,7 @@ from pydantic import SecretStr
 from schemathesis.checks import not_a_server_error
 from schemathesis.python import asgi
 
-from sandpod.bootstrap import app_from_container, build_embedded
+from sandpod.composition.embedded import embedded_app
 from sandpod.config import Settings
 from tests.fakes import FakeSandbox
 
@@ -29,7 +29,7 @@ SETTINGS = Settings(
     rate_limit_auth_per_ip=0,
     sse_heartbeat_seconds=1,
 )
-APP = app_from_container(build_embedded(SETTINGS, FakeSandbox()), run_workers=True)
+APP = embedded_app(SETTINGS, FakeSandbox())
 schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", APP)
 schema.config.generation.update(max_examples=20)
 

@@ -1,5 +1,6 @@
 """The HTTP API over the embedded container, with a fake sandbox (no processes started)."""
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -8,7 +9,7 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 
-from sandpod.bootstrap import app_from_container, build_embedded
+from sandpod.composition.embedded import build_embedded, embedded_app
 from sandpod.config import Settings
 from tests.fakes import FakeSandbox
 from tests.waiting import eventually
@@ -21,7 +22,7 @@ URL = "/api/v1/executions"
 @pytest.fixture
 async def client() -> AsyncIterator[httpx.AsyncClient]:
     settings = Settings(max_script_bytes=1000, max_request_bytes=4000, sse_heartbeat_seconds=1)
-    app = app_from_container(build_embedded(settings, FakeSandbox()), run_workers=True)
+    app = embedded_app(settings, FakeSandbox())
     async with LifespanManager(app) as manager:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
@@ -190,3 +191,26 @@ async def test_health(client: httpx.AsyncClient) -> None:
     ready = await client.get("/api/v1/health/ready")
     assert ready.status_code == 200
     assert ready.json()["checks"] == {"store": "ok", "event_bus": "ok"}
+
+
+async def test_readiness_checks_run_at_once() -> None:
+    """Each check here answers only once the other has started: run one after the other, the
+    first waits out its timeout and reads as unavailable."""
+    embedded = build_embedded(Settings(), FakeSandbox())
+    first_started, second_started = asyncio.Event(), asyncio.Event()
+
+    async def first() -> None:
+        first_started.set()
+        await second_started.wait()
+
+    async def second() -> None:
+        second_started.set()
+        await first_started.wait()
+
+    embedded.state.readiness = {"first": first, "second": second}
+    async with LifespanManager(embedded.app()) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            ready = await http.get("/api/v1/health/ready")
+    assert ready.json()["checks"] == {"first": "ok", "second": "ok"}
+    assert ready.status_code == 200

@@ -6,7 +6,8 @@ from typing import Any
 import pytest
 
 from sandpod.adapters.memory.users import InMemoryUserStore
-from sandpod.bootstrap import StartupError, build_account_service
+from sandpod.composition.auth_setup import build_accounts
+from sandpod.composition.errors import StartupError
 from sandpod.config import Environment, Mode, Settings
 
 pytestmark = pytest.mark.unit
@@ -15,7 +16,7 @@ SECRET = "k" * 40
 
 
 def accounts(**settings: Any) -> object:
-    return build_account_service(
+    return build_accounts(
         Settings(password_hash_memory_kib=1024, password_hash_time_cost=1, **settings),
         InMemoryUserStore(),
     )

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from sandpod import cli, client
-from sandpod.credentials import credentials_path, forget_token, load_token, save_token
+from sandpod.entrypoints import cli, client
+from sandpod.entrypoints.credentials import credentials_path, forget_token, load_token, save_token
 
 pytestmark = pytest.mark.unit
 

@@ -9,7 +9,7 @@ import pytest
 from asgi_lifespan import LifespanManager
 from opentelemetry import trace
 
-from sandpod.bootstrap import app_from_container, build_embedded
+from sandpod.composition.embedded import embedded_app
 from sandpod.config import Settings
 from sandpod.logs import JsonFormatter
 from sandpod.observability import configure_telemetry
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.unit
 
 @pytest.fixture
 async def client() -> AsyncIterator[httpx.AsyncClient]:
-    app = app_from_container(build_embedded(Settings(), FakeSandbox()), run_workers=True)
+    app = embedded_app(Settings(), FakeSandbox())
     async with LifespanManager(app) as manager:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:

@@ -5,7 +5,15 @@ changes stay exactly-once there.
 """
 
 from sandpod.adapters.mongo.client import connect_mongo, mongo_client
+from sandpod.adapters.mongo.shared import MongoStores, connect_stores
 from sandpod.adapters.mongo.store import MongoExecutionStore
 from sandpod.ports import DuplicateExecutionError
 
-__all__ = ["DuplicateExecutionError", "MongoExecutionStore", "connect_mongo", "mongo_client"]
+__all__ = [
+    "DuplicateExecutionError",
+    "MongoExecutionStore",
+    "MongoStores",
+    "connect_mongo",
+    "connect_stores",
+    "mongo_client",
+]

@@ -1,8 +1,10 @@
 """The `sandpod` command: run the server or a worker, submit a script, print the OpenAPI spec."""
 
 import asyncio
+import contextlib
 import json
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -36,68 +38,92 @@ def main() -> None:
 @click.option("--port", type=int, default=None, help="Port to bind (default 8000).")
 def run(host: str | None, port: int | None) -> None:
     """Run the embedded server: API, local sandbox runner and result processing in one process."""
-    import uvicorn
-
-    from sandpod.bootstrap import StartupError, app_from_container, build_embedded
+    from sandpod.composition.embedded import build_embedded
+    from sandpod.composition.errors import StartupError
     from sandpod.config import Mode
-    from sandpod.logs import configure_logging
-    from sandpod.observability import configure_telemetry
 
     settings = _settings(host=host, port=port, mode=Mode.EMBEDDED)
-    configure_logging(settings.log_level, as_json=settings.log_json)
-    configure_telemetry("sandpod", settings.otlp_endpoint)
+    _observe(settings, "sandpod")
     try:
-        container = build_embedded(settings)
+        embedded = build_embedded(settings)
     except StartupError as error:
         _fail(str(error))
     url = f"http://{settings.host}:{settings.port}"
     click.echo(
-        f"sandpod (embedded) on {url}; runtimes: {', '.join(container.runtimes.ids())}\n"
+        f"sandpod (embedded) on {url}; runtimes: {', '.join(embedded.runtimes.ids())}\n"
         f"  submit a script:  uv run sandpod submit hello.py --wait   (from backend/)\n"
         f"  or over HTTP:     curl -s {url}/api/v1/executions -H 'content-type: application/json' "
         '-d \'{"runtime": "python:3.12", "script": "print(42)"}\'\n'
         f"  API docs:         {url}/api/v1/docs",
         err=True,
     )
-    if container.accounts is not None:
+    if embedded.accounts is not None:
         click.echo(
             f"  accounts are on:  uv run sandpod login --url {url}   (then submit as above; "
             "over HTTP send 'Authorization: Bearer <token>')",
             err=True,
         )
-    app = app_from_container(container, run_workers=True)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+    _serve(embedded.serving, settings)
 
 
 @main.command()
 def api() -> None:
     """Run the API process in the configured mode (SANDPOD_MODE)."""
-    import uvicorn
+    from sandpod.composition.api import api_states
+    from sandpod.composition.errors import StartupError
 
-    from sandpod.bootstrap import app_from_settings
+    settings = _settings()
+    _observe(settings, "sandpod-api")
+    try:
+        states = api_states(settings)
+    except StartupError as error:
+        _fail(str(error))
+    _serve(states, settings)
+
+
+def _observe(settings: Any, service: str) -> None:
     from sandpod.logs import configure_logging
     from sandpod.observability import configure_telemetry
 
-    settings = _settings()
     configure_logging(settings.log_level, as_json=settings.log_json)
-    configure_telemetry("sandpod-api", settings.otlp_endpoint)
-    uvicorn.run(
-        app_from_settings(settings), host=settings.host, port=settings.port, log_level="warning"
-    )
+    configure_telemetry(service, settings.otlp_endpoint)
+
+
+def _serve(states: Any, settings: Any) -> None:
+    """Open the API's state first (one error line when a dependency is missing), then serve."""
+    import uvicorn
+
+    from sandpod.api.app import create_app
+    from sandpod.composition.errors import StartupError
+
+    async def serve() -> None:
+        async with states() as state:
+
+            @contextlib.asynccontextmanager
+            async def opened() -> AsyncIterator[Any]:
+                yield state
+
+            app = create_app(opened, max_request_bytes=settings.max_request_bytes)
+            config = uvicorn.Config(
+                app, host=settings.host, port=settings.port, log_level="warning"
+            )
+            await uvicorn.Server(config).serve()
+
+    try:
+        asyncio.run(serve())
+    except StartupError as error:
+        _fail(str(error))
 
 
 @main.command()
-@click.argument("name", type=click.Choice(["runner", "results", "pod-monitor"]))
+@click.argument("name")
 def worker(name: str) -> None:
-    """Run one worker process (distributed mode)."""
-    from sandpod.bootstrap import StartupError
-    from sandpod.logs import configure_logging
-    from sandpod.observability import configure_telemetry
-    from sandpod.worker_main import run_worker
+    """Run the worker NAME (runner, results or pod-monitor) in distributed mode."""
+    from sandpod.composition.errors import StartupError
+    from sandpod.entrypoints.worker_main import run_worker
 
     settings = _settings()
-    configure_logging(settings.log_level, as_json=settings.log_json)
-    configure_telemetry(f"sandpod-{name}", settings.otlp_endpoint)
+    _observe(settings, f"sandpod-{name}")
     try:
         asyncio.run(run_worker(name, settings))
     except StartupError as error:
@@ -140,8 +166,8 @@ def submit(
     token: str | None,
 ) -> None:
     """Submit FILE; with --wait, follow it live, print its output, exit with its exit code."""
-    from sandpod.client import SubmitFailedError, submit_and_follow
-    from sandpod.credentials import load_token
+    from sandpod.entrypoints.client import SubmitFailedError, submit_and_follow
+    from sandpod.entrypoints.credentials import load_token
 
     body = {
         "runtime": runtime,
@@ -163,10 +189,6 @@ def submit(
     sys.exit(code)
 
 
-if __name__ == "__main__":
-    main()
-
-
 @main.command()
 @click.option("--url", envvar="SANDPOD_URL", default=DEFAULT_URL, show_default=True)
 @click.option("--username", "-u", prompt=True, help="Account name (prompted when omitted).")
@@ -177,9 +199,9 @@ if __name__ == "__main__":
 )
 def login(url: str, username: str, password_stdin: bool) -> None:
     """Sign in and store the access token for URL in ~/.config/sandpod/credentials.json."""
-    from sandpod.client import SubmitFailedError
-    from sandpod.client import login as sign_in
-    from sandpod.credentials import save_token
+    from sandpod.entrypoints.client import SubmitFailedError
+    from sandpod.entrypoints.client import login as sign_in
+    from sandpod.entrypoints.credentials import save_token
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
@@ -199,9 +221,9 @@ def login(url: str, username: str, password_stdin: bool) -> None:
 @click.option("--url", envvar="SANDPOD_URL", default=DEFAULT_URL, show_default=True)
 def logout(url: str) -> None:
     """End the session on the server and forget the stored token for URL."""
-    from sandpod.client import SubmitFailedError
-    from sandpod.client import logout as sign_out
-    from sandpod.credentials import forget_token, load_token
+    from sandpod.entrypoints.client import SubmitFailedError
+    from sandpod.entrypoints.client import logout as sign_out
+    from sandpod.entrypoints.credentials import forget_token, load_token
 
     token = load_token(url)
     if token is None:
@@ -213,3 +235,7 @@ def logout(url: str) -> None:
         click.secho(f"warning: the server did not end the session: {error}", fg="yellow", err=True)
     forget_token(url)
     click.echo(f"signed out of {url}", err=True)
+
+
+if __name__ == "__main__":  # after every command is defined (`python -m sandpod.entrypoints.cli`)
+    main()

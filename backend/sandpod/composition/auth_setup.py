@@ -1,6 +1,6 @@
-"""Part of the composition root: decide whether accounts are on and build the account service.
+"""Decide whether accounts are on and build the account service (the API's and embedded mode's).
 
-Only bootstrap imports this. The rules:
+The rules:
 - auth_required unset: off in embedded mode bound to loopback, on otherwise;
 - off is refused unless embedded and bound to loopback (a warning line says it is off);
 - on needs SANDPOD_JWT_SECRET, except in development (then a random per-process secret);
@@ -14,6 +14,7 @@ import secrets
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
+from sandpod.composition.errors import StartupError
 from sandpod.config import Environment, Mode, Settings
 from sandpod.domain.passwords import WeakPasswordError, check_password
 from sandpod.domain.users import InvalidUsernameError, LockoutPolicy, check_username
@@ -25,8 +26,8 @@ from sandpod.services.tokens import MIN_SECRET_BYTES, TokenIssuer
 log = logging.getLogger(__name__)
 
 
-class AuthSetupError(RuntimeError):
-    """Settings that would run the API unsafely; bootstrap reports it as a StartupError."""
+class AuthSetupError(StartupError):
+    """Settings that would run the API unsafely."""
 
 
 def is_loopback(host: str) -> bool:
@@ -53,6 +54,13 @@ def auth_enabled(settings: Settings) -> bool:
 
 def build_accounts(settings: Settings, users: UserStore) -> AccountService | None:
     """The account service, or None when authentication is off (after a warning line)."""
+    try:
+        return _accounts(settings, users)
+    except ValueError as error:  # a setting the password hasher or token issuer refuses
+        raise AuthSetupError(str(error)) from error
+
+
+def _accounts(settings: Settings, users: UserStore) -> AccountService | None:
     if not auth_enabled(settings):
         log.warning(
             "authentication is OFF: bound to loopback %s:%s, every request acts as the local "

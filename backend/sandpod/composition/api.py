@@ -1,0 +1,100 @@
+"""The API role: the app for `sandpod api` (and `sandpod run`), and the state its routers use."""
+
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from fastapi import FastAPI
+
+from sandpod.api.app import StateFactory, create_app
+from sandpod.api.budgets import Budget, RateBudgets
+from sandpod.api.state import ApiState
+from sandpod.composition import connections
+from sandpod.composition.auth_setup import admin_seeder, auth_enabled, build_accounts, is_loopback
+from sandpod.composition.errors import StartupError
+from sandpod.composition.opening import opening
+from sandpod.composition.services import execution_service
+from sandpod.config import Mode, Settings
+from sandpod.domain.runtimes import CATALOGUE, RuntimeRegistry
+from sandpod.ports import RateLimiter
+from sandpod.services.accounts import AccountService
+from sandpod.services.executions import ExecutionService
+
+ReadinessChecks = dict[str, Callable[[], Awaitable[None]]]
+
+
+def api_state(
+    settings: Settings,
+    *,
+    executions: ExecutionService,
+    runtimes: RuntimeRegistry,
+    rate_limiter: RateLimiter,
+    accounts: AccountService | None,
+    readiness: ReadinessChecks,
+) -> ApiState:
+    if auth_enabled(settings) and accounts is None:  # never fall back to the local admin
+        raise StartupError("authentication is on but this process has no account service")
+    return ApiState(
+        executions=executions,
+        runtimes=runtimes,
+        limits=settings.limit_policy,
+        rate_limiter=rate_limiter,
+        accounts=accounts,
+        rate_budgets=rate_budgets(settings),
+        secure_cookies=not is_loopback(settings.host),
+        sse_heartbeat_seconds=settings.sse_heartbeat_seconds,
+        readiness=readiness,
+        startup=[] if accounts is None else [admin_seeder(settings, accounts)],
+    )
+
+
+def rate_budgets(settings: Settings) -> RateBudgets:
+    window = settings.rate_limit_window_seconds
+    return RateBudgets(
+        submit=Budget(
+            settings.rate_limit_submit_per_user, settings.rate_limit_submit_per_ip, window
+        ),
+        read=Budget(settings.rate_limit_read_per_user, settings.rate_limit_read_per_ip, window),
+        auth=Budget(0, settings.rate_limit_auth_per_ip, window),
+    )
+
+
+@contextlib.asynccontextmanager
+async def distributed_api(settings: Settings) -> AsyncIterator[ApiState]:
+    """The API's state over MongoDB (one client), Redis and Kafka, open while in the block."""
+    async with opening("api", settings) as stack:
+        mongo = await connections.mongo_stores(settings, stack)
+        accounts = build_accounts(settings, mongo.users)
+        redis = await connections.redis(settings, stack)
+        bus = await connections.kafka(settings, stack)
+        runtimes = RuntimeRegistry(CATALOGUE)
+        state = api_state(
+            settings,
+            executions=execution_service(
+                settings,
+                store=mongo.executions,
+                bus=bus,
+                live=redis.live_updates,
+                idempotency=redis.idempotency,
+                runtimes=runtimes,
+            ),
+            runtimes=runtimes,
+            rate_limiter=redis.rate_limiter,
+            accounts=accounts,
+            readiness={"store": mongo.ping, "redis": redis.ping, "event_bus": bus.ping},
+        )
+    async with stack:
+        yield state
+
+
+def api_states(settings: Settings) -> StateFactory:
+    """What the API of these settings opens for its lifetime: embedded or distributed."""
+    if settings.mode is Mode.EMBEDDED:
+        from sandpod.composition.embedded import build_embedded
+
+        return build_embedded(settings).serving
+    return lambda: distributed_api(settings)
+
+
+def app_from_settings(settings: Settings) -> FastAPI:
+    """The app of these settings; it connects when it starts (StartupError when it cannot)."""
+    return create_app(api_states(settings), max_request_bytes=settings.max_request_bytes)

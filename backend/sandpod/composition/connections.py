@@ -1,0 +1,76 @@
+"""Connect one technology each, registering its close on the role's exit stack.
+
+Adapters are imported inside each function, so a process loads only the clients of what it uses.
+"""
+
+from contextlib import AsyncExitStack
+from typing import TYPE_CHECKING
+
+from sandpod.composition.errors import StartupError
+from sandpod.config import RunnerKind, Settings
+from sandpod.observability import InstrumentedSandbox
+from sandpod.ports import SandboxLauncher, SandboxRunner
+
+if TYPE_CHECKING:
+    from sandpod.adapters.kafka import KafkaEventBus
+    from sandpod.adapters.mongo import MongoExecutionStore, MongoStores
+    from sandpod.adapters.redis import RedisAdapters
+
+
+async def mongo_store(settings: Settings, stack: AsyncExitStack) -> "MongoExecutionStore":
+    from sandpod.adapters.mongo import connect_mongo
+
+    store = await connect_mongo(settings)
+    stack.push_async_callback(store.close)
+    return store
+
+
+async def mongo_stores(settings: Settings, stack: AsyncExitStack) -> "MongoStores":
+    """Executions and users over one client (the API's)."""
+    from sandpod.adapters.mongo import connect_stores
+
+    stores = await connect_stores(settings)
+    stack.push_async_callback(stores.close)
+    return stores
+
+
+async def redis(settings: Settings, stack: AsyncExitStack) -> "RedisAdapters":
+    from sandpod.adapters.redis import connect_redis
+
+    adapters = await connect_redis(settings)
+    stack.push_async_callback(adapters.close)
+    return adapters
+
+
+async def kafka(settings: Settings, stack: AsyncExitStack) -> "KafkaEventBus":
+    from sandpod.adapters.kafka import connect_kafka
+
+    bus = await connect_kafka(settings)
+    stack.push_async_callback(bus.close)
+    return bus
+
+
+def local_sandbox(settings: Settings) -> SandboxRunner:
+    """The local runner, instrumented; StartupError naming what this host lacks."""
+    from sandpod.adapters.sandbox import build_local_runner
+
+    try:
+        return InstrumentedSandbox(build_local_runner(settings))
+    except (OSError, RuntimeError) as error:
+        raise StartupError(str(error)) from error
+
+
+async def worker_sandbox(
+    settings: Settings, stack: AsyncExitStack
+) -> SandboxRunner | SandboxLauncher:
+    """The runner worker's sandbox: the local runner or one Kubernetes pod per execution."""
+    if settings.runner is RunnerKind.KUBERNETES:
+        from sandpod.adapters.kubernetes import build_kubernetes_launcher
+
+        launcher = build_kubernetes_launcher(settings)
+        stack.push_async_callback(launcher.close)
+        await launcher.prepare()
+        return launcher
+    runner = local_sandbox(settings)
+    stack.callback(runner.close)
+    return runner

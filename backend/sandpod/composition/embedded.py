@@ -1,0 +1,131 @@
+"""The embedded role: API, local runner and result processing in one process, nothing external."""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from fastapi import FastAPI
+
+from sandpod.adapters.memory.event_bus import InMemoryEventBus
+from sandpod.adapters.memory.idempotency import InMemoryIdempotencyKeys
+from sandpod.adapters.memory.live_updates import InMemoryLiveUpdates
+from sandpod.adapters.memory.rate_limiter import InMemoryRateLimiter
+from sandpod.adapters.memory.store import InMemoryExecutionStore
+from sandpod.adapters.memory.users import InMemoryUserStore
+from sandpod.api.app import create_app
+from sandpod.api.state import ApiState
+from sandpod.composition import connections
+from sandpod.composition.api import api_state
+from sandpod.composition.auth_setup import build_accounts
+from sandpod.composition.services import execution_service, result_processor, runner_service
+from sandpod.config import Settings
+from sandpod.domain.runtimes import RuntimeRegistry
+from sandpod.observability import InstrumentedSandbox
+from sandpod.ports import EventBus, SandboxRunner
+from sandpod.services.accounts import AccountService
+from sandpod.services.results import ResultProcessor
+from sandpod.services.runner import RunnerService
+from sandpod.workers.results import run_results
+from sandpod.workers.runner import run_runner
+
+
+@dataclass
+class Embedded:
+    settings: Settings
+    state: ApiState
+    bus: EventBus
+    sandbox: SandboxRunner
+    runner: RunnerService
+    results: ResultProcessor
+
+    @property
+    def runtimes(self) -> RuntimeRegistry:
+        return self.state.runtimes
+
+    @property
+    def accounts(self) -> AccountService | None:
+        return self.state.accounts
+
+    @contextlib.asynccontextmanager
+    async def serving(self) -> AsyncIterator[ApiState]:
+        """The API's state with the runner and the result processor running beside it."""
+        async with self.api_only():
+            tasks = [
+                asyncio.create_task(
+                    run_runner(
+                        self.bus,
+                        self.runner,
+                        concurrency=self.settings.max_concurrent_executions,
+                    ),
+                    name="runner",
+                ),
+                asyncio.create_task(
+                    run_results(
+                        self.bus,
+                        self.results,
+                        sweep_interval_seconds=self.settings.sweep_interval_seconds,
+                    ),
+                    name="results",
+                ),
+            ]
+            try:
+                yield self.state
+            finally:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+
+    @contextlib.asynccontextmanager
+    async def api_only(self) -> AsyncIterator[ApiState]:
+        """The API's state with no worker running (submits stay queued)."""
+        try:
+            yield self.state
+        finally:
+            self.sandbox.close()
+
+    def app(self, *, run_workers: bool = True) -> FastAPI:
+        return create_app(
+            self.serving if run_workers else self.api_only,
+            max_request_bytes=self.settings.max_request_bytes,
+        )
+
+
+def build_embedded(settings: Settings, sandbox: SandboxRunner | None = None) -> Embedded:
+    """Every port in memory; `sandbox` replaces the local runner (tests pass a fake)."""
+    users = InMemoryUserStore()
+    accounts = build_accounts(settings, users)  # fails before any sandbox work
+    runner = InstrumentedSandbox(sandbox) if sandbox else connections.local_sandbox(settings)
+    runtimes = RuntimeRegistry(runner.runtimes())
+    store = InMemoryExecutionStore()
+    bus = InMemoryEventBus()
+    live = InMemoryLiveUpdates()
+    state = api_state(
+        settings,
+        executions=execution_service(
+            settings,
+            store=store,
+            bus=bus,
+            live=live,
+            idempotency=InMemoryIdempotencyKeys(),
+            runtimes=runtimes,
+        ),
+        runtimes=runtimes,
+        rate_limiter=InMemoryRateLimiter(),
+        accounts=accounts,
+        readiness={"store": store.ping, "event_bus": bus.ping},
+    )
+    return Embedded(
+        settings=settings,
+        state=state,
+        bus=bus,
+        sandbox=runner,
+        runner=runner_service(store=store, bus=bus, sandbox=runner),
+        results=result_processor(settings, store=store, live=live, bus=bus),
+    )
+
+
+def embedded_app(
+    settings: Settings, sandbox: SandboxRunner | None = None, *, run_workers: bool = True
+) -> FastAPI:
+    return build_embedded(settings, sandbox).app(run_workers=run_workers)

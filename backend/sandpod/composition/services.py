@@ -1,0 +1,62 @@
+"""The use cases every role builds the same way from settings and its ports."""
+
+from sandpod.config import Settings
+from sandpod.domain.runtimes import RuntimeRegistry
+from sandpod.observability import count_finished
+from sandpod.ports import (
+    EventBus,
+    ExecutionStore,
+    IdempotencyKeys,
+    LiveUpdates,
+    SandboxLauncher,
+    SandboxRunner,
+)
+from sandpod.services.executions import ExecutionService, InputCaps
+from sandpod.services.results import ResultProcessor
+from sandpod.services.runner import RunnerService
+
+
+def execution_service(
+    settings: Settings,
+    *,
+    store: ExecutionStore,
+    bus: EventBus,
+    live: LiveUpdates,
+    idempotency: IdempotencyKeys,
+    runtimes: RuntimeRegistry,
+) -> ExecutionService:
+    return ExecutionService(
+        store=store,
+        bus=bus,
+        live=live,
+        idempotency=idempotency,
+        runtimes=runtimes,
+        limits=settings.limit_policy,
+        caps=InputCaps(
+            max_script_bytes=settings.max_script_bytes,
+            max_stdin_bytes=settings.max_stdin_bytes,
+            idempotency_ttl_seconds=settings.idempotency_ttl_seconds,
+        ),
+    )
+
+
+def result_processor(
+    settings: Settings, *, store: ExecutionStore, live: LiveUpdates, bus: EventBus
+) -> ResultProcessor:
+    return ResultProcessor(
+        store=store,
+        live=live,
+        bus=bus,
+        sweep_grace_seconds=settings.sweep_grace_seconds,
+        republish_after_seconds=settings.republish_after_seconds,
+        on_finished=count_finished,
+    )
+
+
+def runner_service(
+    *, store: ExecutionStore, bus: EventBus, sandbox: SandboxRunner | SandboxLauncher
+) -> RunnerService:
+    """The runner over `sandbox`; it runs the runtimes that sandbox has."""
+    return RunnerService(
+        store=store, bus=bus, sandbox=sandbox, runtimes=RuntimeRegistry(sandbox.runtimes())
+    )
