@@ -79,6 +79,25 @@ class Settings(BaseSettings):
     idempotency_ttl_seconds: int = Field(
         24 * 3600, description="How long an Idempotency-Key is remembered."
     )
+    isolation_check_interval_seconds: float = Field(
+        300,
+        ge=0,
+        description="How often the runner runs its isolation canary (it also runs one at "
+        "start, before taking work); while the canary fails the runner takes no work and "
+        "readiness names what is broken. 0 turns the canary off.",
+    )
+    isolation_accept: list[str] = Field(
+        default_factory=list,
+        description='Canary properties to run without, as a JSON list, e.g. ["pids_limit"] '
+        "on a cluster whose kubelets have no podPidsLimit. Each is logged at every check.",
+    )
+    worker_health_port: int | None = Field(
+        None,
+        ge=0,
+        le=65535,
+        description="Serve /health/live and /health/ready on this port of 127.0.0.1 from a "
+        "worker process (the runner's readiness includes its isolation canary). Unset: none.",
+    )
     sweep_interval_seconds: float = Field(
         15.0, description="How often the timeout sweep looks for stuck executions."
     )
@@ -147,6 +166,12 @@ class Settings(BaseSettings):
 
     kubernetes_namespace: str = Field(
         "sandpod-executions", description="Namespace executor pods run in (never 'default')."
+    )
+    kubernetes_max_pod_pids: int = Field(
+        1024,
+        ge=16,
+        description="The process budget every executor pod must be held to: the isolation "
+        "canary fails when a pod can start more (a kubelet without podPidsLimit).",
     )
     kubernetes_runtime_class: str | None = Field(
         None, description="Optional runtimeClassName (gVisor, Kata) for executor pods."

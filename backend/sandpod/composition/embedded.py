@@ -2,7 +2,7 @@
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 from fastapi import FastAPI
@@ -18,12 +18,14 @@ from sandpod.api.state import ApiState
 from sandpod.composition import connections
 from sandpod.composition.api import api_state
 from sandpod.composition.auth_setup import build_accounts
+from sandpod.composition.isolation import isolation_guard
 from sandpod.composition.services import execution_service, result_processor, runner_service
 from sandpod.config import Settings
 from sandpod.domain.runtimes import RuntimeRegistry
 from sandpod.observability import InstrumentedSandbox
 from sandpod.ports import EventBus, SandboxRunner
 from sandpod.services.accounts import AccountService
+from sandpod.services.isolation import IsolationGuard
 from sandpod.services.results import ResultProcessor
 from sandpod.services.runner import RunnerService
 from sandpod.workers.results import run_results
@@ -38,6 +40,7 @@ class Embedded:
     sandbox: SandboxRunner
     runner: RunnerService
     results: ResultProcessor
+    guard: IsolationGuard | None = None
 
     @property
     def runtimes(self) -> RuntimeRegistry:
@@ -57,6 +60,7 @@ class Embedded:
                         self.bus,
                         self.runner,
                         concurrency=self.settings.max_concurrent_executions,
+                        gate=self.guard.wait_until_safe if self.guard else None,
                     ),
                     name="runner",
                 ),
@@ -69,6 +73,8 @@ class Embedded:
                     name="results",
                 ),
             ]
+            if self.guard is not None:
+                tasks.append(asyncio.create_task(self.guard.run(), name="isolation-canary"))
             try:
                 yield self.state
             finally:
@@ -100,6 +106,14 @@ def build_embedded(settings: Settings, sandbox: SandboxRunner | None = None) -> 
     store = InMemoryExecutionStore()
     bus = InMemoryEventBus()
     live = InMemoryLiveUpdates()
+    # A sandbox handed in by a test is not checked: the canary proves the real local runner.
+    guard = None if sandbox else isolation_guard(settings, runner)
+    readiness: dict[str, Callable[[], Awaitable[None]]] = {
+        "store": store.ping,
+        "event_bus": bus.ping,
+    }
+    if guard is not None:
+        readiness["isolation"] = guard.ready
     state = api_state(
         settings,
         executions=execution_service(
@@ -113,7 +127,7 @@ def build_embedded(settings: Settings, sandbox: SandboxRunner | None = None) -> 
         runtimes=runtimes,
         rate_limiter=InMemoryRateLimiter(),
         accounts=accounts,
-        readiness={"store": store.ping, "event_bus": bus.ping},
+        readiness=readiness,
     )
     return Embedded(
         settings=settings,
@@ -122,6 +136,7 @@ def build_embedded(settings: Settings, sandbox: SandboxRunner | None = None) -> 
         sandbox=runner,
         runner=runner_service(store=store, bus=bus, sandbox=runner),
         results=result_processor(settings, store=store, live=live, bus=bus),
+        guard=guard,
     )
 
 

@@ -2,7 +2,9 @@
 
 import asyncio
 
+from sandpod.api.worker_health import Check, serve_worker_health
 from sandpod.composition import connections
+from sandpod.composition.isolation import isolation_guard
 from sandpod.composition.opening import opening
 from sandpod.composition.services import runner_service
 from sandpod.composition.worker import Worker, until_stopped
@@ -21,10 +23,23 @@ async def build_runner(
         if sandbox is None:
             sandbox = await connections.worker_sandbox(settings, stack)
     service = runner_service(store=store, bus=bus, sandbox=sandbox)
+    guard = isolation_guard(settings, sandbox)
+    checks: dict[str, Check] = {"store": store.ping, "event_bus": bus.ping}
+    if guard is not None:
+        checks["isolation"] = guard.ready
 
     async def work(stop: asyncio.Event) -> None:
-        await until_stopped(
-            run_runner(bus, service, concurrency=settings.max_concurrent_executions), stop
-        )
+        async with asyncio.TaskGroup() as tasks:
+            if guard is not None:
+                tasks.create_task(until_stopped(guard.run(), stop))
+            if settings.worker_health_port is not None:
+                tasks.create_task(serve_worker_health(checks, settings.worker_health_port, stop))
+            runner = run_runner(
+                bus,
+                service,
+                concurrency=settings.max_concurrent_executions,
+                gate=guard.wait_until_safe if guard else None,
+            )
+            tasks.create_task(until_stopped(runner, stop))
 
     return Worker("runner", work, stack)
