@@ -16,6 +16,7 @@ from sandpod.domain.result import Result
 ALLOWED_ENV = frozenset(
     {"PATH", "HOME", "TMPDIR", "LANG", "LC_ALL", "PWD", "SHLVL", "_", "TERM"}
     | {"PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED", "PYTHONHASHSEED", "PYTHONIOENCODING"}
+    | {"VECLIB_MAXIMUM_THREADS"}  # numeric libraries' thread caps (most end in _NUM_THREADS)
 )
 ALLOWED_ENV_SUFFIXES = ("_NUM_THREADS",)
 

@@ -63,6 +63,9 @@ def pod_stack(request: pytest.FixtureRequest, cluster: Cluster) -> Iterator[Stac
         "SANDPOD_RATE_LIMIT_READ_PER_USER": "100000",
         "SANDPOD_RATE_LIMIT_READ_PER_IP": "100000",
         "SANDPOD_SWEEP_INTERVAL_SECONDS": "2",
+        # 50 pods on a 2-core node queue in Pending (each requests 250m CPU): minutes, not the
+        # sweep's default minute past the wall limit.
+        "SANDPOD_SWEEP_GRACE_SECONDS": "900",
     }
     stack = Stack(env, request.node.name)
     for role in ROLES:
@@ -85,7 +88,7 @@ async def client(pod_stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
             return (await http.get("/api/v1/health/ready")).status_code == 200
 
         await eventually(
-            ready, timeout=90, interval=0.3, ignoring=(httpx.TransportError,), what="the stack"
+            ready, timeout=240, interval=0.3, ignoring=(httpx.TransportError,), what="the stack"
         )
         login = await http.post(
             "/api/v1/auth/login", json={"username": ADMIN[0], "password": ADMIN[1]}
