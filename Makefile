@@ -67,14 +67,17 @@ hooks: install ## Run every pre-commit hook over all files
 	@$(UV_RUN) pre-commit run --all-files --show-diff-on-failure
 
 # ---------------------------------------------------------------- tests
-.PHONY: test test-unit test-local
+.PHONY: test test-unit test-local test-cluster-down
 test-unit: install ## Unit tests (no I/O)
 	@$(UV_RUN) pytest tests/unit -m unit -n $(PYTEST_WORKERS) -q
 
 test-local: install ## Every test suite that runs on this machine, with coverage (KUBECONFIG: the local cluster's)
-	@export KUBECONFIG="$${KUBECONFIG:-$$($(ROOT)/scripts/cluster/cluster.sh kubeconfig)}"; $(UV_RUN) pytest tests -n $(PYTEST_WORKERS) --cov --cov-report=term --cov-report=xml:../artifacts/coverage.xml -q
+	@export KUBECONFIG="$${KUBECONFIG:-$$($(ROOT)/scripts/cluster/cluster.sh kubeconfig)}"; $(UV_RUN) pytest tests --ignore=tests/teardown -n $(PYTEST_WORKERS) --cov --cov-report=term --cov-report=xml:../artifacts/coverage.xml -q
 
-test: check services-up cluster-images test-local ## The README's test command: checks + every suite that can run here, the local cluster's included
+test-cluster-down: install ## Stop the local cluster and check nothing is left (process, mount, link, pod cgroup)
+	@$(UV_RUN) pytest tests/teardown -q
+
+test: check services-up cluster-images test-local test-cluster-down ## The README's test command: checks + every suite that can run here, the local cluster's included
 
 # ---------------------------------------------------------------- run
 .PHONY: run openapi system-deps

@@ -7,6 +7,7 @@
 #   scripts/images.sh python-base VERSION    make sandpod-local/python:VERSION-slim: Debian bookworm
 #                                            (debootstrap, cached) plus this machine's CPython VERSION
 #                                            in /usr/local, the layout of the official python image
+#   scripts/images.sh rootfs                 only the cached bookworm root filesystem (debootstrap)
 #   scripts/images.sh runtimes [VERSION...]  build sandpod-runtime-python:VERSION from
 #                                            runtimes/python/Dockerfile on those bases
 #
@@ -32,8 +33,7 @@ engine_up() {
   log "starting dockerd (no iptables, no bridge)"
   setsid dockerd --iptables=false --ip6tables=false --ip-forward=false --ip-masq=false --bridge=none \
     --pidfile "$WORK/dockerd.pid" >"$WORK/dockerd.log" 2>&1 </dev/null &
-  local i
-  for i in $(seq 120); do
+  for _ in $(seq 120); do
     docker info >/dev/null 2>&1 && return 0
     sleep 0.5
   done
@@ -42,10 +42,10 @@ engine_up() {
 
 engine_down() {
   [[ -s $WORK/dockerd.pid ]] || return 0
-  local pid i
+  local pid
   pid=$(<"$WORK/dockerd.pid")
   kill -TERM "$pid" 2>/dev/null || true
-  for i in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   kill -KILL "$pid" 2>/dev/null || true
   rm -f "$WORK/dockerd.pid"
   log "stopped dockerd"
@@ -60,6 +60,10 @@ find_python() {
 }
 
 bookworm_rootfs() {
+  mkdir -p "$CACHE"
+  # One debootstrap at a time: .ci/run starts one in the background early.
+  exec 7>"$ROOTFS.lock"
+  flock 7
   [[ -f $ROOTFS/.done ]] && return 0
   command -v debootstrap >/dev/null 2>&1 || die "debootstrap is not installed: apt-get install debootstrap"
   log "debootstrap bookworm into $ROOTFS (once; cached)"
@@ -107,6 +111,7 @@ python_base() {
 }
 
 runtimes() {
+  # shellcheck disable=SC2086  # a space-separated list of versions
   (($#)) || set -- ${RUNTIME_PYTHON_VERSIONS:-3.11 3.12 3.13}
   engine_up
   local version
@@ -122,6 +127,7 @@ runtimes() {
 case ${1:-} in
   engine-up) engine_up ;;
   engine-down) engine_down ;;
+  rootfs) bookworm_rootfs ;;
   python-base) engine_up; python_base "${2:?usage: images.sh python-base VERSION}" ;;
   runtimes) shift; runtimes "$@" ;;
   *) sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 1 ;;

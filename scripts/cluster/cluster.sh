@@ -42,7 +42,6 @@ ETCD_PORT=12379
 API_PORT=16443
 PIDS_LIMIT=${SANDPOD_CLUSTER_POD_PIDS_LIMIT:-512}
 WAIT=${SANDPOD_CLUSTER_WAIT:-180}
-COMPONENTS=(etcd containerd kube-apiserver kube-controller-manager kube-scheduler kubelet)
 
 log() { printf 'cluster: %s\n' "$*" >&2; }
 die() { printf 'cluster: %s\n' "$*" >&2; exit 1; }
@@ -65,6 +64,10 @@ need_tools() {
 }
 
 build() {
+  mkdir -p "$BIN"
+  # One build at a time: .ci/run starts one in the background that `up` may then wait for.
+  exec 8>"$BIN.lock"
+  flock 8
   local tools=(kube-apiserver kube-controller-manager kube-scheduler kubelet kubectl) tool missing=()
   for tool in "${tools[@]}"; do [[ -x $BIN/$tool ]] || missing+=("$tool"); done
   ((${#missing[@]})) || return 0
@@ -253,10 +256,10 @@ start() {
   local name=$1
   shift
   running "$name" && return 0
+  # shellcheck disable=SC2016  # expanded by the inner shell: it writes its own pid, then execs
   setsid bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$(pidfile "$name")" "$@" \
     >>"$LOGS/$name.log" 2>&1 </dev/null &
-  local i
-  for i in $(seq 50); do [[ -s $(pidfile "$name") ]] && return 0; sleep 0.1; done
+  for _ in $(seq 50); do [[ -s $(pidfile "$name") ]] && return 0; sleep 0.1; done
   die "$name did not start; see $LOGS/$name.log"
 }
 
@@ -347,12 +350,12 @@ up() {
 
 # ------------------------------------------------------------------------------- tear-down
 stop_pid() {
-  local name=$1 file pid i
+  local name=$1 file pid
   file=$(pidfile "$name")
   running "$name" || { rm -f "$file"; return 0; }
   pid=$(<"$file")
   kill -TERM "$pid" 2>/dev/null || true
-  for i in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   kill -KILL "$pid" 2>/dev/null || true
   rm -f "$file"
 }
@@ -364,10 +367,10 @@ kill_pods() {
     [[ -d $hierarchy ]] && dirs+=("$hierarchy")
   done
   ((${#dirs[@]})) || return 0
-  local round
-  for round in 1 2 3; do
+  for _ in 1 2 3; do
     for dir in "${dirs[@]}"; do
-      find "$dir" -name cgroup.procs -exec cat {} + 2>/dev/null | xargs -r kill -KILL 2>/dev/null || true
+      cat "$dir"/cgroup.procs "$dir"/*/cgroup.procs "$dir"/*/*/cgroup.procs "$dir"/*/*/*/cgroup.procs \
+        2>/dev/null | xargs -r kill -KILL 2>/dev/null || true
     done
     sleep 0.2
   done

@@ -67,7 +67,7 @@ def test_check_hook_runs_exactly_its_make_target(
 def test_check_and_test_are_built_from_the_single_checks() -> None:
     makefile = (ROOT / "Makefile").read_text()
     assert re.search(r"^check: lint typecheck security\b", makefile, re.M)
-    assert re.search(r"^test: check services-up cluster-images test-local\b", makefile, re.M)
+    assert re.search(r"^test: check services-up cluster-images test-local test-cluster-down\b", makefile, re.M)
     assert "pytest" in make_targets()["test-local"]
 
 
