@@ -24,7 +24,7 @@ async def build_runner(
 
     async def work(stop: asyncio.Event) -> None:
         await until_stopped(
-            run_runner(bus, service, concurrency=settings.max_concurrent_executions), stop
+            run_runner(bus, service, concurrency=settings.workers.max_concurrent_executions), stop
         )
 
     return Worker("runner", work, stack)

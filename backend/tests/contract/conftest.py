@@ -19,7 +19,7 @@ from sandpod.adapters.memory.rate_limiter import InMemoryRateLimiter
 from sandpod.adapters.memory.store import InMemoryExecutionStore
 from sandpod.adapters.mongo import MongoExecutionStore, connect_mongo
 from sandpod.adapters.redis import RedisAdapters, connect_redis
-from sandpod.config import Settings
+from sandpod.config import MongoSettings, RedisSettings
 from sandpod.ports import ExecutionStore, IdempotencyKeys, LiveUpdates, RateLimiter
 from tests import isolation
 
@@ -28,7 +28,7 @@ START_SERVICES = "run `make services-up` (scripts/services/services.sh up redis 
 
 @pytest.fixture(scope="session")
 def mongo_url() -> str:
-    url = Settings().mongo_url.get_secret_value()
+    url = MongoSettings().url.get_secret_value()
     client: pymongo.MongoClient[dict[str, object]] = pymongo.MongoClient(
         url, serverSelectionTimeoutMS=2000
     )
@@ -56,7 +56,7 @@ def mongo_database(mongo_url: str) -> Iterator[pymongo.database.Database[dict[st
 
 @pytest.fixture(scope="session")
 def redis_url() -> str:
-    url = Settings().redis_url.get_secret_value()
+    url = RedisSettings().url.get_secret_value()
     client = redis.Redis.from_url(url, socket_connect_timeout=2)
     try:
         client.ping()
@@ -71,8 +71,10 @@ def redis_url() -> str:
 async def mongo_store(
     mongo_url: str, mongo_database: pymongo.database.Database[dict[str, object]]
 ) -> AsyncIterator[MongoExecutionStore]:
-    settings = isolation.isolated_settings(mongo_url=mongo_url, mongo_database=mongo_database.name)
-    store = await connect_mongo(settings)
+    settings = isolation.isolated_settings(
+        mongo={"url": mongo_url, "database": mongo_database.name}
+    )
+    store = await connect_mongo(settings.mongo)
     try:
         yield store
     finally:
@@ -83,12 +85,12 @@ async def mongo_store(
 
 @pytest.fixture
 async def redis_adapters(redis_url: str) -> AsyncIterator[RedisAdapters]:
-    settings = isolation.isolated_settings(unique=True, redis_url=redis_url)
-    adapters = await connect_redis(settings)
+    settings = isolation.isolated_settings(unique=True, redis={"url": redis_url})
+    adapters = await connect_redis(settings.redis)
     try:
         yield adapters
     finally:
-        keys = [key async for key in adapters.client.scan_iter(f"{settings.redis_prefix}*")]
+        keys = [key async for key in adapters.client.scan_iter(f"{settings.redis.prefix}*")]
         if keys:
             await adapters.client.delete(*keys)
         await adapters.close()

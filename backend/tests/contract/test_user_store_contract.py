@@ -22,8 +22,10 @@ POLICY = LockoutPolicy(max_failures=3, window=timedelta(minutes=15), lock=timede
 async def mongo_users(
     mongo_url: str, mongo_database: pymongo.database.Database[dict[str, object]]
 ) -> AsyncIterator[UserStore]:
-    settings = isolation.isolated_settings(mongo_url=mongo_url, mongo_database=mongo_database.name)
-    store = await connect_users(settings)
+    settings = isolation.isolated_settings(
+        mongo={"url": mongo_url, "database": mongo_database.name}
+    )
+    store = await connect_users(settings.mongo)
     try:
         yield store
     finally:

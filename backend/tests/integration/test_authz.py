@@ -12,7 +12,7 @@ import pytest
 from asgi_lifespan import LifespanManager
 
 from sandpod.composition.embedded import embedded_app
-from sandpod.config import Settings
+from sandpod.config import ApiSettings, AuthSettings, RateLimitSettings, Settings
 from sandpod.services.tokens import ISSUER
 from tests.fakes import FakeSandbox
 from tests.waiting import eventually
@@ -27,7 +27,9 @@ PASSWORD = "a long passphrase 42"
 BAD_LOGIN = "invalid username or password"
 
 
-def settings(**overrides: Any) -> Settings:
+def settings(
+    *, rate_limits: dict[str, Any] | None = None, host: str = "127.0.0.1", **auth: Any
+) -> Settings:
     base: dict[str, Any] = {
         "auth_required": True,
         "jwt_secret": SECRET,
@@ -36,9 +38,13 @@ def settings(**overrides: Any) -> Settings:
         # cheap hashing keeps the suite fast; production uses the defaults
         "password_hash_memory_kib": 1024,
         "password_hash_time_cost": 1,
-        "sse_heartbeat_seconds": 1,
     }
-    return Settings(**{**base, **overrides})
+    return Settings(
+        host=host,
+        auth=AuthSettings(**{**base, **auth}),
+        rate_limits=RateLimitSettings(**(rate_limits or {})),
+        api=ApiSettings(sse_heartbeat_seconds=1),
+    )
 
 
 @asynccontextmanager
@@ -342,7 +348,7 @@ async def assert_429(response: httpx.Response, fragment: str) -> None:
 
 
 async def test_submissions_are_limited_per_user_with_retry_after() -> None:
-    async with running(settings(rate_limit_submit_per_user=2)) as http:
+    async with running(settings(rate_limits={"submit_per_user": 2})) as http:
         await register(http, "hank")
         await register(http, "ivy")
         hank, ivy = bearer(await token(http, "hank")), bearer(await token(http, "ivy"))
@@ -359,7 +365,7 @@ async def test_submissions_are_limited_per_user_with_retry_after() -> None:
 
 
 async def test_reads_are_limited_per_client_address() -> None:
-    async with running(settings(rate_limit_read_per_ip=3)) as http:
+    async with running(settings(rate_limits={"read_per_ip": 3})) as http:
         for _ in range(3):
             assert (await http.get(f"{API}/runtimes")).status_code == 200
         await assert_429(await http.get(f"{API}/runtimes"), "client address")
@@ -367,7 +373,7 @@ async def test_reads_are_limited_per_client_address() -> None:
 
 
 async def test_sign_in_attempts_are_limited_per_client_address() -> None:
-    async with running(settings(rate_limit_auth_per_ip=2)) as http:
+    async with running(settings(rate_limits={"auth_per_ip": 2})) as http:
         body = {"username": "nobody", "password": "whatever it is"}
         for _ in range(2):
             assert (await http.post(f"{API}/auth/login", json=body)).status_code == 401
@@ -419,7 +425,7 @@ async def test_registration_can_be_closed() -> None:
 
 
 async def test_without_auth_everyone_is_the_local_admin_and_accounts_are_off() -> None:
-    async with running(Settings(sse_heartbeat_seconds=1)) as http:
+    async with running(Settings(api=ApiSettings(sse_heartbeat_seconds=1))) as http:
         me = (await http.get(f"{API}/auth/me")).json()
         assert (me["id"], me["role"]) == ("local", "admin")
         assert (await http.post(EXECUTIONS, json=SUBMIT)).status_code == 202

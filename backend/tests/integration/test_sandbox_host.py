@@ -20,6 +20,7 @@ from sandpod.adapters.sandbox.cgroups import (
     remove_stale,
 )
 from sandpod.adapters.sandbox.interpreters import discover, find_interpreter, search_dirs
+from sandpod.config import LocalRunnerSettings
 from sandpod.domain.runtimes import CATALOGUE
 from tests.security.sandbox_fixtures import SANDBOX_CGROUP_PARENT
 
@@ -86,15 +87,15 @@ def test_preflight_names_the_package_to_install(tmp_path: Path) -> None:
     with pytest.raises(
         SandboxHostError, match=r"^bubblewrap is not installed: apt-get install bubblewrap$"
     ):
-        check_host(bwrap_path=str(tmp_path / "bwrap"))
+        check_host(LocalRunnerSettings(bwrap_path=str(tmp_path / "bwrap")))
     with pytest.raises(
         SandboxHostError, match=r"no cgroup filesystem is mounted at .*cgroupfs-mount"
     ):
-        check_host(cgroup_root=tmp_path)
+        check_host(LocalRunnerSettings(cgroup_root=tmp_path))
 
 
 def test_preflight_passes_here(sandbox_host: object) -> None:
-    report = check_host(cgroup_parent=SANDBOX_CGROUP_PARENT)
+    report = check_host(LocalRunnerSettings(cgroup_parent=SANDBOX_CGROUP_PARENT))
     assert report.runtimes
     assert report.cgroup_version in (1, 2)
 

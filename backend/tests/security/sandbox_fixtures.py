@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from sandpod.adapters.sandbox import HostReport, LocalSandboxRunner, SandboxHostError, check_host
+from sandpod.config import LocalRunnerSettings
 from sandpod.domain.limits import Limits
 from sandpod.domain.runtimes import CATALOGUE, Runtime
 from sandpod.ports import SandboxJob
@@ -29,7 +30,7 @@ SANDBOX_LIMITS = Limits(
 @pytest.fixture(scope="session")
 def sandbox_host() -> HostReport:
     try:
-        return check_host(cgroup_parent=SANDBOX_CGROUP_PARENT)
+        return check_host(LocalRunnerSettings(cgroup_parent=SANDBOX_CGROUP_PARENT))
     except SandboxHostError as exc:
         unavailable(f"the local sandbox cannot run here: {exc}")  # CI has bwrap and cgroups
 
@@ -71,7 +72,9 @@ def leftover_cgroups(cgroup_root: Path, prefix: str) -> list[Path]:
 @pytest.fixture
 def sandbox_runner(sandbox_host: HostReport, tmp_path: Path) -> Iterator[LocalSandboxRunner]:
     root = tmp_path / "sandboxes"
-    runner = LocalSandboxRunner(sandbox_root=root, cgroup_parent=SANDBOX_CGROUP_PARENT)
+    runner = LocalSandboxRunner(
+        LocalRunnerSettings(sandbox_root=root, cgroup_parent=SANDBOX_CGROUP_PARENT)
+    )
     yield runner
     runner.close()
     assert not root.exists() or list(root.iterdir()) == [], "sandbox folders left behind"

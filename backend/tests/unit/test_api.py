@@ -10,7 +10,7 @@ import pytest
 from asgi_lifespan import LifespanManager
 
 from sandpod.composition.embedded import build_embedded, embedded_app
-from sandpod.config import Settings
+from sandpod.config import ApiSettings, ExecutionSettings, Settings
 from tests.fakes import FakeSandbox
 from tests.waiting import eventually
 
@@ -21,7 +21,10 @@ URL = "/api/v1/executions"
 
 @pytest.fixture
 async def client() -> AsyncIterator[httpx.AsyncClient]:
-    settings = Settings(max_script_bytes=1000, max_request_bytes=4000, sse_heartbeat_seconds=1)
+    settings = Settings(
+        executions=ExecutionSettings(max_script_bytes=1000),
+        api=ApiSettings(max_request_bytes=4000, sse_heartbeat_seconds=1),
+    )
     app = embedded_app(settings, FakeSandbox())
     async with LifespanManager(app) as manager:
         transport = httpx.ASGITransport(app=manager.app)
