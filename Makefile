@@ -46,7 +46,7 @@ setup: install ## Install dependencies and the git pre-commit hooks
 	@$(UV_RUN) pre-commit install --install-hooks
 
 # ---------------------------------------------------------------- checks
-.PHONY: format lint typecheck security check hooks
+.PHONY: format lint typecheck security imports check hooks
 format: install ## Format and auto-fix the code (ruff)
 	@$(UV_RUN) ruff format $(PY_PATHS)
 	@$(UV_RUN) ruff check --fix $(PY_PATHS)
@@ -61,7 +61,10 @@ typecheck: install ## Type-check with mypy --strict
 security: install ## Security lint with bandit (medium severity and up)
 	@$(UV_RUN) bandit -c pyproject.toml -r sandpod -ll -q
 
-check: lint typecheck security ## lint + typecheck + security
+imports: install ## Check the import rules: layers, services never import adapters (import-linter)
+	@$(UV_RUN) lint-imports --no-cache
+
+check: lint typecheck security imports ## lint + typecheck + security + imports
 
 hooks: install ## Run every pre-commit hook over all files
 	@$(UV_RUN) pre-commit run --all-files --show-diff-on-failure

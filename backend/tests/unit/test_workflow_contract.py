@@ -20,6 +20,7 @@ CHECK_HOOKS = {
     "ruff-check": ("lint", "ruff check"),
     "mypy": ("typecheck", "mypy"),
     "bandit": ("security", "bandit"),
+    "import-linter": ("imports", "lint-imports"),
 }
 
 
@@ -66,8 +67,12 @@ def test_check_hook_runs_exactly_its_make_target(
 
 def test_check_and_test_are_built_from_the_single_checks() -> None:
     makefile = (ROOT / "Makefile").read_text()
-    assert re.search(r"^check: lint typecheck security\b", makefile, re.M)
-    assert re.search(r"^test: check services-up test-local\b", makefile, re.M)
+    assert re.search(r"^check: lint typecheck security imports\b", makefile, re.M)
+    test = re.search(r"^test: ([^#]*)##", makefile, re.M)
+    assert test, "no test target"
+    prerequisites = test.group(1).split()
+    assert prerequisites[0] == "check", prerequisites
+    assert prerequisites[-1] == "test-local", prerequisites
     assert "pytest" in make_targets()["test-local"]
 
 
