@@ -13,7 +13,8 @@ BACKEND := $(ROOT)/backend
 export UV_PYTHON_DOWNLOADS := never
 UV_PYTHON ?= $(or $(lastword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12)),python3.12)
 export UV_PYTHON
-UV_RUN := cd $(BACKEND) && uv run --frozen
+# `install` syncs the venv once per change of the lock (a stamp), so each check runs just its tool.
+UV_RUN := cd $(BACKEND) && uv run --frozen --no-sync
 PYTEST_WORKERS ?= auto
 
 # Paths each check covers (relative to backend/).
@@ -26,12 +27,9 @@ help: ## Show this help
 		| awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
 
 # ---------------------------------------------------------------- guards
-.PHONY: .uv .pre-commit
-.uv: ## (guard) Install uv from PyPI when it is missing
-	@command -v uv >/dev/null 2>&1 || { echo "uv not found: installing it from PyPI"; python3 -m pip install --quiet uv; }
-
-.pre-commit: .uv
-	@$(UV_RUN) pre-commit --version >/dev/null 2>&1 || { echo "pre-commit missing: run 'make setup'"; exit 1; }
+.PHONY: .uv
+.uv: ## (guard) Install uv (the version in backend/requirements-uv.txt) from PyPI when it is missing
+	@command -v uv >/dev/null 2>&1 || { echo "uv not found: installing it from PyPI"; python3 -m pip install --quiet -r $(BACKEND)/requirements-uv.txt; }
 
 define require
 	@command -v $(1) >/dev/null 2>&1 || { echo "$(1) is not installed: $(2)"; exit 1; }
@@ -39,8 +37,12 @@ endef
 
 # ---------------------------------------------------------------- setup
 .PHONY: setup install
-install: .uv ## Install the backend and every dependency group from uv.lock
+SYNCED := $(BACKEND)/.venv/.synced
+install: $(SYNCED) ## Install the backend and every dependency group from uv.lock (again only when it changes)
+
+$(SYNCED): $(BACKEND)/uv.lock $(BACKEND)/pyproject.toml | .uv
 	@cd $(BACKEND) && uv sync --frozen --all-groups --quiet
+	@touch $@
 
 setup: install ## Install dependencies and the git pre-commit hooks
 	@$(UV_RUN) pre-commit install --install-hooks
@@ -70,14 +72,26 @@ hooks: install ## Run every pre-commit hook over all files
 	@$(UV_RUN) pre-commit run --all-files --show-diff-on-failure
 
 # ---------------------------------------------------------------- tests
-.PHONY: test test-unit test-local
+.PHONY: test test-ci test-unit test-local all-green
 test-unit: install ## Unit tests (no I/O)
 	@$(UV_RUN) pytest tests/unit -m unit -n $(PYTEST_WORKERS) -q
 
 test-local: install ## Every test suite that runs on this machine, with coverage (KUBECONFIG: the local cluster's)
 	@export KUBECONFIG="$${KUBECONFIG:-$$($(ROOT)/scripts/cluster/cluster.sh kubeconfig)}"; $(UV_RUN) pytest tests -n $(PYTEST_WORKERS) --cov --cov-report=term --cov-report=xml:../artifacts/coverage.xml -q
 
-test: check services-up cluster-images test-local ## The README's test command: checks + every suite that can run here, the local cluster's included
+# What `make test` runs after the checks; CI's test job runs just these (test-ci), since its lint,
+# typecheck, security and imports jobs run the checks once already.
+TEST_SUITES := services-up cluster-images test-local
+
+test: check $(TEST_SUITES) ## The README's test command: checks + every suite that can run here, the local cluster's included
+
+test-ci: $(TEST_SUITES) ## `make test` without the checks (CI runs each check in its own job)
+
+all-green: ## (CI) Fail unless every job in RESULTS (the needed jobs' results) succeeded
+	@[[ -n "$(strip $(RESULTS))" ]] || { echo "RESULTS is empty: no job results to check"; exit 1; }
+	@for result in $(RESULTS); do \
+		[[ $$result == success ]] || { echo "a required job ended '$$result' ($(RESULTS))"; exit 1; }; \
+	done; echo "every required job succeeded"
 
 # ---------------------------------------------------------------- run
 .PHONY: run openapi system-deps
