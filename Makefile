@@ -74,7 +74,7 @@ hooks: install ## Run every pre-commit hook over all files
 # ---------------------------------------------------------------- tests
 .PHONY: test test-ci test-unit test-local all-green
 test-unit: install ## Unit tests (no I/O)
-	@$(UV_RUN) pytest tests/unit -m unit -n $(PYTEST_WORKERS) -q
+	@$(UV_RUN) pytest tests/unit -n $(PYTEST_WORKERS) -q
 
 test-local: install ## Every test suite that runs on this machine, with coverage (KUBECONFIG: the local cluster's)
 	@export KUBECONFIG="$${KUBECONFIG:-$$($(ROOT)/scripts/cluster/cluster.sh kubeconfig)}"; $(UV_RUN) pytest tests -n $(PYTEST_WORKERS) --cov --cov-report=term --cov-report=xml:../artifacts/coverage.xml -q
@@ -186,13 +186,14 @@ tools: ## Install the pinned Go tools (mikefarah yq, actionlint) into .cache/bin
 	@$(ROOT)/scripts/install-tools.sh yq actionlint
 
 validate: install tools ## Pipeline checks with no Docker: workflows, Dockerfiles, compose files, Trivy config scan
-	@$(UV_RUN) pytest tests/integration/test_pipeline_files.py tests/integration/test_compose_ci.py -q
+	@$(UV_RUN) pytest tests/tooling/test_pipeline_files.py tests/tooling/test_compose_ci.py -q
 
 prepull: .need-docker install ## Pull the stack's third-party images and the build bases, in parallel
 	@{ $(COMPOSE) config --images; printf 'python:%s-slim\n' $(RUNTIME_PYTHON_VERSIONS); echo debian:bookworm-slim; } \
 		| grep -v '^sandpod/' | sort -u | xargs -P 4 -n 1 docker pull --quiet
 
 docker-build: .need-buildx ## Build the base, backend and cert-generator images (docker buildx bake --load)
+	@cd $(ROOT) && docker buildx bake --file docker-bake.hcl --print >/dev/null  # the HCL parses
 	@cd $(ROOT) && TAG=$(SANDPOD_TAG) docker buildx bake --file docker-bake.hcl --load $(BAKE_FLAGS)
 
 docker-scan: .need-docker install ## Trivy on each image: CRITICAL or HIGH findings with a fix fail

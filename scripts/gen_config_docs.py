@@ -3,7 +3,7 @@
     cd backend && uv run python ../scripts/gen_config_docs.py           # write the page
     cd backend && uv run python ../scripts/gen_config_docs.py --check   # exit 1 when it is stale
 
-`make docs-config` runs the first; a unit test (tests/unit/test_docs_drift.py) compares the
+`make docs-config` runs the first; a unit test (tests/tooling/test_docs_drift.py) compares the
 committed page with `render()`. Every field of Settings and of its groups needs a description: a
 field without one stops the generator.
 """

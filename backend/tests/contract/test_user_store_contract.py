@@ -13,8 +13,6 @@ from sandpod.domain.users import LockoutPolicy, Role, User, utcnow
 from sandpod.ports import UsernameTakenError, UserStore
 from tests import isolation
 
-pytestmark = pytest.mark.integration
-
 POLICY = LockoutPolicy(max_failures=3, window=timedelta(minutes=15), lock=timedelta(minutes=15))
 
 
@@ -152,7 +150,3 @@ async def test_concurrent_changes_of_different_kinds_all_land(users: UserStore) 
         ada.password_hash,
         ada.created_at,
     )
-
-
-async def test_ping(users: UserStore) -> None:
-    await users.ping()

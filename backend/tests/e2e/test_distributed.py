@@ -24,7 +24,7 @@ from pymongo.collection import Collection
 from tests import isolation
 from tests.waiting import eventually
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 ADMIN = ("e2e-admin", "a long e2e password 9")
 LOGS = Path(__file__).resolve().parents[3] / "artifacts" / "e2e"

@@ -3,7 +3,7 @@
 The app is built from settings exactly as `sandpod api` builds it (app_from_settings), with the
 runner and result-processor workers of distributed mode running beside it in this process (a fake
 sandbox runs the scripts). For each service, on a throwaway server of the test's own
-(tests/throwaway.py) while the others are the shared ones:
+(tests/fixtures/throwaway.py) while the others are the shared ones:
 
 - up: /health/ready is 200 and a submit is accepted (202);
 - down: /health/ready is 503 naming the failed check, and a submit (and a read that needs the
@@ -26,7 +26,6 @@ import pymongo
 import pytest
 import redis.asyncio
 from aiokafka.admin import AIOKafkaAdminClient
-from asgi_lifespan import LifespanManager
 
 from sandpod.composition.api import app_from_settings
 from sandpod.composition.results import build_results
@@ -34,11 +33,12 @@ from sandpod.composition.runner import build_runner
 from sandpod.config import Settings
 from tests import isolation
 from tests.fakes import FakeSandbox
+from tests.fixtures.apps import api_client
+from tests.fixtures.throwaway import Server, ThrowawayBroker
 from tests.kafka_support import require_kafka_services
-from tests.throwaway import Server, ThrowawayBroker
 from tests.waiting import eventually
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 API = "/api/v1"
 READY = f"{API}/health/ready"
@@ -125,20 +125,16 @@ async def running(config: Settings) -> AsyncIterator[Stack]:
     app = app_from_settings(config)
     try:
         async with (
-            LifespanManager(app, startup_timeout=60, shutdown_timeout=30) as manager,
+            api_client(app, startup_timeout=60) as http,
             workers(config),
         ):
-            transport = httpx.ASGITransport(app=manager.app)
-            async with httpx.AsyncClient(
-                transport=transport, base_url="http://test", timeout=60
-            ) as http:
-                login = await http.post(
-                    f"{API}/auth/login", json={"username": ADMIN[0], "password": ADMIN[1]}
-                )
-                assert login.status_code == 200, login.text
-                http.cookies.clear()
-                http.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
-                yield Stack(http)
+            login = await http.post(
+                f"{API}/auth/login", json={"username": ADMIN[0], "password": ADMIN[1]}
+            )
+            assert login.status_code == 200, login.text
+            http.cookies.clear()
+            http.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
+            yield Stack(http)
     finally:
         await _clean_shared_servers(config)
 

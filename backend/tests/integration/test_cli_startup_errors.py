@@ -8,8 +8,6 @@ import pytest
 
 from tests import isolation
 
-pytestmark = pytest.mark.integration
-
 
 def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     settings = isolation.isolated_settings(unique=True)

@@ -35,8 +35,6 @@ from sandpod.domain.limits import DEFAULT_POLICY
 from sandpod.domain.runtimes import python
 from sandpod.ports import SandboxJob
 
-pytestmark = pytest.mark.integration
-
 NS = "sandpod-executions"
 Obj = dict[str, Any]
 

@@ -22,8 +22,6 @@ from sandpod.domain.limits import DEFAULT_POLICY
 from sandpod.domain.runtimes import CATALOGUE
 from sandpod.ports import SandboxJob
 
-pytestmark = pytest.mark.integration
-
 DEPLOY = Path(__file__).resolve().parents[3] / "deploy"
 NS = "sandpod-executions"
 # The oldest Kubernetes we support (k3s in CI is newer) and the newest schema bundled.

@@ -11,7 +11,7 @@ from sandpod.adapters.sandbox.interpreters import Interpreter, discover_on_host,
 from sandpod.config import LocalRunnerSettings
 from sandpod.domain.result import EndReason
 from sandpod.domain.runtimes import CATALOGUE, PYTHON_EXAMPLE, python
-from tests.security.sandbox_fixtures import (
+from tests.fixtures.sandbox import (
     SANDBOX_CGROUP_PARENT,
     SandboxJobs,
     host_pids_with,
@@ -19,8 +19,6 @@ from tests.security.sandbox_fixtures import (
     wait_until_running,
 )
 from tests.waiting import eventually
-
-pytestmark = pytest.mark.integration
 
 HOST_RUNTIMES = sorted(discover_on_host(CATALOGUE))
 

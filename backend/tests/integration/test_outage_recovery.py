@@ -2,7 +2,8 @@
 
 While the server is down every call raises ServiceUnavailableError (quickly, with a clear message);
 once it is back the same adapter instances work again. Each test runs a throwaway server on free
-ports (tests/throwaway.py), so the shared servers other xdist workers use are never disturbed.
+ports (tests/fixtures/throwaway.py), so the shared servers other xdist workers use are never
+disturbed.
 """
 
 import asyncio
@@ -20,10 +21,8 @@ from sandpod.domain.result import EndReason, Result
 from sandpod.domain.status import ExecutionStatus
 from sandpod.ports import ServiceUnavailableError
 from tests import isolation
-from tests.throwaway import Server
+from tests.fixtures.throwaway import Server
 from tests.waiting import eventually
-
-pytestmark = pytest.mark.integration
 
 READY_SECONDS = 30.0  # how long a restarted server (and a client finding it again) may take
 LEASE_SECONDS = 0.5  # claim lease of the cut-off test's stores (production: 30 s)

@@ -13,8 +13,6 @@ from sandpod.composition.embedded import embedded_app
 from sandpod.config import ApiSettings, AuthSettings, RateLimitSettings, Settings
 from tests.fakes import FakeSandbox
 
-pytestmark = pytest.mark.integration
-
 PASSWORD = "fuzzing passphrase 42"
 SETTINGS = Settings(
     auth=AuthSettings(

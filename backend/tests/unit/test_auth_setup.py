@@ -10,8 +10,6 @@ from sandpod.composition.auth_setup import build_accounts
 from sandpod.composition.errors import StartupError
 from sandpod.config import AuthSettings, Environment, Mode, Settings
 
-pytestmark = pytest.mark.unit
-
 SECRET = "k" * 40
 
 

@@ -20,8 +20,6 @@ from sandpod.config import (
     variables,
 )
 
-pytestmark = pytest.mark.unit
-
 COMPOSE = Path(__file__).resolve().parents[3] / "docker-compose.yaml"
 SASL_ENV = {
     "SANDPOD_KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",

@@ -7,17 +7,13 @@ from collections.abc import AsyncIterator
 import httpx
 import pydantic
 import pytest
-from asgi_lifespan import LifespanManager
 from pydantic import SecretStr
 
 from sandpod.adapters.memory.store import InMemoryExecutionStore
-from sandpod.composition.embedded import embedded_app
 from sandpod.config import AuthSettings, Settings
 from sandpod.domain.execution import Execution
 from sandpod.domain.status import ExecutionStatus, IllegalTransitionError
-from tests.fakes import FakeSandbox
-
-pytestmark = pytest.mark.unit
+from tests.fixtures.apps import api_client
 
 INTERNAL = "secret-internal-detail"
 
@@ -41,11 +37,8 @@ def internal_faults() -> list[Exception]:
 
 @pytest.fixture
 async def http() -> AsyncIterator[httpx.AsyncClient]:
-    app = embedded_app(Settings(), FakeSandbox())
-    async with LifespanManager(app) as manager:
-        transport = httpx.ASGITransport(app=manager.app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            yield client
+    async with api_client(Settings(), raise_app_exceptions=False) as client:
+        yield client
 
 
 @pytest.mark.parametrize("fault", internal_faults(), ids=lambda fault: type(fault).__name__)
@@ -73,13 +66,11 @@ async def test_an_invalid_username_is_a_422_naming_the_rule() -> None:
             password_hash_time_cost=1,
         )
     )
-    async with LifespanManager(embedded_app(settings, FakeSandbox())) as manager:
-        transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            response = await client.post(
-                "/api/v1/auth/register",
-                json={"username": "no spaces allowed", "password": "a long passphrase 42"},
-            )
+    async with api_client(settings) as client:
+        response = await client.post(
+            "/api/v1/auth/register",
+            json={"username": "no spaces allowed", "password": "a long passphrase 42"},
+        )
     assert response.status_code == 422, response.text
     assert response.headers["content-type"] == "application/problem+json"
     assert "username" in response.json()["detail"]

@@ -7,8 +7,6 @@ from pydantic import ValidationError
 
 from sandpod.config import MongoSettings, Settings, variables
 
-pytestmark = pytest.mark.unit
-
 # Every variable sandpod read before its settings were grouped (deployments set these).
 VARIABLES_BEFORE_GROUPING = {
     "SANDPOD_ACCESS_TOKEN_TTL_SECONDS",

@@ -16,11 +16,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import pytest
-
 from sandpod.api.app import create_app
-
-pytestmark = pytest.mark.unit
 
 ROOT = Path(__file__).resolve().parents[3]
 DOCS = ROOT / "docs"

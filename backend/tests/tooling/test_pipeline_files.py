@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.integration.pipeline import (
+from tests.tooling.pipeline import (
     COMPOSE_FILE,
     DOCKERFILES,
     ROOT,
@@ -27,9 +27,7 @@ from tests.integration.pipeline import (
     run,
     tool,
 )
-from tests.unit.test_workflow_contract import make_targets
-
-pytestmark = pytest.mark.integration
+from tests.tooling.test_workflow_contract import make_targets
 
 EXPECTED_WORKFLOWS = {"ci", "docs"}
 CI = ROOT / ".github" / "workflows" / "ci.yml"
@@ -405,22 +403,6 @@ def test_the_bake_file_has_the_three_targets_and_branch_scoped_gha_cache() -> No
     assert 'base = "target:base"' in bake
     assert "type=gha,scope=${scope(target, BRANCH)}" in bake
     assert 'type=gha,scope=${scope(target, "main")}' in bake
-
-
-def test_buildx_reads_the_bake_file_when_it_is_installed() -> None:
-    docker = shutil.which("docker")
-    if docker is None or run([docker, "buildx", "version"]).returncode != 0:
-        pytest.skip("docker buildx is not installed: the HCL is only checked as text")
-    result = run([docker, "buildx", "bake", "--file", "docker-bake.hcl", "--print"],
-                 env={"CACHE_BACKEND": "gha", "BRANCH": "feature/x"})  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    targets = json.loads(result.stdout)["target"]
-    assert set(targets) == {"base", "backend", "cert-generator"}
-    assert [entry["scope"] for entry in targets["backend"]["cache-from"]] == [
-        "backend-feature-x",
-        "backend-main",
-    ]
-    assert targets["backend"]["cache-to"][0]["scope"] == "backend-feature-x"
 
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda path: path.relative_to(ROOT).as_posix())

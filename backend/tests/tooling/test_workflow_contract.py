@@ -7,8 +7,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-pytestmark = pytest.mark.unit
-
 ROOT = Path(__file__).resolve().parents[3]
 REQUIRED_TARGETS = {
     "help", "setup", "run", "test", "check", "lint", "format", "typecheck", "security",
