@@ -13,7 +13,8 @@ BACKEND := $(ROOT)/backend
 export UV_PYTHON_DOWNLOADS := never
 UV_PYTHON ?= $(or $(lastword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12)),python3.12)
 export UV_PYTHON
-UV_RUN := cd $(BACKEND) && uv run --frozen
+# `install` syncs the venv once per change of the lock (a stamp), so each check runs just its tool.
+UV_RUN := cd $(BACKEND) && uv run --frozen --no-sync
 PYTEST_WORKERS ?= auto
 
 # Paths each check covers (relative to backend/).
@@ -26,12 +27,9 @@ help: ## Show this help
 		| awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
 
 # ---------------------------------------------------------------- guards
-.PHONY: .uv .pre-commit
-.uv: ## (guard) Install uv from PyPI when it is missing
-	@command -v uv >/dev/null 2>&1 || { echo "uv not found: installing it from PyPI"; python3 -m pip install --quiet uv; }
-
-.pre-commit: .uv
-	@$(UV_RUN) pre-commit --version >/dev/null 2>&1 || { echo "pre-commit missing: run 'make setup'"; exit 1; }
+.PHONY: .uv
+.uv: ## (guard) Install uv (the version in backend/requirements-uv.txt) from PyPI when it is missing
+	@command -v uv >/dev/null 2>&1 || { echo "uv not found: installing it from PyPI"; python3 -m pip install --quiet -r $(BACKEND)/requirements-uv.txt; }
 
 define require
 	@command -v $(1) >/dev/null 2>&1 || { echo "$(1) is not installed: $(2)"; exit 1; }
@@ -39,14 +37,18 @@ endef
 
 # ---------------------------------------------------------------- setup
 .PHONY: setup install
-install: .uv ## Install the backend and every dependency group from uv.lock
+SYNCED := $(BACKEND)/.venv/.synced
+install: $(SYNCED) ## Install the backend and every dependency group from uv.lock (again only when it changes)
+
+$(SYNCED): $(BACKEND)/uv.lock $(BACKEND)/pyproject.toml | .uv
 	@cd $(BACKEND) && uv sync --frozen --all-groups --quiet
+	@touch $@
 
 setup: install ## Install dependencies and the git pre-commit hooks
 	@$(UV_RUN) pre-commit install --install-hooks
 
 # ---------------------------------------------------------------- checks
-.PHONY: format lint typecheck security check hooks
+.PHONY: format lint typecheck security imports check hooks
 format: install ## Format and auto-fix the code (ruff)
 	@$(UV_RUN) ruff format $(PY_PATHS)
 	@$(UV_RUN) ruff check --fix $(PY_PATHS)
@@ -61,15 +63,18 @@ typecheck: install ## Type-check with mypy --strict
 security: install ## Security lint with bandit (medium severity and up)
 	@$(UV_RUN) bandit -c pyproject.toml -r sandpod -ll -q
 
-check: lint typecheck security ## lint + typecheck + security
+imports: install ## Check the import rules: layers, services never import adapters (import-linter)
+	@$(UV_RUN) lint-imports --no-cache
+
+check: lint typecheck security imports ## lint + typecheck + security + imports
 
 hooks: install ## Run every pre-commit hook over all files
 	@$(UV_RUN) pre-commit run --all-files --show-diff-on-failure
 
 # ---------------------------------------------------------------- tests
-.PHONY: test test-unit test-local test-cluster-down
+.PHONY: test test-ci test-unit test-local test-cluster-down all-green
 test-unit: install ## Unit tests (no I/O)
-	@$(UV_RUN) pytest tests/unit -m unit -n $(PYTEST_WORKERS) -q
+	@$(UV_RUN) pytest tests/unit -n $(PYTEST_WORKERS) -q
 
 test-local: install ## Every test suite that runs on this machine, with coverage (KUBECONFIG: the local cluster's)
 	@export KUBECONFIG="$${KUBECONFIG:-$$($(ROOT)/scripts/cluster/cluster.sh kubeconfig)}"; $(UV_RUN) pytest tests --ignore=tests/teardown -n $(PYTEST_WORKERS) --cov --cov-report=term --cov-report=xml:../artifacts/coverage.xml -q
@@ -77,7 +82,19 @@ test-local: install ## Every test suite that runs on this machine, with coverage
 test-cluster-down: install ## Stop the local cluster and check nothing is left (process, mount, link, pod cgroup)
 	@$(UV_RUN) pytest tests/teardown -q
 
-test: check services-up cluster-images test-local test-cluster-down ## The README's test command: checks + every suite that can run here, the local cluster's included
+# What `make test` runs after the checks; CI's test job runs just these (test-ci), since its lint,
+# typecheck, security and imports jobs run the checks once already.
+TEST_SUITES := services-up cluster-images test-local test-cluster-down
+
+test: check $(TEST_SUITES) ## The README's test command: checks + every suite that can run here, the local cluster's included
+
+test-ci: $(TEST_SUITES) ## `make test` without the checks (CI runs each check in its own job)
+
+all-green: ## (CI) Fail unless every job in RESULTS (the needed jobs' results) succeeded
+	@[[ -n "$(strip $(RESULTS))" ]] || { echo "RESULTS is empty: no job results to check"; exit 1; }
+	@for result in $(RESULTS); do \
+		[[ $$result == success ]] || { echo "a required job ended '$$result' ($(RESULTS))"; exit 1; }; \
+	done; echo "every required job succeeded"
 
 # ---------------------------------------------------------------- run
 .PHONY: run openapi system-deps
@@ -172,13 +189,14 @@ tools: ## Install the pinned Go tools (mikefarah yq, actionlint) into .cache/bin
 	@$(ROOT)/scripts/install-tools.sh yq actionlint
 
 validate: install tools ## Pipeline checks with no Docker: workflows, Dockerfiles, compose files, Trivy config scan
-	@$(UV_RUN) pytest tests/integration/test_pipeline_files.py tests/integration/test_compose_ci.py -q
+	@$(UV_RUN) pytest tests/tooling/test_pipeline_files.py tests/tooling/test_compose_ci.py -q
 
 prepull: .need-docker install ## Pull the stack's third-party images and the build bases, in parallel
 	@{ $(COMPOSE) config --images; printf 'python:%s-slim\n' $(RUNTIME_PYTHON_VERSIONS); echo debian:bookworm-slim; } \
 		| grep -v '^sandpod/' | sort -u | xargs -P 4 -n 1 docker pull --quiet
 
 docker-build: .need-buildx ## Build the base, backend and cert-generator images (docker buildx bake --load)
+	@cd $(ROOT) && docker buildx bake --file docker-bake.hcl --print >/dev/null  # the HCL parses
 	@cd $(ROOT) && TAG=$(SANDPOD_TAG) docker buildx bake --file docker-bake.hcl --load $(BAKE_FLAGS)
 
 docker-scan: .need-docker install ## Trivy on each image: CRITICAL or HIGH findings with a fix fail

@@ -19,10 +19,6 @@ variable "PYTHON_IMAGE" {
   default = "python:3.12-slim"
 }
 
-variable "UV_VERSION" {
-  default = "0.9.17"
-}
-
 # Empty: backend builds FROM the base target of the same bake run (a bake context). An image
 # name: backend builds FROM that existing image instead (a published base, or an engine whose
 # BuildKit predates named contexts, as in `make docker-smoke`).
@@ -67,7 +63,6 @@ target "base" {
   dockerfile = "Dockerfile.base"
   args = {
     PYTHON_IMAGE = PYTHON_IMAGE
-    UV_VERSION   = UV_VERSION
   }
   tags       = ["${REGISTRY}/base:${TAG}"]
   cache-from = cache_from("base")

@@ -97,8 +97,8 @@ def bare_interpreter(runs: int) -> Figures:
 
 async def raw_sandbox(runs: int) -> tuple[Figures, float]:
     settings = Settings()
-    runner = build_local_runner(settings)
-    limits = settings.limit_policy.defaults
+    runner = build_local_runner(settings.local_runner)
+    limits = settings.executions.limit_policy.defaults
 
     def job(index: int) -> SandboxJob:
         return SandboxJob(f"bench-{index}-{time.monotonic_ns()}", python("3.12"), HELLO, "", limits)

@@ -3,9 +3,9 @@
     cd backend && uv run python ../scripts/gen_config_docs.py           # write the page
     cd backend && uv run python ../scripts/gen_config_docs.py --check   # exit 1 when it is stale
 
-`make docs-config` runs the first; a unit test (tests/unit/test_docs_drift.py) compares the
-committed page with `render()`. Every field of Settings needs a description: a field without one
-stops the generator.
+`make docs-config` runs the first; a unit test (tests/tooling/test_docs_drift.py) compares the
+committed page with `render()`. Every field of Settings and of its groups needs a description: a
+field without one stops the generator.
 """
 
 import argparse
@@ -22,7 +22,7 @@ from pydantic import BaseModel, SecretStr
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from sandpod.config import Settings
+from sandpod.config import GROUPS, Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 OUTPUT = ROOT / "docs" / "reference" / "configuration.md"
@@ -135,8 +135,32 @@ def description(owner: str, name: str, field: FieldInfo) -> str:
     return _cell(field.description)
 
 
+def _table(
+    model: type[BaseModel],
+    prefix: str,
+    fields: list[tuple[str, FieldInfo]],
+    models: dict[str, tuple[type[BaseModel], list[tuple[str, BaseModel]]]],
+) -> list[str]:
+    """One row per field, noting the nested models (Limits) their own sections must describe."""
+    lines = [
+        "| Environment variable | Type | Default | Description |",
+        "| --- | --- | --- | --- |",
+    ]
+    for name, field in fields:
+        default = field_default(field)  # the declared default, whatever the environment says
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            entry = models.setdefault(annotation.__name__, (annotation, []))
+            entry[1].append((f"{prefix}{name.upper()}", default))
+        lines.append(
+            f"| `{prefix}{name.upper()}` | {type_name(annotation)}{bounds_text(field)} | "
+            f"{default_text(name, default)} | {description(model.__name__, name, field)} |"
+        )
+    return lines
+
+
 def render() -> str:
-    """The whole page, from Settings and the models its fields use."""
+    """The whole page, from Settings, its groups and the models their fields use."""
     config = Settings.model_config
     prefix = str(config.get("env_prefix", ""))
     nested = config.get("env_nested_delimiter") or "__"
@@ -154,20 +178,28 @@ def render() -> str:
         + ". Environment variables win over the file; the defaults below are what a process uses"
         " when neither sets a value. `sandpod run` also takes `--host` and `--port`.",
         "",
-        "| Environment variable | Type | Default | Description |",
-        "| --- | --- | --- | --- |",
+        "The settings come in groups, one model each in `sandpod/config.py`; a group is the only"
+        " place its defaults are written, and each part of sandpod takes the groups it uses.",
+        "",
+        f"## {Settings.title}",
+        "",
+        _cell(Settings.__doc__ or "").strip(),
+        "",
     ]
-    for name, field in Settings.model_fields.items():
-        default = field_default(field)
-        annotation = field.annotation
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            entry = models.setdefault(annotation.__name__, (annotation, []))
-            if isinstance(default, BaseModel):
-                entry[1].append((name, default))
-        lines.append(
-            f"| `{prefix}{name.upper()}` | {type_name(annotation)}{bounds_text(field)} | "
-            f"{default_text(name, default)} | {description('Settings', name, field)} |"
-        )
+    own = [(name, field) for name, field in Settings.model_fields.items() if name not in GROUPS]
+    lines += _table(Settings, prefix, own, models)
+
+    for group_name, group in GROUPS.items():
+        group_prefix = str(group.model_config.get("env_prefix", ""))
+        fields = list(group.model_fields.items())
+        lines += [
+            "",
+            f"## {group.title}",
+            "",
+            f"{_cell(group.__doc__ or '').strip()} (`settings.{group_name}`)",
+            "",
+        ]
+        lines += _table(group, group_prefix, fields, models)
 
     for model_name, (model, uses) in models.items():
         lines += [
@@ -175,15 +207,17 @@ def render() -> str:
             f"## {model_name}",
             "",
             f"{_cell(model.__doc__ or '').strip()} Settings of this type: "
-            + ", ".join(f"`{prefix}{name.upper()}`" for name, _ in uses)
+            + ", ".join(f"`{variable}`" for variable, _ in uses)
             + ".",
             "",
-            f"Set one as a JSON object with every field (`{prefix}{uses[0][0].upper()}="
+            f"Set one as a JSON object with every field (`{uses[0][0]}="
             f"'{{\"{next(iter(model.model_fields))}\": ..., ...}}'`), or field by field with"
             f" `{prefix}<SETTING>{nested}<FIELD>`; either way every field must be given, since"
             " values given in the environment replace the whole default object.",
             "",
-            "| Field | Type | " + " | ".join(f"`{name}`" for name, _ in uses) + " | Description |",
+            "| Field | Type | "
+            + " | ".join(f"`{variable.removeprefix(prefix).lower()}`" for variable, _ in uses)
+            + " | Description |",
             "| --- | --- | " + " | ".join("---" for _ in uses) + " | --- |",
         ]
         for field_name, field in model.model_fields.items():

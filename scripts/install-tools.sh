@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install the pinned Go tools the pipeline uses, from the Go module proxy, into .cache/bin:
 #   yq          mikefarah yq v4 (scripts/compose_ci.sh; the Python `yq` on some PATHs is another tool)
-#   actionlint  the GitHub workflow linter (tests/integration/test_pipeline_files.py)
+#   actionlint  the GitHub workflow linter (tests/tooling/test_pipeline_files.py)
 #   buildx      the Docker Buildx CLI plugin (`make docker-smoke` on an engine that lacks it)
 #
 # Usage: scripts/install-tools.sh [--print-path] [TOOL...]     (default TOOLs: yq actionlint)

@@ -1,12 +1,14 @@
 """Settings, read from SANDPOD_* environment variables (and a .env file when present).
 
-docs/reference/configuration.md is generated from this class (`make docs-config`); a drift check
-keeps them equal, so every field needs a description.
+One model per technology or concern, each the only place its defaults are declared; adapters and
+services take the group they use. docs/reference/configuration.md is generated from these models
+(`make docs-config`); a drift check keeps them equal, so every field needs a description.
 """
 
 import tempfile
 from enum import StrEnum
 from pathlib import Path
+from typing import Any, ClassVar
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -42,21 +44,26 @@ class KafkaSaslMechanism(StrEnum):
     SCRAM_SHA_512 = "SCRAM-SHA-512"
 
 
-class Settings(BaseSettings):
+class SettingsGroup(BaseSettings):
+    """A settings model read from the environment; refuses keyword arguments it does not know."""
+
     model_config = SettingsConfigDict(
         env_prefix="SANDPOD_", env_file=".env", env_nested_delimiter="__", extra="ignore"
     )
+    title: ClassVar[str]  # the heading of this group on the configuration page
 
-    mode: Mode = Field(
-        Mode.EMBEDDED, description="embedded: one process; distributed: Kafka, MongoDB, Redis."
-    )
-    runner: RunnerKind = Field(
-        RunnerKind.LOCAL, description="Sandbox runner used by the runner worker."
-    )
-    host: str = Field("127.0.0.1", description="Address the API binds to.")
-    port: int = Field(8000, description="Port the API binds to.")
-    log_level: str = Field("INFO", description="Log level (DEBUG, INFO, WARNING, ERROR).")
-    log_json: bool = Field(False, description="Write logs as JSON lines (one object per line).")
+    def __init__(self, **values: Any) -> None:
+        unknown = sorted(name for name in values if name not in type(self).model_fields)
+        if unknown:  # extra="ignore" (for .env files) would drop a misspelt override silently
+            known = ", ".join(type(self).model_fields)
+            raise TypeError(f"{type(self).__name__} has no {', '.join(unknown)} (it has {known})")
+        super().__init__(**values)
+
+
+class ExecutionSettings(SettingsGroup):
+    """What a caller may submit: limits, input sizes, idempotency."""
+
+    title: ClassVar[str] = "Executions"
 
     default_limits: Limits = Field(
         DEFAULT_POLICY.defaults, description="Limits applied when a caller sets none."
@@ -68,124 +75,57 @@ class Settings(BaseSettings):
     max_stdin_bytes: int = Field(
         1024 * 1024, description="Largest accepted stdin, in bytes (UTF-8)."
     )
-    max_request_bytes: int = Field(
-        2 * 1024 * 1024, description="Largest accepted HTTP request body."
-    )
-    # Sandbox runs wait on the kernel (cgroup moves, process start) as much as they compute, so
-    # several per core keep the cores busy: 8 gave ~10% more throughput than 4 on 2 cores.
-    max_concurrent_executions: int = Field(
-        8, ge=1, description="Sandboxes one runner process runs at once."
-    )
     idempotency_ttl_seconds: int = Field(
         24 * 3600, description="How long an Idempotency-Key is remembered."
     )
-    isolation_check_interval_seconds: float = Field(
-        300,
-        ge=0,
-        description="How often the runner runs its isolation canary (it also runs one at "
-        "start, before taking work); while the canary fails the runner takes no work and "
-        "readiness names what is broken. 0 turns the canary off.",
-    )
-    isolation_accept: list[str] = Field(
-        default_factory=list,
-        description='Canary properties to run without, as a JSON list, e.g. ["pids_limit"] '
-        "on a cluster whose kubelets have no podPidsLimit. Each is logged at every check.",
-    )
-    worker_health_port: int | None = Field(
-        None,
-        ge=0,
-        le=65535,
-        description="Serve /health/live and /health/ready on this port of 127.0.0.1 from a "
-        "worker process (the runner's readiness includes its isolation canary). Unset: none.",
-    )
-    sweep_interval_seconds: float = Field(
-        15.0, description="How often the timeout sweep looks for stuck executions."
-    )
-    sweep_grace_seconds: float = Field(
-        60.0, description="Extra time past the wall limit before an unfinished execution is failed."
-    )
-    republish_after_seconds: float = Field(
-        30.0,
-        ge=0,
-        description="The timeout sweep publishes the request of an execution still queued this "
-        "long again (at most once per this period), in case the first one never reached the "
-        "event bus; a runner starts it only if it is still queued. 0 turns this off.",
+
+    @property
+    def limit_policy(self) -> LimitPolicy:
+        return LimitPolicy(defaults=self.default_limits, maxima=self.max_limits)
+
+
+class ApiSettings(SettingsGroup):
+    """The HTTP API."""
+
+    title: ClassVar[str] = "HTTP API"
+
+    max_request_bytes: int = Field(
+        2 * 1024 * 1024, description="Largest accepted HTTP request body."
     )
     sse_heartbeat_seconds: float = Field(15.0, description="Interval of SSE heartbeat comments.")
 
-    sandbox_root: Path = Field(
-        default_factory=lambda: Path(tempfile.gettempdir()) / "sandpod",
-        description="Where the local runner keeps per-execution folders.",
-    )
-    cgroup_root: Path = Field(
-        Path("/sys/fs/cgroup"), description="Mount point of the cgroup v1 hierarchies."
-    )
-    cgroup_parent: str = Field(
-        "sandpod", description="Parent cgroup under each controller for sandboxes."
-    )
-    bwrap_path: str = Field("bwrap", description="The bubblewrap executable.")
 
-    mongo_url: SecretStr = Field(
-        SecretStr("mongodb://127.0.0.1:27018"), description="MongoDB connection URL."
+class RateLimitSettings(SettingsGroup):
+    """Fixed-window request budgets per user and per client IP."""
+
+    model_config = SettingsConfigDict(env_prefix="SANDPOD_RATE_LIMIT_")
+    title: ClassVar[str] = "Rate limits"
+
+    window_seconds: int = Field(
+        60, ge=1, description="Length of each rate-limit window (fixed windows)."
     )
-    mongo_database: str = Field("sandpod", description="MongoDB database name.")
-    redis_url: SecretStr = Field(
-        SecretStr("redis://127.0.0.1:16379/0"), description="Redis connection URL."
+    submit_per_user: int = Field(
+        60, ge=0, description="Submissions and cancels per user per window (0: no limit)."
     )
-    redis_prefix: str = Field("sandpod:", description="Prefix of every Redis key and channel.")
-    kafka_bootstrap_servers: str = Field(
-        "127.0.0.1:19092", description="Kafka bootstrap servers, comma separated."
+    submit_per_ip: int = Field(
+        120, ge=0, description="Submissions and cancels per client IP per window (0: no limit)."
     )
-    kafka_security_protocol: KafkaSecurityProtocol = Field(
-        KafkaSecurityProtocol.PLAINTEXT,
-        description="How clients reach the Kafka brokers. SSL and SASL_SSL verify the brokers' "
-        "certificates against the system's CA certificates; SASL_PLAINTEXT and SASL_SSL sign in "
-        "with the SASL username and password.",
+    read_per_user: int = Field(
+        600, ge=0, description="Reads (get, list, stream, me) per user per window (0: no limit)."
     )
-    kafka_sasl_mechanism: KafkaSaslMechanism = Field(
-        KafkaSaslMechanism.PLAIN,
-        description="SASL mechanism for the SASL_* security protocols.",
+    read_per_ip: int = Field(
+        1200, ge=0, description="Reads per client IP per window (0: no limit)."
     )
-    kafka_sasl_username: str | None = Field(
-        None, description="Kafka SASL username; required by the SASL_* security protocols."
-    )
-    kafka_sasl_password: SecretStr | None = Field(
-        None, description="Kafka SASL password; required by the SASL_* security protocols."
-    )
-    kafka_topic_prefix: str = Field("sandpod.", description="Prefix of every Kafka topic.")
-    kafka_group_suffix: str = Field(
-        "", description="Suffix appended to consumer group names (test isolation)."
-    )
-    schema_registry_url: str = Field(
-        "http://127.0.0.1:18081/apis/ccompat/v7",
-        description="Confluent-compatible Schema Registry URL.",
-    )
-    schema_subject_prefix: str = Field(
-        "sandpod.", description="Prefix of every Schema Registry subject."
+    auth_per_ip: int = Field(
+        30, ge=0, description="Sign-in and registration attempts per client IP per window."
     )
 
-    kubernetes_namespace: str = Field(
-        "sandpod-executions", description="Namespace executor pods run in (never 'default')."
-    )
-    kubernetes_max_pod_pids: int = Field(
-        1024,
-        ge=16,
-        description="The process budget every executor pod must be held to: the isolation "
-        "canary fails when a pod can start more (a kubelet without podPidsLimit).",
-    )
-    kubernetes_runtime_class: str | None = Field(
-        None, description="Optional runtimeClassName (gVisor, Kata) for executor pods."
-    )
 
-    otlp_endpoint: str | None = Field(
-        None, description="OTLP/HTTP endpoint for traces and metrics; export is off when unset."
-    )
+class AuthSettings(SettingsGroup):
+    """Accounts, tokens and sign-in rules."""
 
-    environment: Environment = Field(
-        Environment.PRODUCTION,
-        description="development allows a random per-process token secret when "
-        "SANDPOD_JWT_SECRET is unset; production refuses to start without one.",
-    )
+    title: ClassVar[str] = "Accounts and sign-in"
+
     auth_required: bool | None = Field(
         None,
         description="Require accounts. Unset: off in embedded mode bound to loopback (everyone "
@@ -224,25 +164,210 @@ class Settings(BaseSettings):
     password_hash_memory_kib: int = Field(
         65536, ge=1024, description="argon2id memory per hash, in KiB."
     )
-    rate_limit_window_seconds: int = Field(
-        60, ge=1, description="Length of each rate-limit window (fixed windows)."
+
+
+class WorkerSettings(SettingsGroup):
+    """The runner and the result processor (both roles, in either mode)."""
+
+    title: ClassVar[str] = "Workers"
+
+    # Sandbox runs wait on the kernel (cgroup moves, process start) as much as they compute, so
+    # several per core keep the cores busy: 8 gave ~10% more throughput than 4 on 2 cores.
+    max_concurrent_executions: int = Field(
+        8, ge=1, description="Sandboxes one runner process runs at once."
     )
-    rate_limit_submit_per_user: int = Field(
-        60, ge=0, description="Submissions and cancels per user per window (0: no limit)."
+    sweep_interval_seconds: float = Field(
+        15.0, description="How often the timeout sweep looks for stuck executions."
     )
-    rate_limit_submit_per_ip: int = Field(
-        120, ge=0, description="Submissions and cancels per client IP per window (0: no limit)."
+    sweep_grace_seconds: float = Field(
+        60.0, description="Extra time past the wall limit before an unfinished execution is failed."
     )
-    rate_limit_read_per_user: int = Field(
-        600, ge=0, description="Reads (get, list, stream, me) per user per window (0: no limit)."
+    republish_after_seconds: float = Field(
+        30.0,
+        ge=0,
+        description="The timeout sweep publishes the request of an execution still queued this "
+        "long again (at most once per this period), in case the first one never reached the "
+        "event bus; a runner starts it only if it is still queued. 0 turns this off.",
     )
-    rate_limit_read_per_ip: int = Field(
-        1200, ge=0, description="Reads per client IP per window (0: no limit)."
+    isolation_check_interval_seconds: float = Field(
+        300,
+        ge=0,
+        description="How often the runner runs its isolation canary (it also runs one at "
+        "start, before taking work); while the canary fails the runner takes no work and "
+        "readiness names what is broken. 0 turns the canary off.",
     )
-    rate_limit_auth_per_ip: int = Field(
-        30, ge=0, description="Sign-in and registration attempts per client IP per window."
+    isolation_accept: list[str] = Field(
+        default_factory=list,
+        description='Canary properties to run without, as a JSON list, e.g. ["pids_limit"] '
+        "on a cluster whose kubelets have no podPidsLimit. Each is logged at every check.",
+    )
+    worker_health_port: int | None = Field(
+        None,
+        ge=0,
+        le=65535,
+        description="Serve /health/live and /health/ready on this port of 127.0.0.1 from a "
+        "worker process (the runner's readiness includes its isolation canary). Unset: none.",
     )
 
-    @property
-    def limit_policy(self) -> LimitPolicy:
-        return LimitPolicy(defaults=self.default_limits, maxima=self.max_limits)
+
+class LocalRunnerSettings(SettingsGroup):
+    """The local sandbox runner: bubblewrap, cgroups and rlimits on this machine."""
+
+    title: ClassVar[str] = "Local sandbox runner"
+
+    sandbox_root: Path = Field(
+        default_factory=lambda: Path(tempfile.gettempdir()) / "sandpod",
+        description="Where the local runner keeps per-execution folders.",
+    )
+    cgroup_root: Path = Field(
+        Path("/sys/fs/cgroup"), description="Mount point of the cgroup v1 hierarchies."
+    )
+    cgroup_parent: str = Field(
+        "sandpod", description="Parent cgroup under each controller for sandboxes."
+    )
+    bwrap_path: str = Field("bwrap", description="The bubblewrap executable.")
+
+
+class KubernetesSettings(SettingsGroup):
+    """The Kubernetes runner and the pod monitor."""
+
+    model_config = SettingsConfigDict(env_prefix="SANDPOD_KUBERNETES_")
+    title: ClassVar[str] = "Kubernetes"
+
+    namespace: str = Field(
+        "sandpod-executions", description="Namespace executor pods run in (never 'default')."
+    )
+    runtime_class: str | None = Field(
+        None, description="Optional runtimeClassName (gVisor, Kata) for executor pods."
+    )
+    max_pod_pids: int = Field(
+        1024,
+        ge=16,
+        description="The process budget every executor pod must be held to: the isolation "
+        "canary fails when a pod can start more (a kubelet without podPidsLimit).",
+    )
+
+
+class MongoSettings(SettingsGroup):
+    """MongoDB (or FerretDB): executions and users in distributed mode."""
+
+    model_config = SettingsConfigDict(env_prefix="SANDPOD_MONGO_")
+    title: ClassVar[str] = "MongoDB"
+
+    url: SecretStr = Field(
+        SecretStr("mongodb://127.0.0.1:27018"), description="MongoDB connection URL."
+    )
+    database: str = Field("sandpod", description="MongoDB database name.")
+
+
+class RedisSettings(SettingsGroup):
+    """Redis: rate limits, idempotency keys and live updates in distributed mode."""
+
+    model_config = SettingsConfigDict(env_prefix="SANDPOD_REDIS_")
+    title: ClassVar[str] = "Redis"
+
+    url: SecretStr = Field(
+        SecretStr("redis://127.0.0.1:16379/0"), description="Redis connection URL."
+    )
+    prefix: str = Field("sandpod:", description="Prefix of every Redis key and channel.")
+
+
+class KafkaSettings(SettingsGroup):
+    """Kafka: the event bus of distributed mode."""
+
+    model_config = SettingsConfigDict(env_prefix="SANDPOD_KAFKA_")
+    title: ClassVar[str] = "Kafka"
+
+    bootstrap_servers: str = Field(
+        "127.0.0.1:19092", description="Kafka bootstrap servers, comma separated."
+    )
+    security_protocol: KafkaSecurityProtocol = Field(
+        KafkaSecurityProtocol.PLAINTEXT,
+        description="How clients reach the Kafka brokers. SSL and SASL_SSL verify the brokers' "
+        "certificates against the system's CA certificates; SASL_PLAINTEXT and SASL_SSL sign in "
+        "with the SASL username and password.",
+    )
+    sasl_mechanism: KafkaSaslMechanism = Field(
+        KafkaSaslMechanism.PLAIN,
+        description="SASL mechanism for the SASL_* security protocols.",
+    )
+    sasl_username: str | None = Field(
+        None, description="Kafka SASL username; required by the SASL_* security protocols."
+    )
+    sasl_password: SecretStr | None = Field(
+        None, description="Kafka SASL password; required by the SASL_* security protocols."
+    )
+    topic_prefix: str = Field("sandpod.", description="Prefix of every Kafka topic.")
+    group_suffix: str = Field(
+        "", description="Suffix appended to consumer group names (test isolation)."
+    )
+
+
+class SchemaRegistrySettings(SettingsGroup):
+    """The Confluent-compatible Schema Registry that holds the events' Avro schemas."""
+
+    model_config = SettingsConfigDict(env_prefix="SANDPOD_SCHEMA_")
+    title: ClassVar[str] = "Schema Registry"
+
+    registry_url: str = Field(
+        "http://127.0.0.1:18081/apis/ccompat/v7",
+        description="Confluent-compatible Schema Registry URL.",
+    )
+    subject_prefix: str = Field("sandpod.", description="Prefix of every Schema Registry subject.")
+
+
+class Settings(SettingsGroup):
+    """The process: its mode, address, logs and telemetry, and one model per group below."""
+
+    title: ClassVar[str] = "Process"
+
+    mode: Mode = Field(
+        Mode.EMBEDDED, description="embedded: one process; distributed: Kafka, MongoDB, Redis."
+    )
+    runner: RunnerKind = Field(
+        RunnerKind.LOCAL, description="Sandbox runner used by the runner worker."
+    )
+    environment: Environment = Field(
+        Environment.PRODUCTION,
+        description="development allows a random per-process token secret when "
+        "SANDPOD_JWT_SECRET is unset; production refuses to start without one.",
+    )
+    host: str = Field("127.0.0.1", description="Address the API binds to.")
+    port: int = Field(8000, description="Port the API binds to.")
+    log_level: str = Field("INFO", description="Log level (DEBUG, INFO, WARNING, ERROR).")
+    log_json: bool = Field(False, description="Write logs as JSON lines (one object per line).")
+    otlp_endpoint: str | None = Field(
+        None, description="OTLP/HTTP endpoint for traces and metrics; export is off when unset."
+    )
+
+    executions: ExecutionSettings = Field(default_factory=ExecutionSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+    rate_limits: RateLimitSettings = Field(default_factory=RateLimitSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    workers: WorkerSettings = Field(default_factory=WorkerSettings)
+    local_runner: LocalRunnerSettings = Field(default_factory=LocalRunnerSettings)
+    kubernetes: KubernetesSettings = Field(default_factory=KubernetesSettings)
+    mongo: MongoSettings = Field(default_factory=MongoSettings)
+    redis: RedisSettings = Field(default_factory=RedisSettings)
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    schema_registry: SchemaRegistrySettings = Field(default_factory=SchemaRegistrySettings)
+
+
+# Settings' field name -> the group model it holds.
+GROUPS: dict[str, type[SettingsGroup]] = {
+    name: field.annotation
+    for name, field in Settings.model_fields.items()
+    if isinstance(field.annotation, type) and issubclass(field.annotation, SettingsGroup)
+}
+
+
+def variables() -> dict[str, tuple[type[SettingsGroup], str]]:
+    """Every environment variable a setting is read from -> (its model, its field)."""
+    found: dict[str, tuple[type[SettingsGroup], str]] = {}
+    models: list[type[SettingsGroup]] = [Settings, *GROUPS.values()]
+    for model in models:
+        prefix = str(model.model_config.get("env_prefix", ""))
+        for name in model.model_fields:
+            if name not in GROUPS or model is not Settings:
+                found[f"{prefix}{name}".upper()] = (model, name)
+    return found

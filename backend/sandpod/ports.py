@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
+from sandpod.domain.errors import ConflictError, UnavailableError
 from sandpod.domain.events import Event, EventType, StatusUpdate
 from sandpod.domain.execution import Execution
 from sandpod.domain.limits import Limits
@@ -19,7 +20,7 @@ class DuplicateExecutionError(KeyError):
     """An execution with this id is already stored."""
 
 
-class ServiceUnavailableError(RuntimeError):
+class ServiceUnavailableError(UnavailableError):
     """A backing service (database, broker, cache) cannot be reached right now."""
 
 
@@ -137,7 +138,7 @@ class RateLimiter(Protocol):
     async def hit(self, key: str, *, limit: int, window_seconds: int) -> RateDecision: ...
 
 
-class UsernameTakenError(ValueError):
+class UsernameTakenError(ConflictError):
     def __init__(self, username: str) -> None:
         super().__init__(f"the username {username!r} is taken")
         self.username = username

@@ -55,7 +55,7 @@ async def cluster() -> AsyncIterator[Cluster]:
     except ApiException as exc:
         if exc.status != 403:
             raise
-        namespace, owned = Settings().kubernetes_namespace, False
+        namespace, owned = Settings().kubernetes.namespace, False
     api = KubernetesApi(client, namespace)
 
     async def connect() -> KubernetesApi:

@@ -8,7 +8,7 @@ per test process, so two runs on one machine do not collide either. Use the help
     kafka_topic_prefix()     test.gw0.1a2b3c4d.
     kafka_group_suffix()     .gw0.1a2b3c4d
     schema_subject_prefix()  test.gw0.1a2b3c4d.
-    isolated_settings()      Settings with all of the above
+    isolated_settings()      Settings with all of the above (groups overridden by dict)
 
 Pass `unique=True` for a name no other test in this worker shares (adds a fresh token).
 """
@@ -18,7 +18,7 @@ import uuid
 from functools import cache
 from typing import Any
 
-from sandpod.config import Mode, Settings
+from sandpod.config import GROUPS, Mode, Settings
 
 
 def worker_id() -> str:
@@ -61,14 +61,26 @@ def schema_subject_prefix(base: str = "test", *, unique: bool = False) -> str:
 
 
 def isolated_settings(*, unique: bool = False, **overrides: Any) -> Settings:
-    """Distributed-mode Settings whose every shared-server name is this worker's own."""
-    fields: dict[str, Any] = {
-        "mode": Mode.DISTRIBUTED,
-        "mongo_database": mongo_database(unique=unique),
-        "redis_prefix": redis_prefix(unique=unique),
-        "kafka_topic_prefix": kafka_topic_prefix(unique=unique),
-        "kafka_group_suffix": kafka_group_suffix(unique=unique),
-        "schema_subject_prefix": schema_subject_prefix(unique=unique),
+    """Distributed-mode Settings whose every shared-server name is this worker's own.
+
+    Override a process field by name (`auth_required=True` is not one: groups take a dict of
+    their fields, `auth={"auth_required": True}`, `mongo={"url": url}`).
+    """
+    groups: dict[str, dict[str, Any]] = {
+        "mongo": {"database": mongo_database(unique=unique)},
+        "redis": {"prefix": redis_prefix(unique=unique)},
+        "kafka": {
+            "topic_prefix": kafka_topic_prefix(unique=unique),
+            "group_suffix": kafka_group_suffix(unique=unique),
+        },
+        "schema_registry": {"subject_prefix": schema_subject_prefix(unique=unique)},
     }
-    fields.update(overrides)
+    fields: dict[str, Any] = {"mode": Mode.DISTRIBUTED}
+    for name, value in overrides.items():
+        if name in GROUPS:
+            groups[name] = {**groups.get(name, {}), **value}
+        else:
+            fields[name] = value
+    for name, values in groups.items():
+        fields[name] = GROUPS[name](**values)
     return Settings(**fields)

@@ -31,10 +31,13 @@ loopback may run without accounts: then every request acts as the local admin.
 StateFactory = Callable[[], AbstractAsyncContextManager[ApiState]]
 
 
-def create_app(state: StateFactory | None = None, *, max_request_bytes: int = 2 << 20) -> FastAPI:
-    """Build the app. `state` opens the wired services for the app's lifetime.
+def create_app(
+    state: StateFactory | None = None, *, max_request_bytes: int | None = None
+) -> FastAPI:
+    """Build the app. `state` opens the wired services for the app's lifetime, and
+    `max_request_bytes` (SANDPOD_MAX_REQUEST_BYTES) caps request bodies.
 
-    Without it the app can only describe itself (`sandpod openapi`).
+    Without them the app can only describe itself (`sandpod openapi`).
     """
 
     @asynccontextmanager
@@ -58,7 +61,8 @@ def create_app(state: StateFactory | None = None, *, max_request_bytes: int = 2 
         redoc_url=None,
     )
     install_problem_handlers(app)
-    app.add_middleware(BodySizeLimit, max_bytes=max_request_bytes)
+    if max_request_bytes is not None:
+        app.add_middleware(BodySizeLimit, max_bytes=max_request_bytes)
     app.add_middleware(RateLimitHeaders)
     v1 = APIRouter(prefix=API_PREFIX)
     for module in (auth, executions, runtimes, health):

@@ -1,4 +1,8 @@
-"""Map every error to RFC 9457 problem+json with a message a person understands."""
+"""Every error as RFC 9457 problem+json with a message a person understands.
+
+A SandpodError carries its status (domain/errors.py) and is answered with its own message; any
+other exception is an internal fault: a 500 whose text stays in the log.
+"""
 
 from collections.abc import Sequence
 from http import HTTPStatus
@@ -9,19 +13,8 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
-from sandpod.domain.limits import LimitsExceededError
-from sandpod.domain.passwords import WeakPasswordError
-from sandpod.domain.runtimes import UnknownRuntimeError
-from sandpod.ports import ServiceUnavailableError, UsernameTakenError
-from sandpod.services.errors import (
-    AlreadyFinishedError,
-    AuthenticationError,
-    ExecutionNotFoundError,
-    IdempotencyConflictError,
-    IdempotencyInFlightError,
-    InputTooLargeError,
-    RegistrationClosedError,
-)
+from sandpod.api.schemas import Problem
+from sandpod.domain.errors import SandpodError
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -68,38 +61,23 @@ def _validation_problem(request: Request, error: RequestValidationError) -> JSON
 _HEADERS = {503: {"Retry-After": "5"}, 401: {"WWW-Authenticate": 'Bearer realm="sandpod"'}}
 
 
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The `responses=` table of a route that may answer these statuses with a problem."""
+    return {status: {"model": Problem, "content": {PROBLEM_JSON: {}}} for status in statuses}
+
+
 def install_problem_handlers(app: FastAPI) -> None:
-    statuses: dict[type[Exception], int] = {
-        ExecutionNotFoundError: 404,
-        UnknownRuntimeError: 422,
-        LimitsExceededError: 422,
-        InputTooLargeError: 413,
-        IdempotencyConflictError: 409,
-        IdempotencyInFlightError: 409,
-        AlreadyFinishedError: 409,
-        ServiceUnavailableError: 503,
-        AuthenticationError: 401,
-        RegistrationClosedError: 403,
-        UsernameTakenError: 409,
-    }
+    async def sandpod_error(request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, SandpodError)
+        return problem(
+            error.status,
+            str(error),
+            instance=request.url.path,
+            errors=error.field_errors(),
+            headers=_HEADERS.get(error.status),
+        )
 
-    async def domain_error(request: Request, error: Exception) -> JSONResponse:
-        for kind, status in statuses.items():
-            if isinstance(error, kind):
-                headers = _HEADERS.get(status)
-                return problem(status, str(error), instance=request.url.path, headers=headers)
-        return problem(422, str(error), instance=request.url.path)
-
-    for kind in statuses:
-        app.add_exception_handler(kind, domain_error)
-    app.add_exception_handler(ValueError, domain_error)
-
-    async def weak_password(request: Request, error: Exception) -> JSONResponse:
-        assert isinstance(error, WeakPasswordError)
-        errors = [{"field": "password", "message": item} for item in error.problems]
-        return problem(422, str(error), instance=request.url.path, errors=errors)
-
-    app.add_exception_handler(WeakPasswordError, weak_password)
+    app.add_exception_handler(SandpodError, sandpod_error)
 
     async def validation_error(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, RequestValidationError)

@@ -19,9 +19,9 @@ class ApiState:
     rate_limiter: RateLimiter
     # None only when authentication is off (embedded mode on loopback): all act as local admin.
     accounts: AccountService | None
-    rate_budgets: RateBudgets = field(default_factory=RateBudgets)
-    secure_cookies: bool = True
-    sse_heartbeat_seconds: float = 15.0
+    rate_budgets: RateBudgets
+    secure_cookies: bool
+    sse_heartbeat_seconds: float
     # name -> coroutine that raises when that dependency is not ready
     readiness: dict[str, Callable[[], Awaitable[None]]] = field(default_factory=dict)
     # run once when the app starts (seeding the admin)

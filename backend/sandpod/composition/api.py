@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from fastapi import FastAPI
 
 from sandpod.api.app import StateFactory, create_app
-from sandpod.api.budgets import Budget, RateBudgets
+from sandpod.api.budgets import RateBudgets
 from sandpod.api.state import ApiState
 from sandpod.composition import connections
 from sandpod.composition.auth_setup import admin_seeder, auth_enabled, build_accounts, is_loopback
@@ -36,25 +36,14 @@ def api_state(
     return ApiState(
         executions=executions,
         runtimes=runtimes,
-        limits=settings.limit_policy,
+        limits=settings.executions.limit_policy,
         rate_limiter=rate_limiter,
         accounts=accounts,
-        rate_budgets=rate_budgets(settings),
+        rate_budgets=RateBudgets.of(settings.rate_limits),
         secure_cookies=not is_loopback(settings.host),
-        sse_heartbeat_seconds=settings.sse_heartbeat_seconds,
+        sse_heartbeat_seconds=settings.api.sse_heartbeat_seconds,
         readiness=readiness,
         startup=[] if accounts is None else [admin_seeder(settings, accounts)],
-    )
-
-
-def rate_budgets(settings: Settings) -> RateBudgets:
-    window = settings.rate_limit_window_seconds
-    return RateBudgets(
-        submit=Budget(
-            settings.rate_limit_submit_per_user, settings.rate_limit_submit_per_ip, window
-        ),
-        read=Budget(settings.rate_limit_read_per_user, settings.rate_limit_read_per_ip, window),
-        auth=Budget(0, settings.rate_limit_auth_per_ip, window),
     )
 
 
@@ -97,4 +86,4 @@ def api_states(settings: Settings) -> StateFactory:
 
 def app_from_settings(settings: Settings) -> FastAPI:
     """The app of these settings; it connects when it starts (StartupError when it cannot)."""
-    return create_app(api_states(settings), max_request_bytes=settings.max_request_bytes)
+    return create_app(api_states(settings), max_request_bytes=settings.api.max_request_bytes)

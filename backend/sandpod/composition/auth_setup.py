@@ -41,15 +41,15 @@ def is_loopback(host: str) -> bool:
 
 def auth_enabled(settings: Settings) -> bool:
     local = settings.mode is Mode.EMBEDDED and is_loopback(settings.host)
-    if settings.auth_required is None:
+    if settings.auth.auth_required is None:
         return not local
-    if not settings.auth_required and not local:
+    if not settings.auth.auth_required and not local:
         where = "distributed mode" if settings.mode is Mode.DISTRIBUTED else settings.host
         raise AuthSetupError(
             f"refusing to run without authentication on {where}: only embedded mode bound to "
             "loopback (127.0.0.1, ::1) may; set SANDPOD_AUTH_REQUIRED=true or bind 127.0.0.1"
         )
-    return settings.auth_required
+    return settings.auth.auth_required
 
 
 def build_accounts(settings: Settings, users: UserStore) -> AccountService | None:
@@ -73,16 +73,16 @@ def _accounts(settings: Settings, users: UserStore) -> AccountService | None:
     return AccountService(
         users=users,
         passwords=PasswordHashing(
-            time_cost=settings.password_hash_time_cost,
-            memory_kib=settings.password_hash_memory_kib,
+            time_cost=settings.auth.password_hash_time_cost,
+            memory_kib=settings.auth.password_hash_memory_kib,
         ),
-        tokens=TokenIssuer(_secret(settings), ttl_seconds=settings.access_token_ttl_seconds),
+        tokens=TokenIssuer(_secret(settings), ttl_seconds=settings.auth.access_token_ttl_seconds),
         lockout=LockoutPolicy(
-            max_failures=settings.login_max_failures,
-            window=timedelta(seconds=settings.login_failure_window_seconds),
-            lock=timedelta(seconds=settings.login_lockout_seconds),
+            max_failures=settings.auth.login_max_failures,
+            window=timedelta(seconds=settings.auth.login_failure_window_seconds),
+            lock=timedelta(seconds=settings.auth.login_lockout_seconds),
         ),
-        registration_open=settings.registration_open,
+        registration_open=settings.auth.registration_open,
     )
 
 
@@ -90,28 +90,28 @@ def admin_seeder(settings: Settings, accounts: AccountService) -> Callable[[], A
     """A startup hook that creates the admin account when it does not exist yet."""
 
     async def seed() -> None:
-        if settings.admin_password is None:
+        if settings.auth.admin_password is None:
             log.warning(
                 "SANDPOD_ADMIN_PASSWORD is not set: no admin account is seeded "
                 "(an existing one keeps working)"
             )
             return
         outcome = await accounts.seed_admin(
-            settings.admin_username, settings.admin_password.get_secret_value()
+            settings.auth.admin_username, settings.auth.admin_password.get_secret_value()
         )
         if outcome is SeedOutcome.CREATED:
-            log.info("admin account created", extra={"username": settings.admin_username})
+            log.info("admin account created", extra={"username": settings.auth.admin_username})
         elif outcome is SeedOutcome.NAME_TAKEN_BY_USER:
             log.warning(
-                "admin not seeded: a non-admin account is named %r", settings.admin_username
+                "admin not seeded: a non-admin account is named %r", settings.auth.admin_username
             )
 
     return seed
 
 
 def _secret(settings: Settings) -> str:
-    if settings.jwt_secret is not None:
-        secret = settings.jwt_secret.get_secret_value()
+    if settings.auth.jwt_secret is not None:
+        secret = settings.auth.jwt_secret.get_secret_value()
         if len(secret.encode()) < MIN_SECRET_BYTES:
             raise AuthSetupError(f"SANDPOD_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes")
         return secret
@@ -130,10 +130,10 @@ def _secret(settings: Settings) -> str:
 
 def _check_admin(settings: Settings) -> None:
     """Refuse a seeded admin whose name or password breaks the rules before anything starts."""
-    if settings.admin_password is None:
+    if settings.auth.admin_password is None:
         return
     try:
-        name = check_username(settings.admin_username)
-        check_password(settings.admin_password.get_secret_value(), name)
+        name = check_username(settings.auth.admin_username)
+        check_password(settings.auth.admin_password.get_secret_value(), name)
     except (InvalidUsernameError, WeakPasswordError) as error:
         raise AuthSetupError(f"SANDPOD_ADMIN_USERNAME/SANDPOD_ADMIN_PASSWORD: {error}") from error

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 async def mongo_store(settings: Settings, stack: AsyncExitStack) -> "MongoExecutionStore":
     from sandpod.adapters.mongo import connect_mongo
 
-    store = await connect_mongo(settings)
+    store = await connect_mongo(settings.mongo)
     stack.push_async_callback(store.close)
     return store
 
@@ -29,7 +29,7 @@ async def mongo_stores(settings: Settings, stack: AsyncExitStack) -> "MongoStore
     """Executions and users over one client (the API's)."""
     from sandpod.adapters.mongo import connect_stores
 
-    stores = await connect_stores(settings)
+    stores = await connect_stores(settings.mongo)
     stack.push_async_callback(stores.close)
     return stores
 
@@ -37,7 +37,7 @@ async def mongo_stores(settings: Settings, stack: AsyncExitStack) -> "MongoStore
 async def redis(settings: Settings, stack: AsyncExitStack) -> "RedisAdapters":
     from sandpod.adapters.redis import connect_redis
 
-    adapters = await connect_redis(settings)
+    adapters = await connect_redis(settings.redis)
     stack.push_async_callback(adapters.close)
     return adapters
 
@@ -55,7 +55,7 @@ def local_sandbox(settings: Settings) -> SandboxRunner:
     from sandpod.adapters.sandbox import build_local_runner
 
     try:
-        return InstrumentedSandbox(build_local_runner(settings))
+        return InstrumentedSandbox(build_local_runner(settings.local_runner))
     except (OSError, RuntimeError) as error:
         raise StartupError(str(error)) from error
 

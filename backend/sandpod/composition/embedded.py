@@ -59,7 +59,7 @@ class Embedded:
                     run_runner(
                         self.bus,
                         self.runner,
-                        concurrency=self.settings.max_concurrent_executions,
+                        concurrency=self.settings.workers.max_concurrent_executions,
                         gate=self.guard.wait_until_safe if self.guard else None,
                     ),
                     name="runner",
@@ -68,7 +68,7 @@ class Embedded:
                     run_results(
                         self.bus,
                         self.results,
-                        sweep_interval_seconds=self.settings.sweep_interval_seconds,
+                        sweep_interval_seconds=self.settings.workers.sweep_interval_seconds,
                     ),
                     name="results",
                 ),
@@ -93,7 +93,7 @@ class Embedded:
     def app(self, *, run_workers: bool = True) -> FastAPI:
         return create_app(
             self.serving if run_workers else self.api_only,
-            max_request_bytes=self.settings.max_request_bytes,
+            max_request_bytes=self.settings.api.max_request_bytes,
         )
 
 

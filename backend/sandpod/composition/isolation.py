@@ -16,7 +16,7 @@ def isolation_guard(
     settings: Settings, sandbox: SandboxRunner | SandboxLauncher
 ) -> IsolationGuard | None:
     """None when the canary is off (interval 0) or the sandbox has no Python to run it on."""
-    if settings.isolation_check_interval_seconds == 0:
+    if settings.workers.isolation_check_interval_seconds == 0:
         return None
     runtime = _canary_runtime(sandbox.runtimes())
     if runtime is None:
@@ -24,7 +24,7 @@ def isolation_guard(
     probe: Probe
     if isinstance(sandbox, SandboxLauncher):
         # A pod's process budget is the kubelet's podPidsLimit, not the execution's limit.
-        probe, max_tasks = sandbox.probe, settings.kubernetes_max_pod_pids
+        probe, max_tasks = sandbox.probe, settings.kubernetes.max_pod_pids
     else:
         probe, max_tasks = sandbox.run, CANARY_LIMITS.processes
     return IsolationGuard(
@@ -32,8 +32,8 @@ def isolation_guard(
         runtime=runtime,
         limits=CANARY_LIMITS,
         max_tasks=max_tasks,
-        interval_seconds=settings.isolation_check_interval_seconds,
-        accepted=frozenset(settings.isolation_accept),
+        interval_seconds=settings.workers.isolation_check_interval_seconds,
+        accepted=frozenset(settings.workers.isolation_accept),
     )
 
 

@@ -19,7 +19,9 @@ async def build_results(settings: Settings) -> Worker:
 
     async def work(stop: asyncio.Event) -> None:
         await until_stopped(
-            run_results(bus, processor, sweep_interval_seconds=settings.sweep_interval_seconds),
+            run_results(
+                bus, processor, sweep_interval_seconds=settings.workers.sweep_interval_seconds
+            ),
             stop,
         )
 

@@ -32,12 +32,13 @@ async def build_runner(
         async with asyncio.TaskGroup() as tasks:
             if guard is not None:
                 tasks.create_task(until_stopped(guard.run(), stop))
-            if settings.worker_health_port is not None:
-                tasks.create_task(serve_worker_health(checks, settings.worker_health_port, stop))
+            health_port = settings.workers.worker_health_port
+            if health_port is not None:
+                tasks.create_task(serve_worker_health(checks, health_port, stop))
             runner = run_runner(
                 bus,
                 service,
-                concurrency=settings.max_concurrent_executions,
+                concurrency=settings.workers.max_concurrent_executions,
                 gate=guard.wait_until_safe if guard else None,
             )
             tasks.create_task(until_stopped(runner, stop))

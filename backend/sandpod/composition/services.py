@@ -31,11 +31,11 @@ def execution_service(
         live=live,
         idempotency=idempotency,
         runtimes=runtimes,
-        limits=settings.limit_policy,
+        limits=settings.executions.limit_policy,
         caps=InputCaps(
-            max_script_bytes=settings.max_script_bytes,
-            max_stdin_bytes=settings.max_stdin_bytes,
-            idempotency_ttl_seconds=settings.idempotency_ttl_seconds,
+            max_script_bytes=settings.executions.max_script_bytes,
+            max_stdin_bytes=settings.executions.max_stdin_bytes,
+            idempotency_ttl_seconds=settings.executions.idempotency_ttl_seconds,
         ),
     )
 
@@ -47,8 +47,8 @@ def result_processor(
         store=store,
         live=live,
         bus=bus,
-        sweep_grace_seconds=settings.sweep_grace_seconds,
-        republish_after_seconds=settings.republish_after_seconds,
+        sweep_grace_seconds=settings.workers.sweep_grace_seconds,
+        republish_after_seconds=settings.workers.republish_after_seconds,
         on_finished=count_finished,
     )
 

@@ -4,6 +4,8 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from sandpod.domain.errors import InvalidInputError
+
 MIB = 1024 * 1024
 
 
@@ -35,7 +37,7 @@ class LimitsRequest(BaseModel):
     tmp_mb: int | None = Field(default=None, gt=0)
 
 
-class LimitsExceededError(ValueError):
+class LimitsExceededError(InvalidInputError):
     def __init__(self, violations: dict[str, tuple[float, float]]) -> None:
         self.violations = violations
         parts = [

@@ -1,5 +1,7 @@
 """The password policy: long enough, not the username, not a well-known password."""
 
+from sandpod.domain.errors import InvalidInputError
+
 MIN_LENGTH = 12
 MAX_LENGTH = 256  # argon2 hashes anything; the cap keeps one request from costing much
 MIN_DISTINCT = 5
@@ -46,12 +48,15 @@ COMMON_PASSWORDS = frozenset(
 )
 
 
-class WeakPasswordError(ValueError):
+class WeakPasswordError(InvalidInputError):
     """The password breaks one or more rules; `problems` lists each in words."""
 
     def __init__(self, problems: list[str]) -> None:
         super().__init__("password rejected: " + "; ".join(problems))
         self.problems = problems
+
+    def field_errors(self) -> list[dict[str, str]]:
+        return [{"field": "password", "message": problem} for problem in self.problems]
 
 
 def password_problems(password: str, username: str) -> list[str]:

@@ -2,6 +2,8 @@
 
 from pydantic import BaseModel, ConfigDict
 
+from sandpod.domain.errors import InvalidInputError
+
 PYTHON_EXAMPLE = """\
 import platform
 import sys
@@ -23,7 +25,7 @@ class Runtime(BaseModel):
     example: str
 
 
-class UnknownRuntimeError(LookupError):
+class UnknownRuntimeError(InvalidInputError):
     def __init__(self, runtime_id: str, known: list[str]) -> None:
         super().__init__(f"unknown runtime {runtime_id!r}; available: {', '.join(known) or 'none'}")
         self.runtime_id = runtime_id

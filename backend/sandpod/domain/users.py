@@ -8,6 +8,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from sandpod.domain.errors import InvalidInputError
+
 USERNAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{2,31}$"
 _USERNAME = re.compile(USERNAME_PATTERN)
 
@@ -25,7 +27,7 @@ def new_user_id() -> str:
     return f"usr_{secrets.token_hex(10)}"
 
 
-class InvalidUsernameError(ValueError):
+class InvalidUsernameError(InvalidInputError):
     def __init__(self) -> None:
         super().__init__(
             "username must be 3 to 32 characters: letters, digits, '.', '_' or '-', "

@@ -103,7 +103,7 @@ def _serve(states: Any, settings: Any) -> None:
             async def opened() -> AsyncIterator[Any]:
                 yield state
 
-            app = create_app(opened, max_request_bytes=settings.max_request_bytes)
+            app = create_app(opened, max_request_bytes=settings.api.max_request_bytes)
             config = uvicorn.Config(
                 app, host=settings.host, port=settings.port, log_level="warning"
             )

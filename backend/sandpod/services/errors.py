@@ -1,13 +1,22 @@
-"""Errors the services raise; the API maps each to one HTTP status."""
+"""Errors the services raise; each carries its HTTP status (domain/errors.py)."""
+
+from sandpod.domain.errors import (
+    ConflictError,
+    ForbiddenError,
+    InvalidInputError,
+    NotAuthenticatedError,
+    NotFoundError,
+    TooLargeError,
+)
 
 
-class ExecutionNotFoundError(LookupError):
+class ExecutionNotFoundError(NotFoundError):
     def __init__(self, execution_id: str) -> None:
         super().__init__(f"no execution with id {execution_id!r}")
         self.execution_id = execution_id
 
 
-class IdempotencyConflictError(ValueError):
+class IdempotencyConflictError(ConflictError):
     def __init__(self, key: str) -> None:
         super().__init__(
             f"Idempotency-Key {key!r} was already used with a different request body; "
@@ -15,25 +24,30 @@ class IdempotencyConflictError(ValueError):
         )
 
 
-class AlreadyFinishedError(ValueError):
+class AlreadyFinishedError(ConflictError):
     def __init__(self, execution_id: str, status: str) -> None:
         super().__init__(f"execution {execution_id!r} already finished ({status})")
 
 
-class InputTooLargeError(ValueError):
-    def __init__(self, what: str, size: int, most: int) -> None:
-        super().__init__(f"{what} is {size} bytes; the most accepted is {most} bytes")
-
-
-class IdempotencyInFlightError(ValueError):
+class IdempotencyInFlightError(ConflictError):
     def __init__(self, key: str) -> None:
         super().__init__(
             f"a request with Idempotency-Key {key!r} is still being processed; retry shortly"
         )
 
 
-class AuthenticationError(Exception):
-    """No valid credential: the API answers 401."""
+class InputTooLargeError(TooLargeError):
+    def __init__(self, what: str, size: int, most: int) -> None:
+        super().__init__(f"{what} is {size} bytes; the most accepted is {most} bytes")
+
+
+class EmptyScriptError(InvalidInputError):
+    def __init__(self) -> None:
+        super().__init__("script is empty")
+
+
+class AuthenticationError(NotAuthenticatedError):
+    """No valid credential."""
 
 
 class InvalidCredentialsError(AuthenticationError):
@@ -42,6 +56,6 @@ class InvalidCredentialsError(AuthenticationError):
         super().__init__("invalid username or password")
 
 
-class RegistrationClosedError(PermissionError):
+class RegistrationClosedError(ForbiddenError):
     def __init__(self) -> None:
         super().__init__("registration is closed on this server; ask an admin for an account")

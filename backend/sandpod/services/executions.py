@@ -20,6 +20,7 @@ from sandpod.ports import (
 )
 from sandpod.services.errors import (
     AlreadyFinishedError,
+    EmptyScriptError,
     ExecutionNotFoundError,
     IdempotencyConflictError,
     IdempotencyInFlightError,
@@ -81,7 +82,7 @@ class ExecutionService:
         """Turn a request into a spec, or raise a domain error a person can read."""
         runtime = self._runtimes.get(command.runtime)
         if not command.script.strip():
-            raise ValueError("script is empty")
+            raise EmptyScriptError()
         script_bytes = len(command.script.encode())
         if script_bytes > self._caps.max_script_bytes:
             raise InputTooLargeError("script", script_bytes, self._caps.max_script_bytes)

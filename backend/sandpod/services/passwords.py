@@ -10,7 +10,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 class PasswordHashing:
     def __init__(
-        self, *, time_cost: int = 3, memory_kib: int = 65536, parallelism: int = 4, workers: int = 4
+        self, *, time_cost: int, memory_kib: int, parallelism: int = 4, workers: int = 4
     ) -> None:
         self._hasher = PasswordHasher(
             time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism

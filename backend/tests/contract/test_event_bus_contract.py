@@ -22,7 +22,7 @@ from sandpod.ports import EventBus, EventHandler, ServiceUnavailableError
 from tests.kafka_support import fast_options, read_dead_letters, started_bus
 from tests.waiting import eventually
 
-pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
+pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 MAX_ATTEMPTS = 3  # both buses are built with this
 

@@ -2,11 +2,7 @@
 
 import asyncio
 
-import pytest
-
 from sandpod.ports import IdempotencyKeys
-
-pytestmark = pytest.mark.integration
 
 DAY = 24 * 3600
 

@@ -9,8 +9,6 @@ from sandpod.domain.events import StatusUpdate
 from sandpod.domain.status import ExecutionStatus
 from sandpod.ports import LiveUpdates
 
-pytestmark = pytest.mark.integration
-
 # Guards against a hang, not a speed requirement.
 PATIENCE = 10.0
 
@@ -56,8 +54,14 @@ async def test_every_subscriber_receives_each_update(live_updates: LiveUpdates) 
         assert await receive(second) == running
 
 
-async def test_publishing_with_no_subscriber_is_fine(live_updates: LiveUpdates) -> None:
-    await live_updates.publish(update("ex_nobody", ExecutionStatus.RUNNING))
+async def test_an_update_nobody_listened_to_is_not_replayed_later(
+    live_updates: LiveUpdates,
+) -> None:
+    await live_updates.publish(update("ex_nobody", ExecutionStatus.RUNNING))  # and no error
+    async with live_updates.subscribe("ex_nobody") as later:
+        done = update("ex_nobody", ExecutionStatus.COMPLETED)
+        await live_updates.publish(done)
+        assert await receive(later) == done  # the first, unheard one was not kept for it
 
 
 async def test_a_timed_out_wait_does_not_end_the_subscription(live_updates: LiveUpdates) -> None:

@@ -6,8 +6,6 @@ import pytest
 
 from sandpod.ports import RateLimiter
 
-pytestmark = pytest.mark.integration
-
 # So long that no test straddles two windows (a boundary would reset the count mid-test).
 LONG_WINDOW = 10**6
 

@@ -12,8 +12,6 @@ from sandpod.domain.result import EndReason, Result
 from sandpod.domain.status import TERMINAL_STATUSES, ExecutionStatus
 from sandpod.ports import ExecutionStore
 
-pytestmark = pytest.mark.integration
-
 SPEC = ExecutionSpec(runtime="python:3.12", script="print('hi')", limits=DEFAULT_POLICY.defaults)
 RESULT = Result(
     end_reason=EndReason.COMPLETED,
@@ -206,7 +204,3 @@ async def test_count_by_status(store: ExecutionStore) -> None:
     assert await store.count(ExecutionStatus.RUNNING) == 1
     assert await store.count(ExecutionStatus.ERRORED) == 1
     assert await store.count(ExecutionStatus.COMPLETED) == 0
-
-
-async def test_ping_answers_when_up(store: ExecutionStore) -> None:
-    await store.ping()

@@ -13,8 +13,6 @@ from sandpod.domain.users import LockoutPolicy, Role, User, utcnow
 from sandpod.ports import UsernameTakenError, UserStore
 from tests import isolation
 
-pytestmark = pytest.mark.integration
-
 POLICY = LockoutPolicy(max_failures=3, window=timedelta(minutes=15), lock=timedelta(minutes=15))
 
 
@@ -22,8 +20,10 @@ POLICY = LockoutPolicy(max_failures=3, window=timedelta(minutes=15), lock=timede
 async def mongo_users(
     mongo_url: str, mongo_database: pymongo.database.Database[dict[str, object]]
 ) -> AsyncIterator[UserStore]:
-    settings = isolation.isolated_settings(mongo_url=mongo_url, mongo_database=mongo_database.name)
-    store = await connect_users(settings)
+    settings = isolation.isolated_settings(
+        mongo={"url": mongo_url, "database": mongo_database.name}
+    )
+    store = await connect_users(settings.mongo)
     try:
         yield store
     finally:
@@ -150,7 +150,3 @@ async def test_concurrent_changes_of_different_kinds_all_land(users: UserStore) 
         ada.password_hash,
         ada.created_at,
     )
-
-
-async def test_ping(users: UserStore) -> None:
-    await users.ping()

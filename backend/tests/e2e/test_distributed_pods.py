@@ -50,11 +50,11 @@ def pod_stack(request: pytest.FixtureRequest, cluster: Cluster) -> Iterator[Stac
         "SANDPOD_PORT": str(free_port()),
         "SANDPOD_LOG_LEVEL": "INFO",
         "SANDPOD_LOG_JSON": "true",
-        "SANDPOD_MONGO_DATABASE": settings.mongo_database,
-        "SANDPOD_REDIS_PREFIX": settings.redis_prefix,
-        "SANDPOD_KAFKA_TOPIC_PREFIX": settings.kafka_topic_prefix,
-        "SANDPOD_KAFKA_GROUP_SUFFIX": settings.kafka_group_suffix,
-        "SANDPOD_SCHEMA_SUBJECT_PREFIX": settings.schema_subject_prefix,
+        "SANDPOD_MONGO_DATABASE": settings.mongo.database,
+        "SANDPOD_REDIS_PREFIX": settings.redis.prefix,
+        "SANDPOD_KAFKA_TOPIC_PREFIX": settings.kafka.topic_prefix,
+        "SANDPOD_KAFKA_GROUP_SUFFIX": settings.kafka.group_suffix,
+        "SANDPOD_SCHEMA_SUBJECT_PREFIX": settings.schema_registry.subject_prefix,
         "SANDPOD_JWT_SECRET": "e2e-secret-" + "x" * 40,
         "SANDPOD_ADMIN_USERNAME": ADMIN[0],
         "SANDPOD_ADMIN_PASSWORD": ADMIN[1],
@@ -75,8 +75,8 @@ def pod_stack(request: pytest.FixtureRequest, cluster: Cluster) -> Iterator[Stac
     finally:
         stack.stop()
         mongo: pymongo.MongoClient[dict[str, Any]]
-        with pymongo.MongoClient(settings.mongo_url.get_secret_value()) as mongo:
-            mongo.drop_database(settings.mongo_database)
+        with pymongo.MongoClient(settings.mongo.url.get_secret_value()) as mongo:
+            mongo.drop_database(settings.mongo.database)
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 The app is built from settings exactly as `sandpod api` builds it (app_from_settings), with the
 runner and result-processor workers of distributed mode running beside it in this process (a fake
 sandbox runs the scripts). For each service, on a throwaway server of the test's own
-(tests/throwaway.py) while the others are the shared ones:
+(tests/fixtures/throwaway.py) while the others are the shared ones:
 
 - up: /health/ready is 200 and a submit is accepted (202);
 - down: /health/ready is 503 naming the failed check, and a submit (and a read that needs the
@@ -26,7 +26,6 @@ import pymongo
 import pytest
 import redis.asyncio
 from aiokafka.admin import AIOKafkaAdminClient
-from asgi_lifespan import LifespanManager
 
 from sandpod.composition.api import app_from_settings
 from sandpod.composition.results import build_results
@@ -34,11 +33,12 @@ from sandpod.composition.runner import build_runner
 from sandpod.config import Settings
 from tests import isolation
 from tests.fakes import FakeSandbox
+from tests.fixtures.apps import api_client
+from tests.fixtures.throwaway import Server, ThrowawayBroker
 from tests.kafka_support import require_kafka_services
-from tests.throwaway import Server, ThrowawayBroker
 from tests.waiting import eventually
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 API = "/api/v1"
 READY = f"{API}/health/ready"
@@ -83,15 +83,20 @@ async def answer(request: Awaitable[httpx.Response]) -> httpx.Response:
 def settings(**overrides: Any) -> Settings:
     return isolation.isolated_settings(
         unique=True,
-        auth_required=True,
-        jwt_secret="outage-test-secret-" + "x" * 32,
-        admin_username=ADMIN[0],
-        admin_password=ADMIN[1],
-        password_hash_memory_kib=1024,  # cheap hashing keeps the test fast
-        password_hash_time_cost=1,
-        sweep_interval_seconds=1,
-        republish_after_seconds=3,
-        sweep_grace_seconds=600,  # the timeout sweep must not fail anything in this test
+        auth={
+            "auth_required": True,
+            "jwt_secret": "outage-test-secret-" + "x" * 32,
+            "admin_username": ADMIN[0],
+            "admin_password": ADMIN[1],
+            "password_hash_memory_kib": 1024,  # cheap hashing keeps the test fast
+            "password_hash_time_cost": 1,
+        },
+        workers={
+            "max_concurrent_executions": 4,
+            "sweep_interval_seconds": 1,
+            "republish_after_seconds": 3,
+            "sweep_grace_seconds": 600,  # the timeout sweep must not fail anything in this test
+        },
         **overrides,
     )
 
@@ -99,9 +104,7 @@ def settings(**overrides: Any) -> Settings:
 @contextlib.asynccontextmanager
 async def workers(config: Settings) -> AsyncIterator[None]:
     """The runner (with a fake sandbox) and the result processor, as `sandpod worker` runs them."""
-    runner = await build_runner(
-        config.model_copy(update={"max_concurrent_executions": 4}), FakeSandbox()
-    )
+    runner = await build_runner(config, FakeSandbox())
     results = await build_results(config)
     stop = asyncio.Event()
     tasks = [asyncio.create_task(worker.work(stop)) for worker in (runner, results)]
@@ -118,24 +121,20 @@ async def workers(config: Settings) -> AsyncIterator[None]:
 
 @contextlib.asynccontextmanager
 async def running(config: Settings) -> AsyncIterator[Stack]:
-    require_kafka_services(config.kafka_bootstrap_servers, config.schema_registry_url)
+    require_kafka_services(config.kafka.bootstrap_servers, config.schema_registry.registry_url)
     app = app_from_settings(config)
     try:
         async with (
-            LifespanManager(app, startup_timeout=60, shutdown_timeout=30) as manager,
+            api_client(app, startup_timeout=60) as http,
             workers(config),
         ):
-            transport = httpx.ASGITransport(app=manager.app)
-            async with httpx.AsyncClient(
-                transport=transport, base_url="http://test", timeout=60
-            ) as http:
-                login = await http.post(
-                    f"{API}/auth/login", json={"username": ADMIN[0], "password": ADMIN[1]}
-                )
-                assert login.status_code == 200, login.text
-                http.cookies.clear()
-                http.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
-                yield Stack(http)
+            login = await http.post(
+                f"{API}/auth/login", json={"username": ADMIN[0], "password": ADMIN[1]}
+            )
+            assert login.status_code == 200, login.text
+            http.cookies.clear()
+            http.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
+            yield Stack(http)
     finally:
         await _clean_shared_servers(config)
 
@@ -146,24 +145,24 @@ async def _clean_shared_servers(config: Settings) -> None:
     with (
         contextlib.suppress(pymongo.errors.PyMongoError),
         pymongo.MongoClient(
-            config.mongo_url.get_secret_value(), serverSelectionTimeoutMS=2000
+            config.mongo.url.get_secret_value(), serverSelectionTimeoutMS=2000
         ) as mongo,
     ):
-        mongo.drop_database(config.mongo_database)
+        mongo.drop_database(config.mongo.database)
     client = redis.asyncio.Redis.from_url(
-        config.redis_url.get_secret_value(), socket_connect_timeout=2
+        config.redis.url.get_secret_value(), socket_connect_timeout=2
     )
     with contextlib.suppress(redis.RedisError):
-        keys = [key async for key in client.scan_iter(f"{config.redis_prefix}*")]
+        keys = [key async for key in client.scan_iter(f"{config.redis.prefix}*")]
         if keys:
             await client.delete(*keys)
     await client.aclose()
     admin = AIOKafkaAdminClient(
-        bootstrap_servers=config.kafka_bootstrap_servers, request_timeout_ms=5000
+        bootstrap_servers=config.kafka.bootstrap_servers, request_timeout_ms=5000
     )
     with contextlib.suppress(Exception):
         await admin.start()
-        topics = [t for t in await admin.list_topics() if t.startswith(config.kafka_topic_prefix)]
+        topics = [t for t in await admin.list_topics() if t.startswith(config.kafka.topic_prefix)]
         if topics:
             await admin.delete_topics(topics)
     with contextlib.suppress(Exception):
@@ -237,7 +236,7 @@ async def until_finished(stack: Stack, ids: list[str]) -> None:
 async def test_redis_going_away(redis_server: tuple[Server, str]) -> None:
     server, url = redis_server
     # Reads unlimited: then a plain read needs no Redis, and the live stream is what does.
-    config = settings(redis_url=url, rate_limit_read_per_user=0, rate_limit_read_per_ip=0)
+    config = settings(redis={"url": url}, rate_limits={"read_per_user": 0, "read_per_ip": 0})
     async with running(config) as stack:
         await assert_ready(stack)
         before = await stack.submit()
@@ -267,7 +266,7 @@ async def test_redis_going_away(redis_server: tuple[Server, str]) -> None:
 
 async def test_mongo_going_away(ferretdb_server: tuple[Server, str]) -> None:
     server, url = ferretdb_server
-    async with running(settings(mongo_url=url)) as stack:
+    async with running(settings(mongo={"url": url})) as stack:
         await assert_ready(stack)
         before = await stack.submit()
         assert before.status_code == 202, before.text
@@ -286,7 +285,7 @@ async def test_mongo_going_away(ferretdb_server: tuple[Server, str]) -> None:
 
 
 async def test_kafka_going_away(kafka_broker: ThrowawayBroker) -> None:
-    async with running(settings(kafka_bootstrap_servers=kafka_broker.address)) as stack:
+    async with running(settings(kafka={"bootstrap_servers": kafka_broker.address})) as stack:
         await assert_ready(stack)
         before = await stack.submit()
         assert before.status_code == 202, before.text

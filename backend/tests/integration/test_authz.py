@@ -2,22 +2,17 @@
 
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import jwt
 import pytest
-from asgi_lifespan import LifespanManager
 
-from sandpod.composition.embedded import embedded_app
-from sandpod.config import Settings
+from sandpod.config import ApiSettings, AuthSettings, RateLimitSettings, Settings
 from sandpod.services.tokens import ISSUER
-from tests.fakes import FakeSandbox
+from tests.fixtures.apps import api_client
 from tests.waiting import eventually
-
-pytestmark = pytest.mark.integration
 
 API = "/api/v1"
 EXECUTIONS = f"{API}/executions"
@@ -27,7 +22,9 @@ PASSWORD = "a long passphrase 42"
 BAD_LOGIN = "invalid username or password"
 
 
-def settings(**overrides: Any) -> Settings:
+def settings(
+    *, rate_limits: dict[str, Any] | None = None, host: str = "127.0.0.1", **auth: Any
+) -> Settings:
     base: dict[str, Any] = {
         "auth_required": True,
         "jwt_secret": SECRET,
@@ -36,18 +33,13 @@ def settings(**overrides: Any) -> Settings:
         # cheap hashing keeps the suite fast; production uses the defaults
         "password_hash_memory_kib": 1024,
         "password_hash_time_cost": 1,
-        "sse_heartbeat_seconds": 1,
     }
-    return Settings(**{**base, **overrides})
-
-
-@asynccontextmanager
-async def running(config: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = embedded_app(config, FakeSandbox())
-    async with LifespanManager(app) as manager:
-        transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-            yield http
+    return Settings(
+        host=host,
+        auth=AuthSettings(**{**base, **auth}),
+        rate_limits=RateLimitSettings(**(rate_limits or {})),
+        api=ApiSettings(sse_heartbeat_seconds=1),
+    )
 
 
 async def register(http: httpx.AsyncClient, username: str, password: str = PASSWORD) -> None:
@@ -95,7 +87,7 @@ class World:
 
 @pytest.fixture
 async def world() -> AsyncIterator[World]:
-    async with running(settings()) as http:
+    async with api_client(settings()) as http:
         await register(http, "alice")
         await register(http, "bob")
         headers = {
@@ -238,7 +230,7 @@ async def test_role_in_a_forged_token_does_not_make_an_admin(world: World) -> No
 
 
 async def test_cookie_writes_need_the_csrf_header() -> None:
-    async with running(settings()) as http:
+    async with api_client(settings()) as http:
         await register(http, "carol")
         login = await http.post(
             f"{API}/auth/login", json={"username": "carol", "password": PASSWORD}
@@ -274,7 +266,7 @@ async def test_bearer_writes_need_no_csrf_header(world: World) -> None:
 
 
 async def test_cookies_are_secure_when_not_on_loopback() -> None:
-    async with running(settings(host="0.0.0.0")) as http:
+    async with api_client(settings(host="0.0.0.0")) as http:
         await register(http, "dave")
         login = await http.post(
             f"{API}/auth/login", json={"username": "dave", "password": PASSWORD}
@@ -303,7 +295,7 @@ async def test_me_and_the_seeded_admin(world: World) -> None:
 
 
 async def test_lockout_after_repeated_failures_with_one_answer_for_everything() -> None:
-    async with running(settings(login_max_failures=3)) as http:
+    async with api_client(settings(login_max_failures=3)) as http:
         await register(http, "erin")
 
         async def login(username: str, password: str) -> httpx.Response:
@@ -323,14 +315,26 @@ async def test_lockout_after_repeated_failures_with_one_answer_for_everything() 
 
 
 async def test_a_success_resets_the_failure_count() -> None:
-    async with running(settings(login_max_failures=3)) as http:
+    async with api_client(settings(login_max_failures=3)) as http:
         await register(http, "gina")
+
+        async def fail() -> None:
+            wrong = {"username": "gina", "password": "not the password"}
+            assert (await http.post(f"{API}/auth/login", json=wrong)).status_code == 401
+
         for _ in range(2):
-            await http.post(f"{API}/auth/login", json={"username": "gina", "password": "nope"})
+            await fail()
         await token(http, "gina")
         for _ in range(2):
-            await http.post(f"{API}/auth/login", json={"username": "gina", "password": "nope"})
+            await fail()
         await token(http, "gina")  # 4 failures in all, never 3 in a row: not locked
+        for _ in range(3):
+            await fail()
+        # 3 in a row do lock it: the count above was real, and the success reset it.
+        locked = await http.post(
+            f"{API}/auth/login", json={"username": "gina", "password": PASSWORD}
+        )
+        assert locked.status_code == 401, locked.text
 
 
 async def assert_429(response: httpx.Response, fragment: str) -> None:
@@ -342,7 +346,7 @@ async def assert_429(response: httpx.Response, fragment: str) -> None:
 
 
 async def test_submissions_are_limited_per_user_with_retry_after() -> None:
-    async with running(settings(rate_limit_submit_per_user=2)) as http:
+    async with api_client(settings(rate_limits={"submit_per_user": 2})) as http:
         await register(http, "hank")
         await register(http, "ivy")
         hank, ivy = bearer(await token(http, "hank")), bearer(await token(http, "ivy"))
@@ -359,7 +363,7 @@ async def test_submissions_are_limited_per_user_with_retry_after() -> None:
 
 
 async def test_reads_are_limited_per_client_address() -> None:
-    async with running(settings(rate_limit_read_per_ip=3)) as http:
+    async with api_client(settings(rate_limits={"read_per_ip": 3})) as http:
         for _ in range(3):
             assert (await http.get(f"{API}/runtimes")).status_code == 200
         await assert_429(await http.get(f"{API}/runtimes"), "client address")
@@ -367,7 +371,7 @@ async def test_reads_are_limited_per_client_address() -> None:
 
 
 async def test_sign_in_attempts_are_limited_per_client_address() -> None:
-    async with running(settings(rate_limit_auth_per_ip=2)) as http:
+    async with api_client(settings(rate_limits={"auth_per_ip": 2})) as http:
         body = {"username": "nobody", "password": "whatever it is"}
         for _ in range(2):
             assert (await http.post(f"{API}/auth/login", json=body)).status_code == 401
@@ -384,7 +388,7 @@ async def test_sign_in_attempts_are_limited_per_client_address() -> None:
     ],
 )
 async def test_password_policy_is_a_clear_422(password: str, fragment: str) -> None:
-    async with running(settings()) as http:
+    async with api_client(settings()) as http:
         response = await http.post(
             f"{API}/auth/register", json={"username": "judy", "password": password}
         )
@@ -396,7 +400,7 @@ async def test_password_policy_is_a_clear_422(password: str, fragment: str) -> N
 
 
 async def test_usernames_are_unique_whatever_the_case() -> None:
-    async with running(settings()) as http:
+    async with api_client(settings()) as http:
         await register(http, "Kim")
         again = await http.post(
             f"{API}/auth/register", json={"username": "kim", "password": PASSWORD}
@@ -410,7 +414,7 @@ async def test_usernames_are_unique_whatever_the_case() -> None:
 
 
 async def test_registration_can_be_closed() -> None:
-    async with running(settings(registration_open=False)) as http:
+    async with api_client(settings(registration_open=False)) as http:
         response = await http.post(
             f"{API}/auth/register", json={"username": "lee", "password": PASSWORD}
         )
@@ -419,7 +423,7 @@ async def test_registration_can_be_closed() -> None:
 
 
 async def test_without_auth_everyone_is_the_local_admin_and_accounts_are_off() -> None:
-    async with running(Settings(sse_heartbeat_seconds=1)) as http:
+    async with api_client(Settings(api=ApiSettings(sse_heartbeat_seconds=1))) as http:
         me = (await http.get(f"{API}/auth/me")).json()
         assert (me["id"], me["role"]) == ("local", "admin")
         assert (await http.post(EXECUTIONS, json=SUBMIT)).status_code == 202

@@ -8,18 +8,16 @@ import pytest
 
 from tests import isolation
 
-pytestmark = pytest.mark.integration
-
 
 def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     settings = isolation.isolated_settings(unique=True)
     base = {
         **os.environ,
         "SANDPOD_MODE": "distributed",
-        "SANDPOD_MONGO_DATABASE": settings.mongo_database,
-        "SANDPOD_REDIS_PREFIX": settings.redis_prefix,
-        "SANDPOD_KAFKA_TOPIC_PREFIX": settings.kafka_topic_prefix,
-        "SANDPOD_SCHEMA_SUBJECT_PREFIX": settings.schema_subject_prefix,
+        "SANDPOD_MONGO_DATABASE": settings.mongo.database,
+        "SANDPOD_REDIS_PREFIX": settings.redis.prefix,
+        "SANDPOD_KAFKA_TOPIC_PREFIX": settings.kafka.topic_prefix,
+        "SANDPOD_SCHEMA_SUBJECT_PREFIX": settings.schema_registry.subject_prefix,
     }
     return subprocess.run(
         [sys.executable, "-m", "sandpod", *args],

@@ -29,13 +29,11 @@ from sandpod.adapters.kubernetes.client import find_kube_config
 from sandpod.adapters.kubernetes.launcher import KubernetesLauncher
 from sandpod.adapters.kubernetes.manifests import EXECUTOR_SELECTOR, resource_name
 from sandpod.adapters.kubernetes.monitor import PodMonitor
-from sandpod.config import Settings
+from sandpod.config import KubernetesSettings, Settings
 from sandpod.domain.events import EventType, ExecutionFinished
 from sandpod.domain.limits import DEFAULT_POLICY
 from sandpod.domain.runtimes import python
 from sandpod.ports import SandboxJob
-
-pytestmark = pytest.mark.integration
 
 NS = "sandpod-executions"
 Obj = dict[str, Any]
@@ -420,12 +418,12 @@ def test_builders_refuse_the_default_namespace_and_a_missing_kubeconfig(
     monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
     monkeypatch.setenv("KUBECONFIG", str(tmp_path / "none"))
     with pytest.raises(UnsafeNamespaceError):
-        build_kubernetes_launcher(Settings(kubernetes_namespace="default"))
+        build_kubernetes_launcher(Settings(kubernetes=KubernetesSettings(namespace="default")))
     with pytest.raises(KubernetesConfigError):
-        build_kubernetes_launcher(Settings(kubernetes_namespace=NS))
+        build_kubernetes_launcher(Settings(kubernetes=KubernetesSettings(namespace=NS)))
     monkeypatch.setenv("KUBECONFIG", str(write_kubeconfig(tmp_path / "config", "http://x:1")))
     launcher = build_kubernetes_launcher(
-        Settings(kubernetes_namespace=NS, kubernetes_runtime_class="gvisor")
+        Settings(kubernetes=KubernetesSettings(namespace=NS, runtime_class="gvisor"))
     )
     assert launcher.options.runtime_class == "gvisor"
 
@@ -447,7 +445,9 @@ async def test_run_pod_monitor_wires_kubeconfig_adapter_and_monitor(
         published.append(event)
         stop.set()  # the pod at hand is still deleted before the monitor stops
 
-    await asyncio.wait_for(run_pod_monitor(Settings(kubernetes_namespace=NS), publish, stop), 10)
+    await asyncio.wait_for(
+        run_pod_monitor(Settings(kubernetes=KubernetesSettings(namespace=NS)), publish, stop), 10
+    )
     assert [(e.execution_id, e.type) for e in published] == [("ex_deadline", EventType.TIMED_OUT)]
     assert fake.pods == {}
     assert any(query.get("labelSelector") == EXECUTOR_SELECTOR for _, _, query, _ in fake.requests)

@@ -22,8 +22,6 @@ from sandpod.adapters.kubernetes.monitor import PodMonitor
 from sandpod.domain.events import EventType, ExecutionFinished
 from sandpod.domain.result import EndReason
 
-pytestmark = pytest.mark.integration
-
 ENTRYPOINT = Path(ep.__file__)
 
 

@@ -17,12 +17,10 @@ from sandpod.adapters.kubernetes.manifests import (
     network_policy_manifest,
     pod_manifest,
 )
-from sandpod.config import Settings
+from sandpod.config import KubernetesSettings
 from sandpod.domain.limits import DEFAULT_POLICY
 from sandpod.domain.runtimes import CATALOGUE
 from sandpod.ports import SandboxJob
-
-pytestmark = pytest.mark.integration
 
 DEPLOY = Path(__file__).resolve().parents[3] / "deploy"
 NS = "sandpod-executions"
@@ -117,7 +115,7 @@ def test_deploy_network_policy_is_the_one_the_worker_applies() -> None:
 
 def test_deploy_namespace_enforces_restricted_and_is_the_default_setting() -> None:
     namespaces = {doc["metadata"]["name"]: doc for doc in _kinds("Namespace")}
-    default_namespace = Settings.model_fields["kubernetes_namespace"].default
+    default_namespace = KubernetesSettings.model_fields["namespace"].default
     assert default_namespace == NS
     labels = namespaces[NS]["metadata"]["labels"]
     assert namespace_labels().items() <= labels.items()

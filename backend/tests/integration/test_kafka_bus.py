@@ -23,7 +23,7 @@ from tests import isolation
 from tests.kafka_support import fast_options, require_kafka_services, started_bus
 from tests.waiting import eventually
 
-pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
+pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")

@@ -14,7 +14,7 @@ from sandpod.domain.events import Event, EventType, ExecutionStarted
 from tests.kafka_support import fast_options, read_dead_letters, started_bus
 from tests.waiting import eventually
 
-pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
+pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 UNKNOWN_SCHEMA_ID = 2**31 - 1
 

@@ -1,8 +1,8 @@
 """A broker restart under a running consumer: publish fails clearly while it is down, and once it
 is back the same consumer (and one started during the outage) handles new events, no restart.
 
-Runs its own throwaway broker (tests/throwaway.py: scripts/services with another port and data
-folder), never the shared one that other xdist workers use.
+Runs its own throwaway broker (tests/fixtures/throwaway.py: scripts/services with another port
+and data folder), never the shared one that other xdist workers use.
 """
 
 import asyncio
@@ -13,11 +13,11 @@ import pytest
 from sandpod.adapters.kafka import KafkaEventBus
 from sandpod.domain.events import Event, EventType, ExecutionStarted
 from sandpod.ports import ServiceUnavailableError
+from tests.fixtures.throwaway import ThrowawayBroker
 from tests.kafka_support import fast_options, require_kafka_services
-from tests.throwaway import ThrowawayBroker
 from tests.waiting import eventually
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 
 async def publish_until_accepted(bus: KafkaEventBus, event: Event) -> None:

@@ -20,7 +20,7 @@ from sandpod.domain.events import CancelRequested, Event, EventType, ExecutionSt
 from tests.kafka_support import fast_options, started_bus
 from tests.waiting import eventually
 
-pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
+pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 WAIT = 30  # seconds; generous, only reached when something is wrong
 

@@ -8,10 +8,10 @@ import pytest
 
 from sandpod.adapters.sandbox import LocalSandboxRunner, SandboxHostError, build_local_runner
 from sandpod.adapters.sandbox.interpreters import Interpreter, discover_on_host, find_interpreter
-from sandpod.config import Settings
+from sandpod.config import LocalRunnerSettings
 from sandpod.domain.result import EndReason
 from sandpod.domain.runtimes import CATALOGUE, PYTHON_EXAMPLE, python
-from tests.security.sandbox_fixtures import (
+from tests.fixtures.sandbox import (
     SANDBOX_CGROUP_PARENT,
     SandboxJobs,
     host_pids_with,
@@ -19,8 +19,6 @@ from tests.security.sandbox_fixtures import (
     wait_until_running,
 )
 from tests.waiting import eventually
-
-pytestmark = pytest.mark.integration
 
 HOST_RUNTIMES = sorted(discover_on_host(CATALOGUE))
 
@@ -234,7 +232,7 @@ async def test_missing_runtime_is_a_platform_error(
 async def test_missing_bubblewrap_is_a_platform_error(
     sandbox_jobs: SandboxJobs, tmp_path: Path
 ) -> None:
-    settings = Settings(
+    settings = LocalRunnerSettings(
         sandbox_root=tmp_path / "sandboxes",
         cgroup_parent=SANDBOX_CGROUP_PARENT,
         bwrap_path=str(tmp_path / "no-bwrap-here"),
@@ -251,7 +249,9 @@ async def test_unusable_cgroup_parent_is_a_platform_error(
     sandbox_jobs: SandboxJobs, tmp_path: Path
 ) -> None:
     runner = LocalSandboxRunner(
-        sandbox_root=tmp_path / "sandboxes", cgroup_parent="no/such/parent/tree"
+        LocalRunnerSettings(
+            sandbox_root=tmp_path / "sandboxes", cgroup_parent="no/such/parent/tree"
+        )
     )
     try:
         result = await runner.run(sandbox_jobs("print(1)"))
@@ -272,8 +272,9 @@ async def test_system_interpreter_under_usr(
     interpreter = find_interpreter(version, [Path("/usr/bin")])
     assert interpreter is not None, f"/usr/bin/python{version} was not discovered"
     runner = LocalSandboxRunner(
-        sandbox_root=tmp_path / "sandboxes",
-        cgroup_parent=SANDBOX_CGROUP_PARENT,
+        LocalRunnerSettings(
+            sandbox_root=tmp_path / "sandboxes", cgroup_parent=SANDBOX_CGROUP_PARENT
+        ),
         interpreters={f"python:{version}": interpreter},
     )
     try:
@@ -291,7 +292,9 @@ async def test_a_sandbox_root_others_can_write_is_refused(
     shared = tmp_path / "shared"
     shared.mkdir()
     shared.chmod(0o1777)  # like /tmp itself
-    runner = LocalSandboxRunner(sandbox_root=shared, cgroup_parent=SANDBOX_CGROUP_PARENT)
+    runner = LocalSandboxRunner(
+        LocalRunnerSettings(sandbox_root=shared, cgroup_parent=SANDBOX_CGROUP_PARENT)
+    )
     try:
         result = await runner.run(sandbox_jobs("print(1)"))
     finally:
@@ -310,8 +313,9 @@ async def test_a_broken_sandbox_setup_is_a_platform_error_with_bwraps_reason(
         prefix=tmp_path / "gone",
     )
     runner = LocalSandboxRunner(
-        sandbox_root=tmp_path / "sandboxes",
-        cgroup_parent=SANDBOX_CGROUP_PARENT,
+        LocalRunnerSettings(
+            sandbox_root=tmp_path / "sandboxes", cgroup_parent=SANDBOX_CGROUP_PARENT
+        ),
         interpreters={"python:3.12": ghost},
     )
     try:

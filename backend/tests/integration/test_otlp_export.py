@@ -8,8 +8,6 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-pytestmark = pytest.mark.integration
-
 # Runs in a child process: OpenTelemetry allows one global provider per process.
 CHILD = """
 import sys

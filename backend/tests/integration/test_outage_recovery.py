@@ -2,7 +2,8 @@
 
 While the server is down every call raises ServiceUnavailableError (quickly, with a clear message);
 once it is back the same adapter instances work again. Each test runs a throwaway server on free
-ports (tests/throwaway.py), so the shared servers other xdist workers use are never disturbed.
+ports (tests/fixtures/throwaway.py), so the shared servers other xdist workers use are never
+disturbed.
 """
 
 import asyncio
@@ -20,10 +21,8 @@ from sandpod.domain.result import EndReason, Result
 from sandpod.domain.status import ExecutionStatus
 from sandpod.ports import ServiceUnavailableError
 from tests import isolation
-from tests.throwaway import Server
+from tests.fixtures.throwaway import Server
 from tests.waiting import eventually
-
-pytestmark = pytest.mark.integration
 
 READY_SECONDS = 30.0  # how long a restarted server (and a client finding it again) may take
 LEASE_SECONDS = 0.5  # claim lease of the cut-off test's stores (production: 30 s)
@@ -58,8 +57,8 @@ async def test_redis_adapters_fail_fast_while_down_and_recover(
     redis_server: tuple[Server, str],
 ) -> None:
     server, url = redis_server
-    settings = isolation.isolated_settings(unique=True, redis_url=url)
-    adapters = await connect_redis(settings)
+    settings = isolation.isolated_settings(unique=True, redis={"url": url})
+    adapters = await connect_redis(settings.redis)
     limiter, keys, live = adapters.rate_limiter, adapters.idempotency, adapters.live_updates
     update = StatusUpdate(execution_id="ex_1", status=ExecutionStatus.RUNNING)
     try:
@@ -87,7 +86,7 @@ async def test_redis_adapters_fail_fast_while_down_and_recover(
             assert await keys.claim("alice", "key", "fp", "ex_1", 60) is None
             assert await keys.claim("alice", "key", "fp", "ex_2", 60) == ("fp", "ex_1")
 
-            channel = f"{settings.redis_prefix}live:ex_1"
+            channel = f"{settings.redis.prefix}live:ex_1"
 
             async def subscribers() -> int:
                 [(_, count)] = await adapters.client.pubsub_numsub(channel)
@@ -113,9 +112,9 @@ async def test_mongo_store_fails_fast_while_down_and_recovers(
 ) -> None:
     server, url = ferretdb_server
     settings = isolation.isolated_settings(
-        mongo_url=url, mongo_database=isolation.mongo_database(unique=True)
+        mongo={"url": url, "database": isolation.mongo_database(unique=True)}
     )
-    store = await connect_mongo(settings)
+    store = await connect_mongo(settings.mongo)
     item = execution()
     try:
         await store.add(item)

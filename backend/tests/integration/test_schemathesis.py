@@ -10,24 +10,22 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.python import asgi
 
 from sandpod.composition.embedded import embedded_app
-from sandpod.config import Settings
+from sandpod.config import ApiSettings, AuthSettings, RateLimitSettings, Settings
 from tests.fakes import FakeSandbox
-
-pytestmark = pytest.mark.integration
 
 PASSWORD = "fuzzing passphrase 42"
 SETTINGS = Settings(
-    auth_required=True,
-    jwt_secret=SecretStr("schemathesis-secret-" + "y" * 32),
-    password_hash_memory_kib=1024,
-    password_hash_time_cost=1,
+    auth=AuthSettings(
+        auth_required=True,
+        jwt_secret=SecretStr("schemathesis-secret-" + "y" * 32),
+        password_hash_memory_kib=1024,
+        password_hash_time_cost=1,
+    ),
     # no budgets: a 429 would only hide the operations behind it
-    rate_limit_submit_per_user=0,
-    rate_limit_submit_per_ip=0,
-    rate_limit_read_per_user=0,
-    rate_limit_read_per_ip=0,
-    rate_limit_auth_per_ip=0,
-    sse_heartbeat_seconds=1,
+    rate_limits=RateLimitSettings(
+        submit_per_user=0, submit_per_ip=0, read_per_user=0, read_per_ip=0, auth_per_ip=0
+    ),
+    api=ApiSettings(sse_heartbeat_seconds=1),
 )
 APP = embedded_app(SETTINGS, FakeSandbox())
 schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", APP)

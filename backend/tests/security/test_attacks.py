@@ -14,14 +14,12 @@ import pytest
 from sandpod.adapters.sandbox import LocalSandboxRunner
 from sandpod.domain.result import EndReason, Result
 from sandpod.ports import SandboxJob
-from tests.security.sandbox_fixtures import (
+from tests.fixtures.sandbox import (
     SandboxJobs,
     host_pids_with,
     running_marker_script,
     wait_until_running,
 )
-
-pytestmark = pytest.mark.security
 
 # Small limits keep the suite fast; a test overrides what it attacks.
 SMALL: dict[str, float] = {"wall_seconds": 3, "cpu_seconds": 2, "memory_mb": 64, "processes": 16}

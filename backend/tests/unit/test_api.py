@@ -7,26 +7,24 @@ from typing import Any
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 
-from sandpod.composition.embedded import build_embedded, embedded_app
-from sandpod.config import Settings
+from sandpod.composition.embedded import build_embedded
+from sandpod.config import ApiSettings, ExecutionSettings, Settings
 from tests.fakes import FakeSandbox
+from tests.fixtures.apps import api_client
 from tests.waiting import eventually
-
-pytestmark = pytest.mark.unit
 
 URL = "/api/v1/executions"
 
 
 @pytest.fixture
 async def client() -> AsyncIterator[httpx.AsyncClient]:
-    settings = Settings(max_script_bytes=1000, max_request_bytes=4000, sse_heartbeat_seconds=1)
-    app = embedded_app(settings, FakeSandbox())
-    async with LifespanManager(app) as manager:
-        transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-            yield http
+    settings = Settings(
+        executions=ExecutionSettings(max_script_bytes=1000),
+        api=ApiSettings(max_request_bytes=4000, sse_heartbeat_seconds=1),
+    )
+    async with api_client(settings) as http:
+        yield http
 
 
 async def status_of(client: httpx.AsyncClient, execution_id: str) -> str:
@@ -208,9 +206,7 @@ async def test_readiness_checks_run_at_once() -> None:
         await first_started.wait()
 
     embedded.state.readiness = {"first": first, "second": second}
-    async with LifespanManager(embedded.app()) as manager:
-        transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-            ready = await http.get("/api/v1/health/ready")
+    async with api_client(embedded.app()) as http:
+        ready = await http.get("/api/v1/health/ready")
     assert ready.json()["checks"] == {"first": "ok", "second": "ok"}
     assert ready.status_code == 200

@@ -8,18 +8,20 @@ import pytest
 from sandpod.adapters.memory.users import InMemoryUserStore
 from sandpod.composition.auth_setup import build_accounts
 from sandpod.composition.errors import StartupError
-from sandpod.config import Environment, Mode, Settings
-
-pytestmark = pytest.mark.unit
+from sandpod.config import AuthSettings, Environment, Mode, Settings
 
 SECRET = "k" * 40
 
 
-def accounts(**settings: Any) -> object:
-    return build_accounts(
-        Settings(password_hash_memory_kib=1024, password_hash_time_cost=1, **settings),
-        InMemoryUserStore(),
-    )
+def settings_of(**values: Any) -> Settings:
+    """Settings from process fields and AuthSettings fields, named flat as in the environment."""
+    auth = {name: values.pop(name) for name in list(values) if name in AuthSettings.model_fields}
+    cheap = {"password_hash_memory_kib": 1024, "password_hash_time_cost": 1}
+    return Settings(auth=AuthSettings(**{**cheap, **auth}), **values)
+
+
+def accounts(**values: Any) -> object:
+    return build_accounts(settings_of(**values), InMemoryUserStore())
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "::1", "localhost", "127.0.0.2"])

@@ -28,8 +28,6 @@ from sandpod.domain.events import (
 from sandpod.domain.limits import DEFAULT_POLICY
 from sandpod.domain.result import EndReason, Result
 
-pytestmark = pytest.mark.unit
-
 AT = datetime(2025, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
 
 

@@ -10,8 +10,6 @@ from click.testing import CliRunner
 from sandpod.entrypoints import cli, client
 from sandpod.entrypoints.credentials import credentials_path, forget_token, load_token, save_token
 
-pytestmark = pytest.mark.unit
-
 
 @pytest.fixture(autouse=True)
 def config_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:

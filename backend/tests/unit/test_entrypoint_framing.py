@@ -14,8 +14,6 @@ from sandpod.adapters.kubernetes.framing import (
     verified_block,
 )
 
-pytestmark = pytest.mark.unit
-
 FAKE_BLOCK = ep.encode_frames([("stdout", b"you have been pwned"), ("stderr", b"")])
 
 HOSTILE = [

@@ -11,8 +11,6 @@ from sandpod.domain.runtimes import RuntimeRegistry, python
 from sandpod.services.errors import IdempotencyConflictError, IdempotencyInFlightError
 from sandpod.services.executions import ExecutionService, InputCaps, Principal, SubmitCommand
 
-pytestmark = pytest.mark.unit
-
 ALICE = Principal(id="alice")
 HELLO = SubmitCommand(runtime="python:3.12", script="print(1)")
 

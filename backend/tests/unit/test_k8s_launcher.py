@@ -28,8 +28,6 @@ from sandpod.domain.limits import DEFAULT_POLICY
 from sandpod.domain.runtimes import CATALOGUE, python
 from sandpod.ports import SandboxJob, SandboxLauncher
 
-pytestmark = pytest.mark.unit
-
 NS = "sandpod-executions"
 Manifest = dict[str, Any]
 

@@ -30,8 +30,6 @@ from sandpod.domain.limits import DEFAULT_POLICY, MIB, Limits
 from sandpod.domain.runtimes import python
 from sandpod.ports import SandboxJob
 
-pytestmark = pytest.mark.unit
-
 NS = "sandpod-executions"
 DNS_1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 

@@ -1,6 +1,7 @@
 """Kafka security settings: SANDPOD_KAFKA_* to KafkaOptions to the aiokafka clients' arguments."""
 
 import ssl
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +12,13 @@ from aiokafka.admin import AIOKafkaAdminClient
 from pydantic import SecretStr
 
 from sandpod.adapters.kafka import KafkaOptions, options_from_settings
-from sandpod.config import KafkaSaslMechanism, KafkaSecurityProtocol, Settings
-
-pytestmark = pytest.mark.unit
+from sandpod.config import (
+    KafkaSaslMechanism,
+    KafkaSecurityProtocol,
+    KafkaSettings,
+    Settings,
+    variables,
+)
 
 COMPOSE = Path(__file__).resolve().parents[3] / "docker-compose.yaml"
 SASL_ENV = {
@@ -24,10 +29,15 @@ SASL_ENV = {
 }
 
 
+def options(**changes: Any) -> KafkaOptions:
+    """The default settings' options with some fields changed (validated again)."""
+    return replace(options_from_settings(Settings()), **changes)
+
+
 def test_plaintext_by_default() -> None:
-    options = options_from_settings(Settings())
-    assert options.security_protocol == "PLAINTEXT"
-    assert options.client_security() == {"security_protocol": "PLAINTEXT"}
+    plain = options_from_settings(Settings())
+    assert plain.security_protocol == "PLAINTEXT"
+    assert plain.client_security() == {"security_protocol": "PLAINTEXT"}
 
 
 def test_the_compose_environment_maps_to_sasl_client_arguments(
@@ -36,8 +46,8 @@ def test_the_compose_environment_maps_to_sasl_client_arguments(
     for name, value in SASL_ENV.items():
         monkeypatch.setenv(name, value)
     settings = Settings()
-    assert settings.kafka_security_protocol is KafkaSecurityProtocol.SASL_PLAINTEXT
-    assert settings.kafka_sasl_mechanism is KafkaSaslMechanism.PLAIN
+    assert settings.kafka.security_protocol is KafkaSecurityProtocol.SASL_PLAINTEXT
+    assert settings.kafka.sasl_mechanism is KafkaSaslMechanism.PLAIN
     assert "s3cret" not in repr(settings)
 
     options = options_from_settings(settings)
@@ -54,10 +64,12 @@ def test_the_compose_environment_maps_to_sasl_client_arguments(
 @pytest.mark.parametrize("mechanism", ["SCRAM-SHA-256", "SCRAM-SHA-512"])
 def test_sasl_ssl_verifies_the_brokers_against_the_system_cas(mechanism: str) -> None:
     settings = Settings(
-        kafka_security_protocol=KafkaSecurityProtocol.SASL_SSL,
-        kafka_sasl_mechanism=KafkaSaslMechanism(mechanism),
-        kafka_sasl_username="u",
-        kafka_sasl_password=SecretStr("p"),
+        kafka=KafkaSettings(
+            security_protocol=KafkaSecurityProtocol.SASL_SSL,
+            sasl_mechanism=KafkaSaslMechanism(mechanism),
+            sasl_username="u",
+            sasl_password=SecretStr("p"),
+        )
     )
     arguments = options_from_settings(settings).client_security()
 
@@ -74,30 +86,32 @@ def test_sasl_ssl_verifies_the_brokers_against_the_system_cas(mechanism: str) ->
 
 
 def test_ssl_without_sasl_sends_no_credentials() -> None:
-    arguments = KafkaOptions(security_protocol="SSL", sasl_username="ignored").client_security()
+    arguments = options(security_protocol="SSL", sasl_username="ignored").client_security()
     assert set(arguments) == {"security_protocol", "ssl_context"}
 
 
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"kafka_sasl_username": "sandpod"}, "needs a SASL username and password"),
-        ({"kafka_sasl_password": SecretStr("p")}, "needs a SASL username and password"),
+        ({"sasl_username": "sandpod"}, "needs a SASL username and password"),
+        ({"sasl_password": SecretStr("p")}, "needs a SASL username and password"),
         ({}, "SANDPOD_KAFKA_SASL_USERNAME, SANDPOD_KAFKA_SASL_PASSWORD"),
     ],
 )
 def test_sasl_without_credentials_is_a_clear_error(overrides: dict[str, Any], message: str) -> None:
-    # build_distributed turns this ValueError into its one-line StartupError.
-    settings = Settings(kafka_security_protocol=KafkaSecurityProtocol.SASL_SSL, **overrides)
+    # The builders turn this ValueError into their one-line StartupError.
+    settings = Settings(
+        kafka=KafkaSettings(security_protocol=KafkaSecurityProtocol.SASL_SSL, **overrides)
+    )
     with pytest.raises(ValueError, match=message):
         options_from_settings(settings)
 
 
 def test_unknown_names_are_refused() -> None:
     with pytest.raises(ValueError, match="unknown Kafka security protocol 'TLS'"):
-        KafkaOptions(security_protocol="TLS")
+        options(security_protocol="TLS")
     with pytest.raises(ValueError, match="unknown Kafka SASL mechanism 'GSSAPI'"):
-        KafkaOptions(
+        options(
             security_protocol="SASL_PLAINTEXT",
             sasl_mechanism="GSSAPI",
             sasl_username="u",
@@ -107,22 +121,18 @@ def test_unknown_names_are_refused() -> None:
 
 @pytest.mark.parametrize("client", [AIOKafkaProducer, AIOKafkaConsumer, AIOKafkaAdminClient])
 def test_every_aiokafka_client_accepts_the_arguments(client: type[Any]) -> None:
-    options = KafkaOptions(
+    sasl = options(
         security_protocol="SASL_SSL",
         sasl_mechanism="SCRAM-SHA-512",
         sasl_username="u",
         sasl_password="p",
     )
     accepted = client.__init__.__code__.co_varnames
-    assert set(options.client_security()) <= set(accepted)
+    assert set(sasl.client_security()) <= set(accepted)
 
 
 def test_every_backend_variable_in_compose_is_a_setting() -> None:
     compose = yaml.safe_load(COMPOSE.read_text())
-    names = {
-        name.removeprefix("SANDPOD_").lower()
-        for name in compose["x-backend"]["environment"]
-        if name.startswith("SANDPOD_")
-    }
-    assert {"kafka_security_protocol", "kafka_sasl_password"} <= names
-    assert names <= set(Settings.model_fields), names - set(Settings.model_fields)
+    names = {name for name in compose["x-backend"]["environment"] if name.startswith("SANDPOD_")}
+    assert {"SANDPOD_KAFKA_SECURITY_PROTOCOL", "SANDPOD_KAFKA_SASL_PASSWORD"} <= names
+    assert names <= set(variables()), names - set(variables())

@@ -3,8 +3,6 @@ from pydantic import ValidationError
 
 from sandpod.domain.limits import DEFAULT_POLICY, LimitPolicy, LimitsExceededError, LimitsRequest
 
-pytestmark = pytest.mark.unit
-
 
 def test_no_request_gives_the_defaults() -> None:
     assert DEFAULT_POLICY.resolve(None) == DEFAULT_POLICY.defaults

@@ -2,11 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from sandpod.domain.users import LockoutPolicy, User
-
-pytestmark = pytest.mark.unit
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 POLICY = LockoutPolicy(max_failures=3, window=timedelta(minutes=15), lock=timedelta(minutes=15))

@@ -6,26 +6,19 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
-from opentelemetry import trace
+from opentelemetry import metrics, trace
 
-from sandpod.composition.embedded import embedded_app
 from sandpod.config import Settings
 from sandpod.logs import JsonFormatter
 from sandpod.observability import configure_telemetry
-from tests.fakes import FakeSandbox
+from tests.fixtures.apps import api_client
 from tests.waiting import eventually
-
-pytestmark = pytest.mark.unit
 
 
 @pytest.fixture
 async def client() -> AsyncIterator[httpx.AsyncClient]:
-    app = embedded_app(Settings(), FakeSandbox())
-    async with LifespanManager(app) as manager:
-        transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-            yield http
+    async with api_client(Settings()) as http:
+        yield http
 
 
 def sample(metrics: str, name: str, **labels: str) -> float:
@@ -71,7 +64,11 @@ def test_json_logs_carry_the_execution_id() -> None:
     assert entry["level"] == "info"
 
 
-def test_otlp_export_is_off_unless_an_endpoint_is_set() -> None:
-    provider = trace.get_tracer_provider()
+def test_otlp_export_is_off_unless_an_endpoint_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    # OpenTelemetry takes a global provider once per process, so the calls are what is observed.
+    installed: list[object] = []
+    monkeypatch.setattr(trace, "set_tracer_provider", installed.append)
+    monkeypatch.setattr(metrics, "set_meter_provider", installed.append)
     configure_telemetry("sandpod-test", None)
-    assert trace.get_tracer_provider() is provider
+    configure_telemetry("sandpod-test", "")
+    assert installed == []  # (tests/integration/test_otlp_export.py: an endpoint turns it on)

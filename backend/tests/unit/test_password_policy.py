@@ -10,8 +10,6 @@ from sandpod.domain.passwords import (
 )
 from sandpod.domain.users import InvalidUsernameError, check_username
 
-pytestmark = pytest.mark.unit
-
 
 @pytest.mark.parametrize(
     ("password", "fragment"),

@@ -31,8 +31,6 @@ from sandpod.domain.events import EventType, ExecutionFinished
 from sandpod.domain.result import EndReason
 from sandpod.domain.status import ExecutionStatus, can_transition
 
-pytestmark = pytest.mark.unit
-
 Pod = dict[str, Any]
 _versions = itertools.count(100)
 

@@ -23,8 +23,6 @@ from sandpod.services.results import ResultProcessor, SweepOutcome
 from sandpod.services.runner import RunnerService
 from tests.fakes import FakeSandbox, RecordingBus
 
-pytestmark = pytest.mark.unit
-
 START = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 GRACE = 60.0
 REPUBLISH_AFTER = 20.0

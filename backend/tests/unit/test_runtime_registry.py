@@ -2,8 +2,6 @@ import pytest
 
 from sandpod.domain.runtimes import CATALOGUE, RuntimeRegistry, UnknownRuntimeError, python
 
-pytestmark = pytest.mark.unit
-
 
 def test_registry_finds_runtimes_by_id() -> None:
     registry = RuntimeRegistry(CATALOGUE)

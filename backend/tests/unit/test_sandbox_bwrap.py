@@ -12,8 +12,6 @@ from sandpod.adapters.sandbox.bwrap import (
 from sandpod.adapters.sandbox.interpreters import Interpreter, sandbox_command
 from sandpod.domain.runtimes import python
 
-pytestmark = pytest.mark.unit
-
 PYENV = Interpreter(
     version="3.12",
     executable=Path("/root/.pyenv/versions/3.12.1/bin/python3.12"),

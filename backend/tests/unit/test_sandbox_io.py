@@ -1,11 +1,7 @@
 import asyncio
 
-import pytest
-
 from sandpod.adapters.sandbox.cgroups import parse_flat_keyed, parse_procs
 from sandpod.adapters.sandbox.output import read_capped
-
-pytestmark = pytest.mark.unit
 
 
 def stream(*chunks: bytes) -> asyncio.StreamReader:

@@ -9,8 +9,6 @@ from sandpod.adapters.sandbox.outcome import Outcome, StopReason, classify, deco
 from sandpod.domain.limits import MIB, Limits
 from sandpod.domain.result import EndReason
 
-pytestmark = pytest.mark.unit
-
 LIMITS = Limits(
     wall_seconds=3,
     cpu_seconds=1.5,

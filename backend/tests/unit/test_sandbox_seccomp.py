@@ -5,8 +5,6 @@ import pytest
 
 from sandpod.adapters.sandbox.seccomp import ARCHES, BLOCKED, Arch, build_filter
 
-pytestmark = pytest.mark.unit
-
 ALLOW = 0x7FFF0000
 EPERM = 0x00050000 | errno.EPERM
 

@@ -9,7 +9,6 @@ from sandpod.domain.status import (
     check_transition,
 )
 
-pytestmark = pytest.mark.unit
 S = ExecutionStatus
 
 

@@ -16,8 +16,6 @@ from sandpod.services.tokens import (
     TokenIssuer,
 )
 
-pytestmark = pytest.mark.unit
-
 SECRET = "s" * 40
 USER = User(id="usr_1", username="ada", password_hash="x", role=Role.ADMIN, session_version=3)
 

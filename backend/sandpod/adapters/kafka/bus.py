@@ -206,17 +206,17 @@ class KafkaEventBus:
 
 def options_from_settings(settings: Settings) -> KafkaOptions:
     """The bus options of these settings; ValueError when the security settings are incomplete."""
-    password = settings.kafka_sasl_password
+    password = settings.kafka.sasl_password
     return KafkaOptions(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        security_protocol=settings.kafka_security_protocol.value,
-        sasl_mechanism=settings.kafka_sasl_mechanism.value,
-        sasl_username=settings.kafka_sasl_username,
+        bootstrap_servers=settings.kafka.bootstrap_servers,
+        security_protocol=settings.kafka.security_protocol.value,
+        sasl_mechanism=settings.kafka.sasl_mechanism.value,
+        sasl_username=settings.kafka.sasl_username,
         sasl_password=None if password is None else password.get_secret_value(),
-        topic_prefix=settings.kafka_topic_prefix,
-        group_suffix=settings.kafka_group_suffix,
-        schema_registry_url=settings.schema_registry_url,
-        subject_prefix=settings.schema_subject_prefix,
+        topic_prefix=settings.kafka.topic_prefix,
+        group_suffix=settings.kafka.group_suffix,
+        schema_registry_url=settings.schema_registry.registry_url,
+        subject_prefix=settings.schema_registry.subject_prefix,
     )
 
 

@@ -1,4 +1,8 @@
-"""Tunables of the Kafka event bus. Defaults suit production; tests shorten the waits."""
+"""Tunables of the Kafka event bus. Defaults suit production; tests shorten the waits.
+
+Where to connect (servers, security, prefixes) has no default here: it comes from KafkaSettings
+and SchemaRegistrySettings (options_from_settings), the one place those defaults live.
+"""
 
 import ssl
 from dataclasses import dataclass, field
@@ -8,19 +12,19 @@ SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class KafkaOptions:
-    bootstrap_servers: str = "127.0.0.1:19092"
+    bootstrap_servers: str
     # How clients reach the brokers (aiokafka's names). SSL and SASL_SSL verify the brokers'
     # certificates against the system's CAs; SASL_* sign in with the username and password.
-    security_protocol: str = "PLAINTEXT"
-    sasl_mechanism: str = "PLAIN"
-    sasl_username: str | None = None
-    sasl_password: str | None = field(default=None, repr=False)
-    topic_prefix: str = "sandpod."
-    group_suffix: str = ""
-    schema_registry_url: str = "http://127.0.0.1:18081/apis/ccompat/v7"
-    subject_prefix: str = "sandpod."
+    security_protocol: str
+    sasl_mechanism: str
+    sasl_username: str | None
+    sasl_password: str | None = field(repr=False)
+    topic_prefix: str
+    group_suffix: str
+    schema_registry_url: str
+    subject_prefix: str
     client_id: str = "sandpod"
 
     partitions: int = 3

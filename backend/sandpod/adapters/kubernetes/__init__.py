@@ -40,13 +40,13 @@ async def _connect(source: KubeConfigSource, namespace: str) -> KubernetesApi:
 
 def build_kubernetes_launcher(settings: Settings) -> KubernetesLauncher:
     """Fails at once on the 'default' namespace or when no kubeconfig can be found."""
-    namespace = settings.kubernetes_namespace
+    namespace = settings.kubernetes.namespace
     check_namespace(namespace)
     source = find_kube_config()
     return KubernetesLauncher(
         lambda: _connect(source, namespace),
         namespace=namespace,
-        options=PodOptions(runtime_class=settings.kubernetes_runtime_class),
+        options=PodOptions(runtime_class=settings.kubernetes.runtime_class),
     )
 
 
@@ -56,7 +56,7 @@ async def run_pod_monitor(
     stop: asyncio.Event,
 ) -> None:
     """Watch executor pods and publish one ExecutionFinished per execution until `stop` is set."""
-    namespace = settings.kubernetes_namespace
+    namespace = settings.kubernetes.namespace
     check_namespace(namespace)
     api = await _connect(find_kube_config(), namespace)
     try:

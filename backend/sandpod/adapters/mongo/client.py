@@ -6,7 +6,7 @@ from pymongo.asynchronous.mongo_client import AsyncMongoClient
 
 from sandpod.adapters.mongo.documents import Document
 from sandpod.adapters.mongo.store import MongoExecutionStore
-from sandpod.config import Settings
+from sandpod.config import MongoSettings
 
 
 def mongo_client(
@@ -24,13 +24,13 @@ def mongo_client(
 
 
 async def connect_mongo(
-    settings: Settings, *, claim_lease_seconds: float = 30.0
+    settings: MongoSettings, *, claim_lease_seconds: float = 30.0
 ) -> MongoExecutionStore:
     """The store, with its indexes in place. Raises ServiceUnavailableError when unreachable."""
     return await with_indexes(
         MongoExecutionStore(
-            mongo_client(settings.mongo_url.get_secret_value()),
-            settings.mongo_database,
+            mongo_client(settings.url.get_secret_value()),
+            settings.database,
             claim_lease_seconds=claim_lease_seconds,
         )
     )

@@ -8,7 +8,7 @@ from sandpod.adapters.mongo.client import mongo_client
 from sandpod.adapters.mongo.documents import Document
 from sandpod.adapters.mongo.store import MongoExecutionStore
 from sandpod.adapters.mongo.users import MongoUserStore
-from sandpod.config import Settings
+from sandpod.config import MongoSettings
 
 
 @dataclass(frozen=True)
@@ -25,13 +25,13 @@ class MongoStores:
         await self.client.close()
 
 
-async def connect_stores(settings: Settings) -> MongoStores:
+async def connect_stores(settings: MongoSettings) -> MongoStores:
     """Both stores with their indexes in place. Raises ServiceUnavailableError when unreachable."""
-    client = mongo_client(settings.mongo_url.get_secret_value())
+    client = mongo_client(settings.url.get_secret_value())
     stores = MongoStores(
         client=client,
-        executions=MongoExecutionStore(client, settings.mongo_database),
-        users=MongoUserStore(client, settings.mongo_database),
+        executions=MongoExecutionStore(client, settings.database),
+        users=MongoUserStore(client, settings.database),
     )
     try:
         await stores.executions.ensure_indexes()

@@ -19,7 +19,7 @@ from sandpod.adapters.mongo.claims import TransitionClaims, insert_new
 from sandpod.adapters.mongo.client import mongo_client, with_indexes
 from sandpod.adapters.mongo.documents import Document
 from sandpod.adapters.mongo.errors import unavailable_when_down
-from sandpod.config import Settings
+from sandpod.config import MongoSettings
 from sandpod.domain.users import LockoutPolicy, Role, User
 from sandpod.ports import ServiceUnavailableError, UsernameTakenError
 
@@ -138,8 +138,8 @@ class MongoUserStore:
         )
 
 
-async def connect_users(settings: Settings) -> MongoUserStore:
+async def connect_users(settings: MongoSettings) -> MongoUserStore:
     """The user store with its indexes in place. Raises ServiceUnavailableError when unreachable."""
     return await with_indexes(
-        MongoUserStore(mongo_client(settings.mongo_url.get_secret_value()), settings.mongo_database)
+        MongoUserStore(mongo_client(settings.url.get_secret_value()), settings.database)
     )

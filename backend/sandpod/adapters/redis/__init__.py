@@ -1,6 +1,6 @@
 """Redis adapters (redis-py asyncio): rate limits, idempotency keys and live updates over pub/sub.
 
-Every key and channel starts with settings.redis_prefix.
+Every key and channel starts with the configured prefix (SANDPOD_REDIS_PREFIX).
 """
 
 from sandpod.adapters.redis.client import RedisAdapters, connect_redis, redis_client

@@ -10,7 +10,7 @@ from sandpod.adapters.redis.errors import unavailable_when_down
 from sandpod.adapters.redis.idempotency import RedisIdempotencyKeys
 from sandpod.adapters.redis.live_updates import RedisLiveUpdates
 from sandpod.adapters.redis.rate_limiter import RedisRateLimiter
-from sandpod.config import Settings
+from sandpod.config import RedisSettings
 
 
 def redis_client(url: str) -> Redis:
@@ -43,10 +43,10 @@ class RedisAdapters:
         await self.client.aclose()
 
 
-async def connect_redis(settings: Settings, *, check: bool = True) -> RedisAdapters:
+async def connect_redis(settings: RedisSettings, *, check: bool = True) -> RedisAdapters:
     """The adapters; with `check`, raises ServiceUnavailableError when Redis is unreachable."""
-    client = redis_client(settings.redis_url.get_secret_value())
-    prefix = settings.redis_prefix
+    client = redis_client(settings.url.get_secret_value())
+    prefix = settings.prefix
     adapters = RedisAdapters(
         client=client,
         rate_limiter=RedisRateLimiter(client, prefix),

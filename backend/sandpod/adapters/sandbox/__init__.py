@@ -5,7 +5,7 @@ import logging
 from sandpod.adapters.sandbox.cgroups import open_cgroups, remove_stale
 from sandpod.adapters.sandbox.host import HostReport, SandboxHostError, check_host
 from sandpod.adapters.sandbox.runner import LocalSandboxRunner
-from sandpod.config import Settings
+from sandpod.config import LocalRunnerSettings
 
 __all__ = [
     "HostReport",
@@ -16,22 +16,15 @@ __all__ = [
 ]
 
 
-def build_local_runner(settings: Settings, *, preflight: bool = True) -> LocalSandboxRunner:
+def build_local_runner(
+    settings: LocalRunnerSettings, *, preflight: bool = True
+) -> LocalSandboxRunner:
     """The runner for these settings; with `preflight`, fail fast (SandboxHostError naming
     what to install) when this host cannot run sandboxes."""
     if preflight:
-        check_host(
-            bwrap_path=settings.bwrap_path,
-            cgroup_root=settings.cgroup_root,
-            cgroup_parent=settings.cgroup_parent,
-        )
+        check_host(settings)
         # A runner killed mid-run (SIGKILL, power loss) leaves empty cgroups behind.
         cgroups = open_cgroups(settings.cgroup_root, settings.cgroup_parent)
         if removed := remove_stale(cgroups.parents()):
             logging.getLogger(__name__).info("removed %d stale sandbox cgroups", removed)
-    return LocalSandboxRunner(
-        sandbox_root=settings.sandbox_root,
-        cgroup_root=settings.cgroup_root,
-        cgroup_parent=settings.cgroup_parent,
-        bwrap_path=settings.bwrap_path,
-    )
+    return LocalSandboxRunner(settings)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from sandpod.adapters.sandbox.cgroups import CgroupError, CgroupLimits, open_cgroups
 from sandpod.adapters.sandbox.interpreters import discover_on_host
+from sandpod.config import LocalRunnerSettings
 from sandpod.domain.runtimes import CATALOGUE, Runtime
 
 # Options the runner passes; a bwrap without any of them is too old.
@@ -84,11 +85,7 @@ def _check_cgroups(cgroup_root: Path, cgroup_parent: str) -> int:
 
 
 def check_host(
-    *,
-    bwrap_path: str = "bwrap",
-    cgroup_root: Path = Path("/sys/fs/cgroup"),
-    cgroup_parent: str = "sandpod",
-    catalogue: tuple[Runtime, ...] = CATALOGUE,
+    settings: LocalRunnerSettings, *, catalogue: tuple[Runtime, ...] = CATALOGUE
 ) -> HostReport:
     """Raise SandboxHostError naming the fix for the first missing piece."""
     if os.geteuid() != 0:
@@ -96,11 +93,11 @@ def check_host(
             "the local sandbox runner must run as root (it creates cgroups and maps the "
             "sandbox user); use the Kubernetes runner otherwise"
         )
-    bwrap = find_bwrap(bwrap_path)
+    bwrap = find_bwrap(settings.bwrap_path)
     version = _bwrap_version(bwrap)
     _check_bwrap_options(bwrap, version)
     _check_user_namespaces()
-    cgroup_version = _check_cgroups(cgroup_root, cgroup_parent)
+    cgroup_version = _check_cgroups(settings.cgroup_root, settings.cgroup_parent)
     runtimes = sorted(discover_on_host(catalogue))
     if not runtimes:
         wanted = ", ".join(runtime.command[0] for runtime in catalogue)

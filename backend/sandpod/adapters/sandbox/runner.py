@@ -6,7 +6,6 @@ import os
 import re
 import secrets
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 from sandpod.adapters.sandbox.bwrap import host_root_entries
 from sandpod.adapters.sandbox.cgroups import CgroupError, open_cgroups
@@ -15,6 +14,7 @@ from sandpod.adapters.sandbox.host import SandboxHostError, find_bwrap
 from sandpod.adapters.sandbox.interpreters import Interpreter, discover_on_host
 from sandpod.adapters.sandbox.seccomp import host_filter
 from sandpod.adapters.sandbox.userns import UserNamespaceError, create_sandbox_userns
+from sandpod.config import LocalRunnerSettings
 from sandpod.domain.result import Result
 from sandpod.domain.runtimes import CATALOGUE, Runtime
 from sandpod.ports import SandboxJob
@@ -36,18 +36,12 @@ class LocalSandboxRunner:
 
     def __init__(
         self,
+        settings: LocalRunnerSettings,
         *,
-        sandbox_root: Path,
-        cgroup_root: Path = Path("/sys/fs/cgroup"),
-        cgroup_parent: str = "sandpod",
-        bwrap_path: str = "bwrap",
         interpreters: Mapping[str, Interpreter] | None = None,
         catalogue: Sequence[Runtime] = CATALOGUE,
     ) -> None:
-        self._sandbox_root = sandbox_root
-        self._cgroup_root = cgroup_root
-        self._cgroup_parent = cgroup_parent
-        self._bwrap_path = bwrap_path
+        self._settings = settings
         found = discover_on_host(catalogue) if interpreters is None else dict(interpreters)
         self._interpreters = found
         self._runtimes = [runtime for runtime in catalogue if runtime.id in found]
@@ -96,8 +90,8 @@ class LocalSandboxRunner:
 
     def _make_context(self) -> SandboxContext:
         try:
-            bwrap = find_bwrap(self._bwrap_path)
-            cgroups = open_cgroups(self._cgroup_root, self._cgroup_parent)
+            bwrap = find_bwrap(self._settings.bwrap_path)
+            cgroups = open_cgroups(self._settings.cgroup_root, self._settings.cgroup_parent)
             cgroups.check()
             userns_fd = create_sandbox_userns()
         except (SandboxHostError, CgroupError, UserNamespaceError) as exc:
@@ -108,5 +102,5 @@ class LocalSandboxRunner:
             cgroups=cgroups,
             root_entries=tuple(host_root_entries()),
             seccomp=host_filter(),
-            sandbox_root=self._sandbox_root,
+            sandbox_root=self._settings.sandbox_root,
         )

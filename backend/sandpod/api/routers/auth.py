@@ -4,18 +4,15 @@ from fastapi import APIRouter, Depends, HTTPException, Response
 
 from sandpod.api.auth import clear_session_cookies, set_session_cookies
 from sandpod.api.deps import StateDep
+from sandpod.api.problems import problem_responses
 from sandpod.api.rate_limits import ReadPrincipal, limit_auth_per_ip
-from sandpod.api.schemas import AccessToken, Credentials, Problem, Registration, UserOut
+from sandpod.api.schemas import AccessToken, Credentials, Registration, UserOut
 from sandpod.api.state import ApiState
 from sandpod.domain.users import Role
 from sandpod.services.accounts import AccountService
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
-PROBLEMS = {
-    status: {"model": Problem, "content": {"application/problem+json": {}}}
-    for status in (401, 403, 404, 409, 422, 429)
-}
 OFF = (
     "accounts are off on this server: it runs without authentication "
     "(embedded mode bound to loopback), and every request acts as the local admin"
@@ -28,16 +25,12 @@ def _accounts(state: ApiState) -> AccountService:
     return state.accounts
 
 
-def _pick(*statuses: int) -> dict[int | str, dict[str, object]]:
-    return {status: PROBLEMS[status] for status in statuses}
-
-
 @router.post(
     "/register",
     status_code=201,
     response_model=UserOut,
     dependencies=[Depends(limit_auth_per_ip)],
-    responses=_pick(403, 404, 409, 422, 429),
+    responses=problem_responses(403, 404, 409, 422, 429),
     summary="Create a user account",
 )
 async def register(body: Registration, state: StateDep) -> UserOut:
@@ -49,7 +42,7 @@ async def register(body: Registration, state: StateDep) -> UserOut:
     "/login",
     response_model=AccessToken,
     dependencies=[Depends(limit_auth_per_ip)],
-    responses=_pick(401, 404, 422, 429),
+    responses=problem_responses(401, 404, 422, 429),
     summary="Sign in: a Bearer token in the body, and a session cookie for browsers",
     description="Also sets the httpOnly `sandpod_session` cookie and the `sandpod_csrf` cookie; "
     "cookie-authenticated writes must echo the latter in the `X-CSRF-Token` header. Unknown "
@@ -68,7 +61,7 @@ async def login(body: Credentials, state: StateDep, response: Response) -> Acces
     "/logout",
     status_code=204,
     response_class=Response,
-    responses=_pick(401, 403, 404, 429),
+    responses=problem_responses(401, 403, 404, 429),
     summary="Sign out everywhere: every token issued so far stops working",
 )
 async def logout(principal: ReadPrincipal, state: StateDep) -> Response:
@@ -79,7 +72,10 @@ async def logout(principal: ReadPrincipal, state: StateDep) -> Response:
 
 
 @router.get(
-    "/me", response_model=UserOut, responses=_pick(401, 429), summary="The signed-in account"
+    "/me",
+    response_model=UserOut,
+    responses=problem_responses(401, 429),
+    summary="The signed-in account",
 )
 async def me(principal: ReadPrincipal, state: StateDep) -> UserOut:
     if state.accounts is None:

@@ -8,23 +8,20 @@ from fastapi import APIRouter, Header, Query, Response
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from sandpod.api.deps import ExecutionsDep, StateDep
+from sandpod.api.problems import problem_responses
 from sandpod.api.rate_limits import ReadPrincipal, SubmitPrincipal
-from sandpod.api.schemas import ExecutionOut, ExecutionPage, Problem, SubmitExecution
+from sandpod.api.schemas import ExecutionOut, ExecutionPage, SubmitExecution
 from sandpod.domain.events import StatusUpdate
 from sandpod.domain.status import ExecutionStatus
 from sandpod.observability import SUBMITTED
 from sandpod.services.executions import SubmitCommand
 
-PROBLEMS = {
-    status: {"model": Problem, "content": {"application/problem+json": {}}}
-    for status in (400, 401, 403, 404, 409, 413, 422, 429, 503)
-}
 # Every route needs a signed-in caller (401) and is rate limited (429); writes with the session
 # cookie need the CSRF header (403). Another user's execution is a 404, never a 403.
 router = APIRouter(
     prefix="/executions",
     tags=["executions"],
-    responses={status: PROBLEMS[status] for status in (401, 429)},
+    responses=problem_responses(401, 429),
 )
 IdempotencyKey = Annotated[
     str | None,
@@ -41,7 +38,7 @@ IdempotencyKey = Annotated[
     "",
     status_code=202,
     response_model=ExecutionOut,
-    responses={k: v for k, v in PROBLEMS.items() if k != 404},
+    responses=problem_responses(400, 401, 403, 409, 413, 422, 429, 503),
     summary="Submit a script",
 )
 async def submit_execution(
@@ -89,7 +86,7 @@ async def list_executions(
 @router.get(
     "/{execution_id}",
     response_model=ExecutionOut,
-    responses={404: PROBLEMS[404]},
+    responses=problem_responses(404),
     summary="Status and result of one execution",
 )
 async def get_execution(
@@ -102,7 +99,7 @@ async def get_execution(
     "/{execution_id}/cancel",
     status_code=202,
     response_model=ExecutionOut,
-    responses={403: PROBLEMS[403], 404: PROBLEMS[404], 409: PROBLEMS[409]},
+    responses=problem_responses(403, 404, 409),
     summary="Ask for an execution to be stopped",
 )
 async def cancel_execution(
@@ -119,7 +116,7 @@ async def cancel_execution(
             "description": "`status` events: the current status, then each change; "
             "the stream closes after the terminal one. Comments are heartbeats.",
         },
-        404: PROBLEMS[404],
+        **problem_responses(404),
     },
     summary="Follow an execution live (server-sent events)",
 )

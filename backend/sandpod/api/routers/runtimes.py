@@ -3,8 +3,9 @@
 from fastapi import APIRouter, Depends
 
 from sandpod.api.deps import StateDep
+from sandpod.api.problems import problem_responses
 from sandpod.api.rate_limits import limit_read_per_ip
-from sandpod.api.schemas import Problem, RuntimeLimits, RuntimeOut
+from sandpod.api.schemas import RuntimeLimits, RuntimeOut
 
 router = APIRouter(prefix="/runtimes", tags=["runtimes"])
 
@@ -13,7 +14,7 @@ router = APIRouter(prefix="/runtimes", tags=["runtimes"])
     "",
     response_model=list[RuntimeOut],
     dependencies=[Depends(limit_read_per_ip)],  # public, so limited per client address only
-    responses={429: {"model": Problem, "content": {"application/problem+json": {}}}},
+    responses=problem_responses(429),
     summary="Runtimes you can submit to",
 )
 async def list_runtimes(state: StateDep) -> list[RuntimeOut]:

@@ -1,12 +1,11 @@
-"""One definition per check: every pre-commit check hook runs its make target, nothing else."""
+"""One definition per check: every pre-commit check hook runs its make target, nothing else, and
+only checks; `make test` runs each check once."""
 
 import re
 from pathlib import Path
 
 import pytest
 import yaml
-
-pytestmark = pytest.mark.unit
 
 ROOT = Path(__file__).resolve().parents[3]
 REQUIRED_TARGETS = {
@@ -16,10 +15,10 @@ REQUIRED_TARGETS = {
 }  # fmt: skip
 # hook id -> (make target, a command its recipe must run)
 CHECK_HOOKS = {
-    "ruff-format": ("format", "ruff format"),
-    "ruff-check": ("lint", "ruff check"),
+    "ruff": ("lint", "ruff format --check"),
     "mypy": ("typecheck", "mypy"),
     "bandit": ("security", "bandit"),
+    "import-linter": ("imports", "lint-imports"),
 }
 
 
@@ -64,11 +63,43 @@ def test_check_hook_runs_exactly_its_make_target(
     assert tool in make_targets()[target]
 
 
+def test_no_hook_runs_a_target_that_changes_files() -> None:
+    entries = {str(hook["entry"]) for hook in hooks().values()}
+    assert "make format" not in entries
+    assert not [entry for entry in entries if "--fix" in entry]
+
+
+def test_pre_commit_ci_skips_exactly_the_check_hooks() -> None:
+    config = yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text())
+    assert set(config["ci"]["skip"]) == set(CHECK_HOOKS)
+
+
 def test_check_and_test_are_built_from_the_single_checks() -> None:
     makefile = (ROOT / "Makefile").read_text()
-    assert re.search(r"^check: lint typecheck security\b", makefile, re.M)
-    assert re.search(r"^test: check services-up cluster-images test-local test-cluster-down\b", makefile, re.M)
+    assert re.search(r"^check: lint typecheck security imports\b", makefile, re.M)
+    test = re.search(r"^test: ([^#]*)##", makefile, re.M)
+    assert test, "no test target"
+    assert test.group(1).split() == ["check", "$(TEST_SUITES)"]
+    test_ci = re.search(r"^test-ci: ([^#]*)##", makefile, re.M)
+    assert test_ci, "no test-ci target"
+    assert test_ci.group(1).split() == ["$(TEST_SUITES)"]  # the same suites, no checks
+    suites = re.search(r"^TEST_SUITES := (.*)$", makefile, re.M)
+    assert suites, "no TEST_SUITES"
+    assert suites.group(1).split()[-2:] == ["test-local", "test-cluster-down"]
+    assert "check" not in suites.group(1).split()
     assert "pytest" in make_targets()["test-local"]
+
+
+def test_checks_do_not_sync_the_environment_each_time() -> None:
+    """`install` is a stamp on uv.lock; the checks run their tool with uv's sync turned off."""
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"^UV_RUN := .*uv run --frozen --no-sync$", makefile, re.M)
+    stamp = re.search(r"^\$\(SYNCED\): \$\(BACKEND\)/uv.lock.*\n((?:\t.*\n)+)", makefile, re.M)
+    assert stamp, "no stamp rule on uv.lock"
+    assert "uv sync" in stamp.group(1)
+    assert "touch $@" in stamp.group(1)
+    for target in ("lint", "typecheck", "security", "imports", "test-local"):
+        assert "uv sync" not in make_targets()[target], target
 
 
 def test_hygiene_hooks_come_from_the_locked_pre_commit_hooks_package() -> None:

@@ -9,9 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.integration.pipeline import COMPOSE_FILE, make_ci_compose
-
-pytestmark = pytest.mark.integration
+from tests.tooling.pipeline import COMPOSE_FILE, make_ci_compose
 
 BACKEND_SERVICES = ("backend", "runner", "pod-monitor", "result-processor")
 CI_MONGO = "sandpod-test"  # compose_ci.sh's default CI_MONGO_USER and CI_MONGO_PASSWORD

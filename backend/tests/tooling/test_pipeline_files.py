@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.integration.pipeline import (
+from tests.tooling.pipeline import (
     COMPOSE_FILE,
     DOCKERFILES,
     ROOT,
@@ -27,11 +27,11 @@ from tests.integration.pipeline import (
     run,
     tool,
 )
-from tests.unit.test_workflow_contract import make_targets
+from tests.tooling.test_workflow_contract import make_targets
 
-pytestmark = pytest.mark.integration
-
-EXPECTED_WORKFLOWS = {"ruff", "mypy", "security", "docker", "tests", "docs"}
+EXPECTED_WORKFLOWS = {"ci", "docs"}
+CI = ROOT / ".github" / "workflows" / "ci.yml"
+UV_VERSION_FILE = "backend/requirements-uv.txt"
 # owner/repo@<40 hex> # vX[.Y[.Z]]
 PINNED = re.compile(r"^\s*-?\s*uses:\s*[\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+(\.\d+){0,2}\s*$")
 MAKE_STEP = re.compile(r"make( [a-z0-9][a-z0-9-]*)+")
@@ -53,7 +53,7 @@ def steps(workflow: dict[str, Any]) -> list[dict[str, Any]]:
     return [step for job in workflow["jobs"].values() for step in job.get("steps", [])]
 
 
-def test_the_six_workflows_exist() -> None:
+def test_the_two_workflows_exist() -> None:
     assert {path.stem for path in WORKFLOWS} == EXPECTED_WORKFLOWS
 
 
@@ -122,6 +122,7 @@ def test_jobs_check_out_then_set_up_uv_with_a_cache_keyed_on_the_lock(path: Path
         uses = [step.get("uses", "").split("@")[0] for step in job["steps"]]
         assert uses[:2] == ["actions/checkout", "astral-sh/setup-uv"], name
         setup_uv = job["steps"][1]["with"]
+        assert setup_uv["version-file"] == UV_VERSION_FILE, f"{name}: uv's version is not pinned"
         assert setup_uv["enable-cache"] is True
         assert setup_uv["cache-dependency-glob"] == "backend/uv.lock"
         assert job["steps"][0]["with"]["persist-credentials"] is False
@@ -135,27 +136,81 @@ def run_commands() -> dict[str, set[str]]:
     }
 
 
-def test_each_check_has_its_workflow() -> None:
-    commands = run_commands()
-    assert "make lint" in commands["ruff"]
-    assert "make hooks" in commands["ruff"], "one job runs every pre-commit hook"
-    assert "make typecheck" in commands["mypy"]
-    assert "make security" in commands["security"]
-    assert {"make docker-build", "make docker-scan"} <= commands["docker"]
-    assert {"make test", "make test-integration"} <= commands["tests"]
-    assert "make docs" in commands["docs"]
+def job_commands(workflow: dict[str, Any]) -> dict[str, list[str]]:
+    """Job name -> the make commands of its run steps, in order."""
+    return {
+        name: [step["run"].strip() for step in job.get("steps", []) if "run" in step]
+        for name, job in workflow["jobs"].items()
+    }
+
+
+def test_each_check_runs_once_in_its_own_ci_job() -> None:
+    commands = job_commands(load(CI))
+    checks = ["make lint", "make typecheck", "make security", "make imports", "make validate"]
+    for check in checks:
+        assert sum(check in job for job in commands.values()) == 1, check
+    flat = [command for job in commands.values() for command in job]
+    assert "make test" not in flat, "make test would run the checks a second time"
+    assert "make check" not in flat
+    assert "make test-ci" in commands["test"]
+    assert "make test-integration" in commands["integration"]
+    assert {"make docker-build", "make docker-scan"} <= set(commands["images"])
+    assert "make docs" in run_commands()["docs"]
+    # The hooks job runs the hygiene hooks only: the check hooks have their own jobs.
+    skipped = set(load(CI)["jobs"]["hooks"]["env"]["SKIP"].split(","))
+    config = yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text())
+    assert skipped == set(config["ci"]["skip"])
+
+
+def test_one_all_green_job_needs_every_other_job() -> None:
+    jobs = load(CI)["jobs"]
+    gate = jobs["all-green"]
+    assert set(gate["needs"]) == set(jobs) - {"all-green"}
+    assert gate["if"] == "always()", "a failed job must still report through the gate"
+    assert gate["env"]["RESULTS"] == "${{ join(needs.*.result, ' ') }}"
+    assert [step["run"] for step in gate["steps"] if "run" in step] == ["make all-green"]
+
+
+@pytest.mark.parametrize(
+    ("results", "passes"),
+    [
+        ("success success", True),
+        ("success failure", False),
+        ("success skipped", False),
+        ("", False),
+    ],
+)
+def test_the_all_green_target_passes_only_when_every_job_succeeded(
+    results: str, passes: bool
+) -> None:
+    result = run(["make", "-s", "-C", str(ROOT), "all-green", f"RESULTS={results}"])
+    assert (result.returncode == 0) is passes, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda path: path.name)
+def test_uv_never_changes_the_lock_in_ci(path: Path) -> None:
+    assert load(path)["env"]["UV_FROZEN"] == "1"
+
+
+def test_uv_is_pinned_once_for_ci_and_the_base_image() -> None:
+    pins = [
+        line
+        for line in (ROOT / UV_VERSION_FILE).read_text().splitlines()
+        if line and not line.startswith("#")
+    ]
+    assert len(pins) == 1
+    assert re.fullmatch(r"uv==\d+\.\d+\.\d+", pins[0]), pins
+    base = (ROOT / "backend" / "Dockerfile.base").read_text()
+    assert "COPY requirements-uv.txt /tmp/requirements-uv.txt" in base
+    assert "pip install --no-cache-dir -r /tmp/requirements-uv.txt" in base
+    assert "UV_VERSION" not in base
+    assert "!requirements-uv.txt" in (ROOT / "backend" / ".dockerignore").read_text()
+    assert "UV_VERSION" not in (ROOT / "docker-bake.hcl").read_text()
 
 
 def test_tests_run_in_two_jobs_with_codecov_and_logs_kept_on_failure() -> None:
-    workflow = load(ROOT / ".github" / "workflows" / "tests.yml")
-    by_command = {
-        step["run"]: name
-        for name, job in workflow["jobs"].items()
-        for step in job["steps"]
-        if "run" in step
-    }
-    assert by_command["make test"] != by_command["make test-integration"]
-    for job in workflow["jobs"].values():
+    jobs = load(CI)["jobs"]
+    for job in (jobs["test"], jobs["integration"]):
         actions = {step.get("uses", "").split("@")[0]: step for step in job["steps"]}
         assert "codecov/codecov-action" in actions
         upload = actions["actions/upload-artifact"]
@@ -164,8 +219,7 @@ def test_tests_run_in_two_jobs_with_codecov_and_logs_kept_on_failure() -> None:
 
 
 def test_images_use_the_actions_cache_per_branch() -> None:
-    workflow = load(ROOT / ".github" / "workflows" / "docker.yml")
-    job = workflow["jobs"]["images"]
+    job = load(CI)["jobs"]["images"]
     assert job["env"]["CACHE_BACKEND"] == "gha"
     assert "github.head_ref" in job["env"]["BRANCH"]
     actions = [step.get("uses", "").split("@")[0] for step in job["steps"]]
@@ -231,8 +285,6 @@ def test_dockerfiles_pass_a_trivy_config_scan_offline(tmp_path: Path) -> None:
 def test_the_base_image_holds_the_locked_dependencies_and_no_code() -> None:
     base = (ROOT / "backend" / "Dockerfile.base").read_text()
     assert "ARG PYTHON_IMAGE=python:3.12-slim" in base
-    assert 'pip install --no-cache-dir "uv==${UV_VERSION}"' in base
-    assert "ARG UV_VERSION=0.9.17" in base
     assert "--mount=type=cache,target=/root/.cache/uv" in base
     assert "uv sync --frozen --no-install-project --no-dev" in base
     assert "COPY pyproject.toml uv.lock ./" in base
@@ -351,22 +403,6 @@ def test_the_bake_file_has_the_three_targets_and_branch_scoped_gha_cache() -> No
     assert 'base = "target:base"' in bake
     assert "type=gha,scope=${scope(target, BRANCH)}" in bake
     assert 'type=gha,scope=${scope(target, "main")}' in bake
-
-
-def test_buildx_reads_the_bake_file_when_it_is_installed() -> None:
-    docker = shutil.which("docker")
-    if docker is None or run([docker, "buildx", "version"]).returncode != 0:
-        pytest.skip("docker buildx is not installed: the HCL is only checked as text")
-    result = run([docker, "buildx", "bake", "--file", "docker-bake.hcl", "--print"],
-                 env={"CACHE_BACKEND": "gha", "BRANCH": "feature/x"})  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    targets = json.loads(result.stdout)["target"]
-    assert set(targets) == {"base", "backend", "cert-generator"}
-    assert [entry["scope"] for entry in targets["backend"]["cache-from"]] == [
-        "backend-feature-x",
-        "backend-main",
-    ]
-    assert targets["backend"]["cache-to"][0]["scope"] == "backend-feature-x"
 
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda path: path.relative_to(ROOT).as_posix())

@@ -1,3 +1,0 @@
-from tests.cluster import cluster
-
-__all__ = ["cluster"]
