@@ -140,7 +140,8 @@ services-status: ## Show whether each local service is ready (exit 1 if one is n
 	@$(ROOT)/scripts/services/services.sh status
 
 # ---------------------------------------------------------------- benchmarks
-.PHONY: bench bench-distributed
+.PHONY: bench bench-distributed bench-k8s
+BENCH_K8S_RUNS ?= 10
 BENCH_RUNS ?= 30
 
 bench: system-deps install ## Benchmarks: sandbox start, API latency p50/p99, throughput, idle RSS (ratios to baselines)
@@ -148,6 +149,9 @@ bench: system-deps install ## Benchmarks: sandbox start, API latency p50/p99, th
 
 bench-distributed: system-deps install services-up ## `bench` plus distributed mode against the local services
 	@$(UV_RUN) python ../bench/bench.py --runs $(BENCH_RUNS) --distributed
+
+bench-k8s: system-deps install cluster-images ## Pods vs the local runner: pod create-to-result p50/p99 and throughput, same run
+	@export KUBECONFIG="$${KUBECONFIG:-$$($(ROOT)/scripts/cluster/cluster.sh kubeconfig)}"; $(UV_RUN) python ../bench/bench_k8s.py --runs $(BENCH_K8S_RUNS)
 
 # ---------------------------------------------------------------- docs
 .PHONY: docs docs-serve docs-config
