@@ -72,6 +72,17 @@ class ExecutionStore(Protocol):
         """Queued or running executions created before the given time (for the timeout sweep)."""
         ...
 
+    async def mark_published(self, execution_id: str) -> None:
+        """Note that the execution's request reached the event bus (the outbox flag)."""
+        ...
+
+    async def list_unpublished(
+        self, *, created_before: datetime, limit: int
+    ) -> Sequence[Execution]:
+        """Queued executions created before the given time whose request was never marked
+        published, oldest first (for the timeout sweep)."""
+        ...
+
     async def count(self, status: ExecutionStatus) -> int:
         """How many executions have this status (for the queue-depth gauge)."""
         ...
@@ -186,7 +197,9 @@ class SandboxRunner(Protocol):
 
     name: str
 
-    async def run(self, job: SandboxJob) -> Result: ...
+    async def run(self, job: SandboxJob) -> Result:
+        """Run the job. cancel() finds it from the call on, before run() first suspends."""
+        ...
 
     async def cancel(self, execution_id: str) -> bool:
         """Kill the job's whole sandbox; False when this runner is not running it."""

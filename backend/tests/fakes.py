@@ -3,7 +3,8 @@
 import asyncio
 from collections.abc import Sequence
 
-from sandpod.domain.events import Event, EventType
+from sandpod.domain.events import Event, EventType, ExecutionRequested
+from sandpod.domain.execution import Execution
 from sandpod.domain.result import EndReason, Result
 from sandpod.domain.runtimes import Runtime, python
 from sandpod.ports import EventHandler, SandboxJob, ServiceUnavailableError
@@ -76,3 +77,8 @@ class RecordingBus:
     async def ping(self) -> None:
         if self.down:
             raise ServiceUnavailableError("test outage")
+
+
+def request_for(execution: Execution) -> ExecutionRequested:
+    """The request event the API publishes for a stored execution."""
+    return ExecutionRequested(execution_id=execution.id)

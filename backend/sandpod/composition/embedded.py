@@ -135,7 +135,7 @@ def build_embedded(settings: Settings, sandbox: SandboxRunner | None = None) -> 
         bus=bus,
         sandbox=runner,
         runner=runner_service(store=store, bus=bus, sandbox=runner),
-        results=result_processor(settings, store=store, live=live, bus=bus),
+        results=result_processor(settings, store=store, live=live, bus=bus, republish=False),
         guard=guard,
     )
 

@@ -15,7 +15,9 @@ async def build_results(settings: Settings) -> Worker:
         store = await connections.mongo_store(settings, stack)
         redis = await connections.redis(settings, stack)
         bus = await connections.kafka(settings, stack)
-    processor = result_processor(settings, store=store, live=redis.live_updates, bus=bus)
+    processor = result_processor(
+        settings, store=store, live=redis.live_updates, bus=bus, republish=True
+    )
 
     async def work(stop: asyncio.Event) -> None:
         await until_stopped(

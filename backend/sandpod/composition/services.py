@@ -1,6 +1,7 @@
 """The use cases every role builds the same way from settings and its ports."""
 
-from sandpod.config import Settings
+from sandpod.config import Mode, RunnerKind, Settings
+from sandpod.domain.limits import KUBERNETES_INPUT_MAX_BYTES
 from sandpod.domain.runtimes import RuntimeRegistry
 from sandpod.observability import count_finished
 from sandpod.ports import (
@@ -32,23 +33,37 @@ def execution_service(
         idempotency=idempotency,
         runtimes=runtimes,
         limits=settings.executions.limit_policy,
-        caps=InputCaps(
-            max_script_bytes=settings.executions.max_script_bytes,
-            max_stdin_bytes=settings.executions.max_stdin_bytes,
-            idempotency_ttl_seconds=settings.executions.idempotency_ttl_seconds,
-        ),
+        caps=input_caps(settings),
+    )
+
+
+def input_caps(settings: Settings) -> InputCaps:
+    """What a submit may carry: the configured caps, and what the sandbox's carrier holds."""
+    kubernetes = settings.mode is Mode.DISTRIBUTED and settings.runner is RunnerKind.KUBERNETES
+    return InputCaps(
+        max_script_bytes=settings.executions.max_script_bytes,
+        max_stdin_bytes=settings.executions.max_stdin_bytes,
+        idempotency_ttl_seconds=settings.executions.idempotency_ttl_seconds,
+        max_input_bytes=KUBERNETES_INPUT_MAX_BYTES if kubernetes else None,
     )
 
 
 def result_processor(
-    settings: Settings, *, store: ExecutionStore, live: LiveUpdates, bus: EventBus
+    settings: Settings,
+    *,
+    store: ExecutionStore,
+    live: LiveUpdates,
+    bus: EventBus,
+    republish: bool,
 ) -> ResultProcessor:
+    """With `republish`, the sweep publishes requests that never reached the bus; embedded
+    mode needs none of that: a publish to its in-process bus cannot be lost."""
     return ResultProcessor(
         store=store,
         live=live,
         bus=bus,
         sweep_grace_seconds=settings.workers.sweep_grace_seconds,
-        republish_after_seconds=settings.workers.republish_after_seconds,
+        republish_after_seconds=settings.workers.republish_after_seconds if republish else 0,
         on_finished=count_finished,
     )
 

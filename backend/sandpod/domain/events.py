@@ -1,4 +1,12 @@
-"""Events that cross process boundaries. Each type is one topic and one Avro schema."""
+"""The lifecycle of an execution as one family of events, all on one stream keyed by its id.
+
+requested -> started -> finished (with the result), and cancel at any time. Because every event
+of one execution shares its key, the bus's per-key order is the order they happened in: a
+`started` is always handled before the `finished` its runner published after it.
+
+The request names the execution only: its spec (script, stdin, limits) is stored once, with the
+execution, and the runner reads it from the store, which it reads anyway to skip redelivered work.
+"""
 
 from datetime import datetime
 from enum import StrEnum
@@ -6,39 +14,16 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from sandpod.domain.execution import Execution, utcnow
-from sandpod.domain.limits import Limits
+from sandpod.domain.execution import utcnow
 from sandpod.domain.result import Result
 from sandpod.domain.status import ExecutionStatus
 
 
 class EventType(StrEnum):
-    REQUESTED = "execution.requested"
-    STARTED = "execution.started"
-    CANCEL_REQUESTED = "execution.cancel_requested"
-    COMPLETED = "execution.completed"
-    FAILED = "execution.failed"
-    TIMED_OUT = "execution.timed_out"
-    CANCELLED = "execution.cancelled"
-    ERRORED = "execution.errored"
-
-
-TerminalEventType = Literal[
-    EventType.COMPLETED,
-    EventType.FAILED,
-    EventType.TIMED_OUT,
-    EventType.CANCELLED,
-    EventType.ERRORED,
-]
-
-TERMINAL_EVENT_FOR_STATUS: dict[ExecutionStatus, TerminalEventType] = {
-    ExecutionStatus.COMPLETED: EventType.COMPLETED,
-    ExecutionStatus.FAILED: EventType.FAILED,
-    ExecutionStatus.TIMED_OUT: EventType.TIMED_OUT,
-    ExecutionStatus.CANCELLED: EventType.CANCELLED,
-    ExecutionStatus.ERRORED: EventType.ERRORED,
-}
-STATUS_FOR_TERMINAL_EVENT = {event: status for status, event in TERMINAL_EVENT_FOR_STATUS.items()}
+    REQUESTED = "requested"
+    STARTED = "started"
+    FINISHED = "finished"
+    CANCEL_REQUESTED = "cancel_requested"
 
 
 class _Event(BaseModel):
@@ -49,67 +34,49 @@ class _Event(BaseModel):
 
 
 class ExecutionRequested(_Event):
+    """Run this execution (its spec is in the store)."""
+
     type: Literal[EventType.REQUESTED] = EventType.REQUESTED
-    runtime: str
-    script: str
-    stdin: str
-    limits: Limits
     resent: bool = Field(
         False,
-        description="Published again by the timeout sweep for an execution still queued, in case "
-        "the first request never reached the bus: run it only if it is still queued.",
+        description="Published again by the timeout sweep for an execution whose first request "
+        "may never have reached the bus: run it only if it is still queued.",
     )
-
-    @classmethod
-    def of(cls, execution: Execution, *, resent: bool = False) -> "ExecutionRequested":
-        spec = execution.spec
-        return cls(
-            execution_id=execution.id,
-            runtime=spec.runtime,
-            script=spec.script,
-            stdin=spec.stdin,
-            limits=spec.limits,
-            resent=resent,
-        )
 
 
 class ExecutionStarted(_Event):
+    """A runner started the sandbox."""
+
     type: Literal[EventType.STARTED] = EventType.STARTED
     runner: str
 
 
-class CancelRequested(_Event):
-    type: Literal[EventType.CANCEL_REQUESTED] = EventType.CANCEL_REQUESTED
-
-
 class ExecutionFinished(_Event):
-    """A terminal event: `type` says which, `result` says what came out."""
+    """The sandbox ended; the result says how (its end reason decides the terminal status)."""
 
-    type: TerminalEventType
+    type: Literal[EventType.FINISHED] = EventType.FINISHED
     result: Result
 
     @property
     def status(self) -> ExecutionStatus:
-        return STATUS_FOR_TERMINAL_EVENT[self.type]
+        return self.result.status
 
-    @classmethod
-    def from_result(cls, execution_id: str, result: Result) -> "ExecutionFinished":
-        return cls(
-            execution_id=execution_id,
-            type=TERMINAL_EVENT_FOR_STATUS[result.status],
-            result=result,
-        )
+
+class CancelRequested(_Event):
+    """Stop this execution: whoever holds it (the queue, a runner) ends it as cancelled."""
+
+    type: Literal[EventType.CANCEL_REQUESTED] = EventType.CANCEL_REQUESTED
 
 
 Event = Annotated[
-    ExecutionRequested | ExecutionStarted | CancelRequested | ExecutionFinished,
+    ExecutionRequested | ExecutionStarted | ExecutionFinished | CancelRequested,
     Field(discriminator="type"),
 ]
 EVENT_MODELS: dict[EventType, type[_Event]] = {
     EventType.REQUESTED: ExecutionRequested,
     EventType.STARTED: ExecutionStarted,
+    EventType.FINISHED: ExecutionFinished,
     EventType.CANCEL_REQUESTED: CancelRequested,
-    **{event: ExecutionFinished for event in STATUS_FOR_TERMINAL_EVENT},
 }
 
 

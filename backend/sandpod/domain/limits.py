@@ -8,6 +8,12 @@ from sandpod.domain.errors import InvalidInputError
 
 MIB = 1024 * 1024
 
+# The API server refuses a ConfigMap whose data (keys and values) exceeds 1 MiB. The Kubernetes
+# launcher hands a pod its script and stdin in one, so with that runner they share this much,
+# less room for the two key names.
+CONFIG_MAP_MAX_BYTES = MIB
+KUBERNETES_INPUT_MAX_BYTES = CONFIG_MAP_MAX_BYTES - 256
+
 
 class Limits(BaseModel):
     """Hard limits for one execution. Every field is enforced by every runner."""

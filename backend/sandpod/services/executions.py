@@ -54,6 +54,8 @@ class InputCaps:
     max_script_bytes: int
     max_stdin_bytes: int
     idempotency_ttl_seconds: int
+    # Script and stdin together, when the sandbox receives them in one bounded carrier.
+    max_input_bytes: int | None = None
 
 
 class ExecutionService:
@@ -89,6 +91,9 @@ class ExecutionService:
         stdin_bytes = len(command.stdin.encode())
         if stdin_bytes > self._caps.max_stdin_bytes:
             raise InputTooLargeError("stdin", stdin_bytes, self._caps.max_stdin_bytes)
+        most = self._caps.max_input_bytes
+        if most is not None and script_bytes + stdin_bytes > most:
+            raise InputTooLargeError("script and stdin together", script_bytes + stdin_bytes, most)
         return ExecutionSpec(
             runtime=runtime.id,
             script=command.script,
@@ -119,7 +124,7 @@ class ExecutionService:
                 await self._idempotency.release(principal.id, idempotency_key)
             raise
         try:
-            await self._bus.publish(ExecutionRequested.of(execution))
+            await self._bus.publish(ExecutionRequested(execution_id=execution.id))
         except ServiceUnavailableError as error:
             # Stored but not queued: the timeout sweep publishes its request again (or, past
             # its deadline, fails it), so it is not lost; say so, and how to get it back.
@@ -133,6 +138,12 @@ class ExecutionService:
                 f"execution {execution.id} was stored but could not be queued: {error}; it "
                 f"is queued again automatically once the event bus is back ({retry})"
             ) from error
+        try:
+            await self._store.mark_published(execution.id)
+        except ServiceUnavailableError:
+            # Queued all the same; the sweep publishes the request once more (marked resent,
+            # so a runner ignores it unless the execution is still queued).
+            log.warning("request published, not marked", extra={"execution_id": execution.id})
         log.info("execution accepted", extra={"execution_id": execution.id})
         return execution, True
 

@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class SweepOutcome:
     failed: list[str] = field(default_factory=list)  # overdue: failed with a clear reason
-    republished: list[str] = field(default_factory=list)  # still queued: request sent again
+    republished: list[str] = field(default_factory=list)  # request never published: sent now
 
 
 class ResultProcessor:
@@ -35,7 +35,7 @@ class ResultProcessor:
         live: LiveUpdates,
         bus: EventBus,
         sweep_grace_seconds: float,
-        republish_after_seconds: float = 30.0,
+        republish_after_seconds: float,
         on_finished: Callable[[Execution], None] | None = None,
     ) -> None:
         self._on_finished = on_finished
@@ -43,63 +43,67 @@ class ResultProcessor:
         self._live = live
         self._bus = bus
         self._grace = timedelta(seconds=sweep_grace_seconds)
-        # 0 turns republishing off.
+        # 0 turns republishing off (one process: a publish to its in-process bus cannot be lost).
         self._republish_after = (
             timedelta(seconds=republish_after_seconds) if republish_after_seconds > 0 else None
         )
-        # execution id -> when the sweep last published its request again
-        self._republished: dict[str, datetime] = {}
 
     async def handle(self, event: Event) -> None:
-        """Apply one event. Redelivered or late events are rejected by the status machine."""
-        if isinstance(event, ExecutionStarted):
-            await self._apply(event.execution_id, ExecutionStatus.RUNNING)
-        elif isinstance(event, ExecutionFinished):
-            await self._apply(event.execution_id, event.status, event.result)
-        elif isinstance(event, CancelRequested):
-            # Only a queued execution is cancelled here; a running one is the runner's to stop.
-            await self._apply(
-                event.execution_id,
-                ExecutionStatus.CANCELLED,
-                Result(end_reason=EndReason.CANCELLED, message="cancelled before it started"),
-                only_from=ExecutionStatus.QUEUED,
-            )
+        """Apply one event. Redelivered events are rejected by the status machine; late ones do
+        not exist: one execution's events arrive in the order they were published."""
+        match event:
+            case ExecutionStarted():
+                await self._apply(event.execution_id, ExecutionStatus.RUNNING)
+            case ExecutionFinished():
+                await self._apply(event.execution_id, event.status, event.result)
+            case CancelRequested():
+                # Only a queued execution is cancelled here; a running one is its runner's.
+                await self._apply(
+                    event.execution_id,
+                    ExecutionStatus.CANCELLED,
+                    Result(end_reason=EndReason.CANCELLED, message="cancelled before it started"),
+                    only_from=ExecutionStatus.QUEUED,
+                )
 
     async def sweep(self, *, limit: int = 500) -> SweepOutcome:
-        """Fail executions that no worker finished in time; resend stale queued ones' requests.
+        """Fail executions that no worker finished in time; publish requests that never were.
 
-        An execution is stored before its request is published, so a publish that failed (the
-        bus was down, the API process died) leaves it queued with no request on the bus. Once
-        queued for `republish_after_seconds`, its request is published again (marked resent, so
-        a runner starts it only if it is still queued), at most once per that period, until
-        its deadline; past the deadline it is failed, queued or running, with a clear reason.
+        An execution is stored before its request is published and marked published after, so
+        one whose publish failed (the bus was down, the API process died) stays unmarked: once
+        `republish_after_seconds` old, its request is published (marked resent, so a runner
+        starts it only while it is still queued) and then marked. Past its deadline an
+        execution is failed, queued or running, with a clear reason.
         """
         now = utcnow()
-        # Cheap pre-filter: nothing younger than this is overdue or due to be sent again.
-        horizon = min(self._grace, self._republish_after or self._grace)
-        candidates = await self._store.list_unfinished(created_before=now - horizon, limit=limit)
         outcome = SweepOutcome()
-        bus_down = False
-        for execution in candidates:
-            if now >= self._deadline(execution):
-                if await self._fail_overdue(execution):
-                    outcome.failed.append(execution.id)
-            elif not bus_down and self._due_for_republish(execution, now):
-                try:
-                    await self._bus.publish(ExecutionRequested.of(execution, resent=True))
-                except ServiceUnavailableError as error:
-                    bus_down = True  # the rest would wait out the same outage one by one
-                    log.warning("timeout sweep: cannot resend requests yet: %s", error)
-                    continue
-                self._republished[execution.id] = now
+        # Nothing younger than the grace period is overdue: the deadline is later still.
+        for execution in await self._store.list_unfinished(
+            created_before=now - self._grace, limit=limit
+        ):
+            if now >= self._deadline(execution) and await self._fail_overdue(execution):
+                outcome.failed.append(execution.id)
+        if self._republish_after is not None:
+            unpublished = await self._store.list_unpublished(
+                created_before=now - self._republish_after, limit=limit
+            )
+            for execution in unpublished:
+                if not await self._republish(execution):
+                    break  # the bus is down: the rest would wait out the same outage
                 outcome.republished.append(execution.id)
-                log.warning(
-                    "resent the request of a queued execution", extra={"execution_id": execution.id}
-                )
-        # Forget what is no longer queued (the map stays as small as the backlog).
-        queued = {e.id for e in candidates if e.status is ExecutionStatus.QUEUED}
-        self._republished = {i: t for i, t in self._republished.items() if i in queued}
         return outcome
+
+    async def _republish(self, execution: Execution) -> bool:
+        """Publish the request and mark it published; False when the bus is down."""
+        try:
+            await self._bus.publish(ExecutionRequested(execution_id=execution.id, resent=True))
+        except ServiceUnavailableError as error:
+            log.warning("timeout sweep: cannot publish requests yet: %s", error)
+            return False
+        await self._store.mark_published(execution.id)
+        log.warning(
+            "published the request of a queued execution", extra={"execution_id": execution.id}
+        )
+        return True
 
     async def _fail_overdue(self, execution: Execution) -> bool:
         message = (
@@ -113,13 +117,6 @@ class ResultProcessor:
             return False
         log.warning("swept execution", extra={"execution_id": execution.id})
         return True
-
-    def _due_for_republish(self, execution: Execution, now: datetime) -> bool:
-        after = self._republish_after
-        if after is None or execution.status is not ExecutionStatus.QUEUED:
-            return False
-        last = self._republished.get(execution.id, execution.created_at)
-        return now - last >= after
 
     def _deadline(self, execution: Execution) -> datetime:
         wall = timedelta(seconds=execution.spec.limits.wall_seconds)

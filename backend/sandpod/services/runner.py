@@ -1,5 +1,6 @@
 """The runner's use case: take a requested execution, run it, report how it ended."""
 
+import asyncio
 import logging
 from collections import OrderedDict
 
@@ -10,6 +11,7 @@ from sandpod.domain.events import (
     ExecutionRequested,
     ExecutionStarted,
 )
+from sandpod.domain.execution import Execution
 from sandpod.domain.result import EndReason, Result
 from sandpod.domain.runtimes import RuntimeRegistry, UnknownRuntimeError
 from sandpod.domain.status import ExecutionStatus
@@ -19,7 +21,7 @@ log = logging.getLogger(__name__)
 
 
 class _RecentIds:
-    """A bounded set: remembers cancellations that arrived before their execution started."""
+    """A bounded set: remembers cancellations that arrived before their execution's request."""
 
     def __init__(self, size: int = 4096) -> None:
         self._ids: OrderedDict[str, None] = OrderedDict()
@@ -48,12 +50,16 @@ class RunnerService:
         self._sandbox = sandbox
         self._runtimes = runtimes
         self._cancelled = _RecentIds()
+        # Executions this runner has taken on, each with its cancel token: registered before
+        # `started` is published, so a cancel that follows `started` always finds it here.
+        self._held: dict[str, asyncio.Event] = {}
 
     async def handle(self, event: Event) -> None:
-        if isinstance(event, ExecutionRequested):
-            await self.run(event)
-        elif isinstance(event, CancelRequested):
-            await self.cancel(event.execution_id)
+        match event:
+            case ExecutionRequested():
+                await self.run(event)
+            case CancelRequested():
+                await self.cancel(event.execution_id)
 
     async def run(self, request: ExecutionRequested) -> None:
         execution = await self._store.get(request.execution_id)
@@ -67,37 +73,75 @@ class RunnerService:
         if request.resent and execution.status is not ExecutionStatus.QUEUED:
             log.info("skipping resent request", extra={"execution_id": request.execution_id})
             return
-        if self._cancelled.pop(request.execution_id):
-            await self._finish(request.execution_id, Result(end_reason=EndReason.CANCELLED))
-            return
+        cancelled = self._held[execution.id] = asyncio.Event()
         try:
-            runtime = self._runtimes.get(request.runtime)
-        except UnknownRuntimeError as error:
-            await self._finish(request.execution_id, Result.platform_error(str(error)))
-            return
-        job = SandboxJob(
-            execution_id=request.execution_id,
-            runtime=runtime,
-            script=request.script,
-            stdin=request.stdin,
-            limits=request.limits,
-        )
-        await self._bus.publish(
-            ExecutionStarted(execution_id=request.execution_id, runner=self._sandbox.name)
-        )
-        if isinstance(self._sandbox, SandboxLauncher):
-            await self._sandbox.launch(job)  # the pod monitor reports the end
-            return
-        result = await self._sandbox.run(job)
-        await self._finish(request.execution_id, result)
+            if self._cancelled.pop(execution.id):
+                cancelled.set()
+            await self._run(execution, cancelled)
+        finally:
+            del self._held[execution.id]
 
     async def cancel(self, execution_id: str) -> None:
-        if not await self._sandbox.cancel(execution_id):
-            self._cancelled.add(execution_id)
+        held = self._held.get(execution_id)
+        if held is not None:
+            held.set()  # its run stops the sandbox, or never starts one
+        elif not await self._sandbox.cancel(execution_id):
+            self._cancelled.add(execution_id)  # its request may still be on its way here
+
+    async def _run(self, execution: Execution, cancelled: asyncio.Event) -> None:
+        if cancelled.is_set():
+            await self._finish(execution.id, _cancelled_before_start())
+            return
+        try:
+            runtime = self._runtimes.get(execution.spec.runtime)
+        except UnknownRuntimeError as error:
+            await self._finish(execution.id, Result.platform_error(str(error)))
+            return
+        spec = execution.spec
+        job = SandboxJob(
+            execution_id=execution.id,
+            runtime=runtime,
+            script=spec.script,
+            stdin=spec.stdin,
+            limits=spec.limits,
+        )
+        sandbox = self._sandbox
+        started = ExecutionStarted(execution_id=job.execution_id, runner=sandbox.name)
+        await self._bus.publish(started)
+        if cancelled.is_set():
+            await self._finish(job.execution_id, _cancelled_before_start())
+            return
+        if isinstance(sandbox, SandboxLauncher):
+            await sandbox.launch(job)  # the pod monitor reports the end
+            if cancelled.is_set():
+                await sandbox.cancel(job.execution_id)
+            return
+        await self._finish(job.execution_id, await _run_until_cancelled(sandbox, job, cancelled))
 
     async def _finish(self, execution_id: str, result: Result) -> None:
-        await self._bus.publish(ExecutionFinished.from_result(execution_id, result))
+        await self._bus.publish(ExecutionFinished(execution_id=execution_id, result=result))
         log.info(
             "execution finished",
             extra={"execution_id": execution_id, "end_reason": result.end_reason},
         )
+
+
+async def _run_until_cancelled(
+    sandbox: SandboxRunner, job: SandboxJob, cancelled: asyncio.Event
+) -> Result:
+    async def stop_when_cancelled() -> None:
+        await cancelled.wait()
+        await sandbox.cancel(job.execution_id)
+
+    # The stopper first runs once run() below suspends, and a sandbox holds its job from the
+    # moment run() is called (the port's promise): its cancel() always finds the job.
+    stopper = asyncio.create_task(stop_when_cancelled())
+    try:
+        return await sandbox.run(job)
+    finally:
+        stopper.cancel()
+        await asyncio.gather(stopper, return_exceptions=True)
+
+
+def _cancelled_before_start() -> Result:
+    return Result(end_reason=EndReason.CANCELLED, message="cancelled before it started")

@@ -3,7 +3,7 @@
 import asyncio
 import logging
 
-from sandpod.domain.events import STATUS_FOR_TERMINAL_EVENT, EventType
+from sandpod.domain.events import EventType
 from sandpod.observability import instrumented
 from sandpod.ports import EventBus, ServiceUnavailableError
 from sandpod.services.results import ResultProcessor
@@ -11,7 +11,7 @@ from sandpod.services.results import ResultProcessor
 log = logging.getLogger(__name__)
 
 RESULTS_GROUP = "results"
-RESULT_EVENTS = [EventType.STARTED, EventType.CANCEL_REQUESTED, *STATUS_FOR_TERMINAL_EVENT]
+RESULT_EVENTS = [EventType.STARTED, EventType.FINISHED, EventType.CANCEL_REQUESTED]
 
 
 async def run_results(

@@ -325,3 +325,30 @@ async def test_events_of_one_execution_arrive_in_order(
 
     await eventually(lambda: len(recorder.events) == len(runners), what="all events")
     assert [e.runner for e in recorder.events if isinstance(e, ExecutionStarted)] == runners
+
+
+async def test_one_executions_events_keep_their_order_while_handlers_run_concurrently(
+    harness: Harness, consumers: Consumers
+) -> None:
+    # Each execution's first event takes longest to handle: a bus that lets a later event of the
+    # same execution overtake it (a free handler slot taking it) finishes them out of order.
+    bus, token = harness.bus, new_token()
+    ids = [f"ex_{token}_{i}" for i in range(6)]
+    steps = [f"step-{i}" for i in range(4)]
+    finished: dict[str, list[str]] = {execution_id: [] for execution_id in ids}
+
+    async def handler(event: Event) -> None:
+        if token not in event.execution_id or not isinstance(event, ExecutionStarted):
+            return
+        await asyncio.sleep(0.005 * (len(steps) - steps.index(event.runner)))  # the work
+        finished[event.execution_id].append(event.runner)
+
+    await consumers.start(bus, f"keyed-{token}", [EventType.STARTED], handler, concurrency=8)
+    for step in steps:
+        for execution_id in ids:
+            await bus.publish(started(execution_id, step))
+
+    await eventually(
+        lambda: all(len(done) == len(steps) for done in finished.values()), what="all events"
+    )
+    assert finished == {execution_id: steps for execution_id in ids}

@@ -196,6 +196,41 @@ async def test_list_unfinished_finds_old_queued_and_running(store: ExecutionStor
     assert recent.id not in {item.id for item in unfinished}
 
 
+async def test_list_unpublished_finds_old_queued_ones_never_marked_published(
+    store: ExecutionStore,
+) -> None:
+    old = now() - timedelta(hours=2)
+    lost, published, started, recent, second_lost = await added(
+        store,
+        execution(created_at=old),
+        execution(created_at=old),
+        execution(created_at=old),
+        execution(),
+        execution(created_at=old),
+    )
+    await store.mark_published(published.id)
+    await store.transition(started.id, ExecutionStatus.RUNNING, at=now())
+
+    cutoff = now() - timedelta(hours=1)
+    unpublished = await store.list_unpublished(created_before=cutoff, limit=10)
+    assert [item.id for item in unpublished] == sorted([lost.id, second_lost.id])
+    assert unpublished[0] == min(lost, second_lost, key=lambda item: item.id)
+    first = await store.list_unpublished(created_before=cutoff, limit=1)
+    assert [item.id for item in first] == [min(lost.id, second_lost.id)]
+    assert recent.id in {
+        item.id
+        for item in await store.list_unpublished(
+            created_before=now() + timedelta(seconds=1), limit=10
+        )
+    }
+
+    await store.mark_published(lost.id)
+    await store.mark_published(lost.id)  # idempotent
+    assert [item.id for item in await store.list_unpublished(created_before=cutoff, limit=10)] == [
+        second_lost.id
+    ]
+
+
 async def test_count_by_status(store: ExecutionStore) -> None:
     items = await added(store, *(execution() for _ in range(4)))
     await store.transition(items[0].id, ExecutionStatus.RUNNING, at=now())

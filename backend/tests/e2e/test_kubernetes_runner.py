@@ -17,11 +17,12 @@ from sandpod.adapters.kubernetes.manifests import (
     execution_label_value,
 )
 from sandpod.adapters.kubernetes.monitor import PodMonitor
-from sandpod.domain.events import EventType, ExecutionFinished
+from sandpod.domain.events import ExecutionFinished
 from sandpod.domain.execution import new_execution_id
 from sandpod.domain.limits import DEFAULT_POLICY, Limits
 from sandpod.domain.result import EndReason
 from sandpod.domain.runtimes import Runtime, python
+from sandpod.domain.status import ExecutionStatus
 from sandpod.ports import SandboxJob
 from tests.cluster import Cluster
 
@@ -75,7 +76,7 @@ async def run(
 
 async def test_hello_world_with_stdin(cluster: Cluster) -> None:
     event = await run(cluster, "import sys\nprint('hello', sys.stdin.read().strip())\n")
-    assert event.type is EventType.COMPLETED, event.result.message
+    assert event.status is ExecutionStatus.COMPLETED, event.result.message
     assert event.result.stdout == "hello e2e\n"
     assert event.result.peak_memory_bytes > 0
 
@@ -100,7 +101,7 @@ print(sorted(k for k in os.environ if "KUBERNETES" in k or "TOKEN" in k))
 print(os.path.exists("/var/run/secrets/kubernetes.io/serviceaccount"))
 """
     event = await run(cluster, script)
-    assert event.type is EventType.COMPLETED, event.result.stderr
+    assert event.status is ExecutionStatus.COMPLETED, event.result.stderr
     assert event.result.stdout.splitlines() == ["65534 65534", "offline", "[]", "False"]
 
 
@@ -109,7 +110,7 @@ async def test_wall_limit(cluster: Cluster) -> None:
     event = await run(
         cluster, "import time\nprint('start', flush=True)\ntime.sleep(60)\n", limits=limits
     )
-    assert event.type is EventType.TIMED_OUT
+    assert event.status is ExecutionStatus.TIMED_OUT
     assert event.result.stdout == "start\n"
 
 
@@ -131,11 +132,11 @@ async def test_output_flood_is_capped(cluster: Cluster) -> None:
 
 async def test_cancel(cluster: Cluster) -> None:
     event = await run(cluster, "import time\ntime.sleep(60)\n", cancel_after=3)
-    assert event.type is EventType.CANCELLED
+    assert event.status is ExecutionStatus.CANCELLED
 
 
 async def test_missing_image_is_a_platform_error(cluster: Cluster) -> None:
     broken = python("3.12").model_copy(update={"image": "sandpod-runtime-missing:0"})
     event = await run(cluster, "print(1)\n", runtime=broken)
-    assert event.type is EventType.ERRORED
+    assert event.status is ExecutionStatus.ERRORED
     assert "could not start" in (event.result.message or "")

@@ -30,9 +30,10 @@ from sandpod.adapters.kubernetes.launcher import KubernetesLauncher
 from sandpod.adapters.kubernetes.manifests import EXECUTOR_SELECTOR, resource_name
 from sandpod.adapters.kubernetes.monitor import PodMonitor
 from sandpod.config import KubernetesSettings, Settings
-from sandpod.domain.events import EventType, ExecutionFinished
+from sandpod.domain.events import ExecutionFinished
 from sandpod.domain.limits import DEFAULT_POLICY
 from sandpod.domain.runtimes import python
+from sandpod.domain.status import ExecutionStatus
 from sandpod.ports import SandboxJob
 
 NS = "sandpod-executions"
@@ -380,9 +381,9 @@ async def test_launch_run_cancel_through_the_real_adapter(
     await asyncio.wait_for(task, timeout=10)
 
     results = {event.execution_id: event for event in published}
-    assert results["ex_done"].type is EventType.COMPLETED
+    assert results["ex_done"].status is ExecutionStatus.COMPLETED
     assert results["ex_done"].result.stdout == "hi\n"
-    assert results["ex_cancel"].type is EventType.CANCELLED
+    assert results["ex_cancel"].status is ExecutionStatus.CANCELLED
     assert fake.pods == {}  # the finished pod was deleted by the monitor, the other by cancel
 
 
@@ -448,6 +449,8 @@ async def test_run_pod_monitor_wires_kubeconfig_adapter_and_monitor(
     await asyncio.wait_for(
         run_pod_monitor(Settings(kubernetes=KubernetesSettings(namespace=NS)), publish, stop), 10
     )
-    assert [(e.execution_id, e.type) for e in published] == [("ex_deadline", EventType.TIMED_OUT)]
+    assert [(e.execution_id, e.status) for e in published] == [
+        ("ex_deadline", ExecutionStatus.TIMED_OUT)
+    ]
     assert fake.pods == {}
     assert any(query.get("labelSelector") == EXECUTOR_SELECTOR for _, _, query, _ in fake.requests)

@@ -19,8 +19,9 @@ from sandpod.adapters.kubernetes.api import PodListing, WatchEvent
 from sandpod.adapters.kubernetes.framing import parse_summary, read_report
 from sandpod.adapters.kubernetes.manifests import EXECUTION_ID_ANNOTATION
 from sandpod.adapters.kubernetes.monitor import PodMonitor
-from sandpod.domain.events import EventType, ExecutionFinished
+from sandpod.domain.events import ExecutionFinished
 from sandpod.domain.result import EndReason
+from sandpod.domain.status import ExecutionStatus
 
 ENTRYPOINT = Path(ep.__file__)
 
@@ -130,7 +131,7 @@ async def run_script(
 async def test_hello_with_stdin_on_every_python(tmp_path: Path, python: str) -> None:
     script = "import sys\nname = sys.stdin.read().strip()\nprint(f'hello {name}')\n"
     run = await run_script(tmp_path, script, python=python, stdin=b"ada\n")
-    assert run.event.type is EventType.COMPLETED
+    assert run.event.status is ExecutionStatus.COMPLETED
     assert run.event.result.stdout == "hello ada\n"
     assert run.event.result.exit_code == 0
     assert run.event.result.peak_memory_bytes > 0
@@ -149,7 +150,7 @@ async def test_script_sees_only_the_environment_it_was_given(tmp_path: Path) -> 
     run = await run_script(
         tmp_path, script, env=injected, script_env={"HOME": "/tmp", "LANG": "C.UTF-8"}
     )
-    assert run.event.type is EventType.COMPLETED, run.event.result
+    assert run.event.status is ExecutionStatus.COMPLETED, run.event.result
     seen = json.loads(run.event.result.stdout)
     assert seen == {"HOME": "/tmp", "LANG": "C.UTF-8", "PATH": os.environ["PATH"]}
 
@@ -182,7 +183,7 @@ async def test_hostile_output_cannot_forge_the_result(tmp_path: Path) -> None:
     assert run.streams["stderr"] == (
         fake + b"SANDPOD1 stderr 1 99999999\n" + b"\x00\xff\xfe no trailing newline"
     )
-    assert run.event.type is EventType.FAILED
+    assert run.event.status is ExecutionStatus.FAILED
     assert run.event.result.exit_code == 7
     assert run.event.result.stdout.startswith("SANDPOD1 stdout")
     assert "\ufffd" in run.event.result.stdout  # invalid UTF-8 is replaced, never dropped
@@ -214,7 +215,7 @@ async def test_output_over_the_cap_then_exit_is_still_the_output_limit(tmp_path:
 
 async def test_exit_codes_and_signals(tmp_path: Path) -> None:
     run = await run_script(tmp_path, "import sys\nprint('bye')\nsys.exit(3)\n")
-    assert (run.event.type, run.event.result.exit_code) == (EventType.FAILED, 3)
+    assert (run.event.status, run.event.result.exit_code) == (ExecutionStatus.FAILED, 3)
     assert run.event.result.stdout == "bye\n"
     killed = await run_script(tmp_path, "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n")
     assert killed.event.result.exit_code == -signal.SIGKILL
@@ -224,14 +225,14 @@ async def test_exit_codes_and_signals(tmp_path: Path) -> None:
 async def test_wall_limit_keeps_the_partial_output(tmp_path: Path) -> None:
     script = "import time\nprint('started', flush=True)\ntime.sleep(60)\n"
     run = await run_script(tmp_path, script, wall=1)
-    assert run.event.type is EventType.TIMED_OUT
+    assert run.event.status is ExecutionStatus.TIMED_OUT
     assert run.event.result.stdout == "started\n"
     assert "wall time limit" in (run.event.result.message or "")
 
 
 async def test_cpu_limit(tmp_path: Path) -> None:
     run = await run_script(tmp_path, "while True:\n    pass\n", cpu=1)
-    assert run.event.type is EventType.TIMED_OUT
+    assert run.event.status is ExecutionStatus.TIMED_OUT
     assert "CPU time limit" in (run.event.result.message or "")
     assert run.event.result.cpu_seconds > 0
 
@@ -239,7 +240,7 @@ async def test_cpu_limit(tmp_path: Path) -> None:
 async def test_file_size_limit(tmp_path: Path) -> None:
     script = "with open('big', 'wb') as f:\n    f.write(b'0' * 200_000)\n"
     run = await run_script(tmp_path, script, file_size=100_000)
-    assert run.event.type is EventType.FAILED
+    assert run.event.status is ExecutionStatus.FAILED
     assert "File too large" in run.event.result.stderr
 
 
@@ -251,7 +252,7 @@ async def test_a_detached_child_holding_the_pipes_does_not_hang_it(tmp_path: Pat
     )
     run = await run_script(tmp_path, script)
     try:
-        assert run.event.type is EventType.COMPLETED
+        assert run.event.status is ExecutionStatus.COMPLETED
     finally:  # outside a container (not PID 1) the entrypoint cannot reach it; clean up
         os.kill(int(run.event.result.stdout.split()[0]), signal.SIGKILL)
 
@@ -261,11 +262,11 @@ async def test_a_script_that_closes_its_output_still_runs_to_its_end(tmp_path: P
         "import os, time\nos.close(1)\nos.close(2)\ntime.sleep(0.5)\nopen('done', 'w').close()\n"
     )
     run = await run_script(tmp_path, script)
-    assert run.event.type is EventType.COMPLETED
+    assert run.event.status is ExecutionStatus.COMPLETED
     assert (tmp_path / "done").exists()
 
 
 async def test_a_missing_interpreter_is_a_platform_error(tmp_path: Path) -> None:
     run = await run_script(tmp_path, "", command=["/nonexistent/python9"])
-    assert run.event.type is EventType.ERRORED
+    assert run.event.status is ExecutionStatus.ERRORED
     assert "cannot start" in (run.event.result.message or "")

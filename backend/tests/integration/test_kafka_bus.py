@@ -11,13 +11,21 @@ from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from confluent_kafka.schema_registry import AsyncSchemaRegistryClient
+from fastavro.schema import to_parsing_canonical_form
 
 from sandpod.adapters.kafka import KafkaEventBus
-from sandpod.adapters.kafka.avro_schema import avro_schema
-from sandpod.adapters.kafka.codec import schema_for
+from sandpod.adapters.kafka.avro_schema import avro_union_record
+from sandpod.adapters.kafka.codec import lifecycle_schema
 from sandpod.adapters.kafka.registry import ConfluentSchemaRegistry, IncompatibleSchemaError
-from sandpod.domain.events import Event, EventType, ExecutionStarted
+from sandpod.domain.events import (
+    EVENT_MODELS,
+    Event,
+    EventType,
+    ExecutionStarted,
+)
 from sandpod.ports import ServiceUnavailableError
 from tests import isolation
 from tests.kafka_support import fast_options, require_kafka_services, started_bus
@@ -43,10 +51,10 @@ async def test_topics_and_subjects_are_named_by_prefix_with_backward_compatibili
     bus: KafkaEventBus,
 ) -> None:
     prefix = bus.options.topic_prefix
-    assert bus.topic(EventType.REQUESTED) == f"{prefix}execution.requested"
+    assert bus.topic == f"{prefix}execution-lifecycle"
     assert bus.dead_letter_topic == f"{prefix}dead-letter"
-    subject = bus.subject(EventType.REQUESTED)
-    assert subject == f"{bus.options.subject_prefix}{prefix}execution.requested-value"
+    subject = bus.subject
+    assert subject == f"{bus.options.subject_prefix}{prefix}execution-lifecycle-value"
 
     client = AsyncSchemaRegistryClient({"url": bus.options.schema_registry_url})
     try:
@@ -55,8 +63,34 @@ async def test_topics_and_subjects_are_named_by_prefix_with_backward_compatibili
     finally:
         await client.aclose()
     assert latest.schema.schema_str is not None
-    assert json.loads(latest.schema.schema_str)["name"] == "ExecutionRequested"
+    # The registry may drop redundant namespaces: compare Avro's canonical forms.
+    stored = to_parsing_canonical_form(json.loads(latest.schema.schema_str))
+    assert stored == to_parsing_canonical_form(lifecycle_schema())
     await bus.ping()
+
+
+async def test_the_topics_take_the_largest_lifecycle_record(bus: KafkaEventBus) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bus.options.bootstrap_servers)
+    await admin.start()
+    try:
+        described = await admin.describe_configs(
+            [
+                ConfigResource(ConfigResourceType.TOPIC, name)
+                for name in (bus.topic, bus.dead_letter_topic)
+            ]
+        )
+    finally:
+        await admin.close()
+    sizes = {}
+    for response in described:  # DescribeConfigs: (code, message, type, name, entries) rows
+        for _code, _message, _type, name, entries in response.resources:
+            for entry in entries:
+                if entry[0] == "max.message.bytes":
+                    sizes[name] = entry[1]
+    assert sizes == {
+        bus.topic: str(bus.options.max_message_bytes),
+        bus.dead_letter_topic: str(bus.options.max_message_bytes),
+    }
 
 
 async def test_the_registry_accepts_an_optional_field_and_refuses_a_required_one(
@@ -65,21 +99,31 @@ async def test_the_registry_accepts_an_optional_field_and_refuses_a_required_one
     registry = ConfluentSchemaRegistry(bus.options.schema_registry_url)
     subject = f"{isolation.schema_subject_prefix(unique=True)}evolution-value"
 
+    class ExecutionPaused(ExecutionStarted):
+        """A new event type, added at the end of the union."""
+
     class StartedV2(ExecutionStarted):
         node: str | None = None
 
     class StartedBroken(ExecutionStarted):
         node: str
 
-    def as_started(model: type[ExecutionStarted]) -> str:
-        return json.dumps(avro_schema(model) | {"name": "ExecutionStarted"})
+    def with_started(model: type[ExecutionStarted], *extra: type[ExecutionStarted]) -> str:
+        models = [m for m in EVENT_MODELS.values() if m is not ExecutionStarted]
+        schema = avro_union_record("ExecutionLifecycle", "event", [model, *models, *extra], doc="")
+        for branch in schema["fields"][0]["type"]:
+            if branch["name"] in ("StartedV2", "StartedBroken"):
+                branch["name"] = "ExecutionStarted"  # the same record, next version
+        return json.dumps(schema)
 
     try:
-        first = await registry.register(subject, json.dumps(schema_for(EventType.STARTED)))
-        second = await registry.register(subject, as_started(StartedV2))
+        first = await registry.register(subject, json.dumps(lifecycle_schema()))
+        second = await registry.register(subject, with_started(StartedV2))
         assert second != first
+        third = await registry.register(subject, with_started(StartedV2, ExecutionPaused))
+        assert third != second
         with pytest.raises(IncompatibleSchemaError, match="refused"):
-            await registry.register(subject, as_started(StartedBroken))
+            await registry.register(subject, with_started(StartedBroken))
     finally:
         await registry.close()
 

@@ -30,9 +30,9 @@ async def test_malformed_messages_are_dead_lettered_and_the_next_event_is_handle
 ) -> None:
     token = uuid.uuid4().hex[:12]
     execution_id = f"ex_{token}"  # one key: one partition, so the good event queues behind
-    topic = bus.topic(EventType.STARTED)
+    topic = bus.topic
     group = f"dead-letter-{token}"
-    started_id = await bus.codec.register(EventType.STARTED)
+    started_id = await bus.codec.register()
     bad = {
         "magic": (b"\x01\x00\x00\x00\x01garbage", "unknown magic byte 1"),
         "unknown-id": (frame(UNKNOWN_SCHEMA_ID, b"\x00"), f"no schema with id {UNKNOWN_SCHEMA_ID}"),

@@ -1,5 +1,6 @@
 """Avro schemas derived from the event models, the wire format, and schema evolution (no I/O)."""
 
+import copy
 import io
 import json
 import struct
@@ -13,19 +14,18 @@ from fastavro.read import SchemaResolutionError
 from pydantic import BaseModel
 
 from sandpod.adapters.kafka.avro_schema import UnsupportedTypeError, avro_schema
-from sandpod.adapters.kafka.codec import EventCodec, schema_for
+from sandpod.adapters.kafka.codec import EventCodec, lifecycle_schema
 from sandpod.adapters.kafka.registry import UnknownSchemaError
 from sandpod.adapters.kafka.wire_format import MalformedMessageError, frame, unframe
 from sandpod.domain.events import (
     EVENT_MODELS,
     CancelRequested,
     Event,
-    EventType,
     ExecutionFinished,
     ExecutionRequested,
     ExecutionStarted,
 )
-from sandpod.domain.limits import DEFAULT_POLICY
+from sandpod.domain.execution import ExecutionSpec
 from sandpod.domain.result import EndReason, Result
 
 AT = datetime(2025, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
@@ -60,8 +60,11 @@ class MemoryRegistry:
         return None
 
 
+SUBJECT = "t.sandpod.execution-lifecycle-value"
+
+
 def codec(registry: MemoryRegistry) -> EventCodec:
-    return EventCodec(registry, lambda event_type: f"t.sandpod.{event_type.value}-value")
+    return EventCodec(registry, SUBJECT)
 
 
 def sample_events() -> list[Event]:
@@ -76,59 +79,51 @@ def sample_events() -> list[Event]:
         peak_memory_bytes=2**40,
         message="killed",
     )
-    events: list[Event] = [
-        ExecutionRequested(
-            execution_id="ex_1",
-            occurred_at=AT,
-            runtime="python:3.12",
-            script="print(1)",
-            stdin="",
-            limits=DEFAULT_POLICY.defaults,
-        ),
+    return [
+        ExecutionRequested(execution_id="ex_1", occurred_at=AT),
+        ExecutionRequested(execution_id="ex_1", occurred_at=AT, resent=True),
         ExecutionStarted(execution_id="ex_1", occurred_at=AT, runner="local"),
+        ExecutionFinished(execution_id="ex_1", occurred_at=AT, result=result),
+        ExecutionFinished(execution_id="ex_1", occurred_at=AT, result=Result.platform_error("x")),
         CancelRequested(execution_id="ex_1", occurred_at=AT),
     ]
-    for event_type in EventType:
-        if EVENT_MODELS[event_type] is ExecutionFinished:
-            events.append(
-                ExecutionFinished(
-                    execution_id="ex_1",
-                    occurred_at=AT,
-                    type=event_type,  # type: ignore[arg-type]  # loop over the terminal types: a str, not the Literal
-                    result=result if event_type is EventType.FAILED else Result.platform_error("x"),
-                )
-            )
-    return events
 
 
 def fields(schema: dict[str, Any]) -> dict[str, Any]:
     return {field["name"]: field for field in schema["fields"]}
 
 
-@pytest.mark.parametrize("event_type", list(EventType))
-def test_every_event_model_has_a_valid_avro_schema(event_type: EventType) -> None:
-    schema = schema_for(event_type)
+def branches(schema: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The lifecycle schema's union branches by record name."""
+    return {branch["name"]: branch for branch in fields(schema)["event"]["type"]}
+
+
+def test_the_lifecycle_schema_is_one_record_holding_a_union_of_every_event() -> None:
+    schema = lifecycle_schema()
     fastavro.parse_schema(schema)
-    model = EVENT_MODELS[event_type]
-    assert schema["type"] == "record"
-    assert schema["name"] == model.__name__
-    assert set(fields(schema)) == set(model.model_fields)
-    assert fields(schema)["occurred_at"]["type"] == {
-        "type": "long",
-        "logicalType": "timestamp-micros",
-    }
-    assert fields(schema)["type"]["type"] == "string"  # "execution.x" is no Avro enum symbol
+    assert (schema["type"], schema["name"]) == ("record", "ExecutionLifecycle")
+    assert list(fields(schema)) == ["event"]
+    by_name = branches(schema)
+    assert list(by_name) == [model.__name__ for model in EVENT_MODELS.values()]
+    for model in EVENT_MODELS.values():
+        branch = by_name[model.__name__]
+        assert branch["type"] == "record"
+        assert set(fields(branch)) == set(model.model_fields)
+        assert fields(branch)["occurred_at"]["type"] == {
+            "type": "long",
+            "logicalType": "timestamp-micros",
+        }
+        assert fields(branch)["type"]["type"] == "string"
 
 
 def test_nested_models_become_records_and_types_map() -> None:
-    requested = fields(schema_for(EventType.REQUESTED))
-    limits = requested["limits"]["type"]
+    limits = fields(avro_schema(ExecutionSpec))["limits"]["type"]
     assert limits["type"] == "record"
     assert limits["name"] == "Limits"
     assert {f["name"]: f["type"] for f in limits["fields"]}["wall_seconds"] == "double"
     assert {f["name"]: f["type"] for f in limits["fields"]}["memory_mb"] == "long"
 
-    result = fields(schema_for(EventType.COMPLETED))["result"]["type"]
+    result = fields(branches(lifecycle_schema())["ExecutionFinished"])["result"]["type"]
     by_name = fields(result)
     assert by_name["end_reason"]["type"]["type"] == "enum"
     assert by_name["end_reason"]["type"]["symbols"] == [reason.value for reason in EndReason]
@@ -188,10 +183,10 @@ async def test_round_trip_through_the_wire_format(event: Event) -> None:
 
     magic, schema_id = struct.unpack(">bI", message[:5])
     assert magic == 0
-    assert json.loads(registry.schemas[schema_id]) == schema_for(event.type)
-    assert registry.subjects[f"t.sandpod.{event.type.value}-value"] == [schema_id]
+    assert json.loads(registry.schemas[schema_id]) == lifecycle_schema()
+    assert registry.subjects[SUBJECT] == [schema_id]
     # A fresh codec (another process) knows nothing and must fetch the writer schema by id.
-    decoded = await codec(registry).decode(event.type, message)
+    decoded = await codec(registry).decode(message)
     assert decoded == event
     assert decoded.occurred_at == AT
 
@@ -210,30 +205,27 @@ def test_wire_format_frames_and_rejects_bad_headers() -> None:
 async def test_undecodable_messages_raise_permanent_errors() -> None:
     registry = MemoryRegistry()
     events = codec(registry)
-    good = await events.encode(sample_events()[1])
+    good = await events.encode(sample_events()[2])
     schema_id, payload = unframe(good)
 
     with pytest.raises(UnknownSchemaError):
-        await events.decode(EventType.STARTED, frame(999, payload))
+        await events.decode(frame(999, payload))
     with pytest.raises(MalformedMessageError, match="cannot read Avro"):
-        await events.decode(EventType.STARTED, frame(schema_id, b"\xff\xff\xff"))
+        await events.decode(frame(schema_id, b"\xff\xff\xff"))
     with pytest.raises(MalformedMessageError, match="left after"):
-        await events.decode(EventType.STARTED, good + b"\x00")
+        await events.decode(good + b"\x00")
+    # A bare event record, not the lifecycle envelope (a producer that got the schema wrong).
+    bare = avro_schema(ExecutionStarted)
+    bare_id = await registry.register("bare", json.dumps(bare))
+    started = ExecutionStarted(execution_id="ex_1", occurred_at=AT, runner="r").model_dump()
     with pytest.raises(MalformedMessageError, match="cannot read Avro"):
-        await events.decode(EventType.CANCEL_REQUESTED, good)  # another record type
-    completed = await events.encode(
-        ExecutionFinished.from_result("ex_1", Result(end_reason=EndReason.COMPLETED))
-    )
-    with pytest.raises(
-        MalformedMessageError, match=r"completed event on the execution\.failed topic"
-    ):
-        await events.decode(EventType.FAILED, completed)
+        await events.decode(frame(bare_id, write(bare, started)))
 
 
 # ------------------------------------------------------------------ evolution
 
 
-def write(schema: dict[str, Any], record: dict[str, Any]) -> bytes:
+def write(schema: dict[str, Any], record: Any) -> bytes:
     buffer = io.BytesIO()
     fastavro.schemaless_writer(buffer, fastavro.parse_schema(schema), record)
     return buffer.getvalue()
@@ -245,51 +237,65 @@ def read(data: bytes, writer: dict[str, Any], reader: dict[str, Any]) -> Any:
     )
 
 
-def test_adding_an_optional_field_is_backward_compatible() -> None:
-    class StartedV2(ExecutionStarted):
-        node: str | None = None
-        slot: int = 0
+def started_record() -> dict[str, Any]:
+    started = ExecutionStarted(execution_id="ex_1", occurred_at=AT, runner="local")
+    return {"event": ("sandpod.events.ExecutionStarted", started.model_dump())}
 
-    old = schema_for(EventType.STARTED)
-    new = avro_schema(StartedV2)
-    new["name"] = old["name"]  # same record, next version
-    record = ExecutionStarted(execution_id="ex_1", occurred_at=AT, runner="local").model_dump()
+
+def with_started_field(field: dict[str, Any]) -> dict[str, Any]:
+    schema = copy.deepcopy(lifecycle_schema())
+    branches(schema)["ExecutionStarted"]["fields"].append(field)
+    return schema
+
+
+def test_adding_an_optional_field_is_backward_compatible() -> None:
+    old = lifecycle_schema()
+    new = with_started_field({"name": "node", "type": ["null", "string"], "default": None})
 
     # BACKWARD: consumers upgraded first read what old producers still write.
-    upgraded = read(write(old, record), writer=old, reader=new)
+    upgraded = read(write(old, started_record()), writer=old, reader=new)["event"]
     assert upgraded["node"] is None
-    assert upgraded["slot"] == 0
-    assert StartedV2.model_validate(upgraded).runner == "local"
+    assert ExecutionStarted.model_validate(upgraded).runner == "local"
+
+
+def test_adding_an_event_type_at_the_end_is_backward_compatible() -> None:
+    old = lifecycle_schema()
+    new = copy.deepcopy(old)
+    paused = {
+        "type": "record",
+        "name": "ExecutionPaused",
+        "fields": [{"name": "execution_id", "type": "string"}],
+    }
+    fields(new)["event"]["type"].append(paused)
+
+    upgraded = read(write(old, started_record()), writer=old, reader=new)["event"]
+    assert upgraded["runner"] == "local"
 
 
 def test_adding_a_required_field_is_not_backward_compatible() -> None:
-    class StartedBroken(ExecutionStarted):
-        node: str
-
-    old = schema_for(EventType.STARTED)
-    new = avro_schema(StartedBroken)
-    new["name"] = old["name"]
-    record = ExecutionStarted(execution_id="ex_1", occurred_at=AT, runner="local").model_dump()
+    old = lifecycle_schema()
+    new = with_started_field({"name": "node", "type": "string"})
 
     with pytest.raises(SchemaResolutionError):
-        read(write(old, record), writer=old, reader=new)
+        read(write(old, started_record()), writer=old, reader=new)
 
 
 async def test_the_codec_reads_events_written_with_an_older_schema() -> None:
     # An older producer whose Result had no `message` field yet.
-    old = schema_for(EventType.COMPLETED)
-    result = next(f for f in old["fields"] if f["name"] == "result")["type"]
+    old = copy.deepcopy(lifecycle_schema())
+    result = fields(branches(old)["ExecutionFinished"])["result"]["type"]
     result["fields"] = [f for f in result["fields"] if f["name"] != "message"]
     registry = MemoryRegistry()
     old_id = await registry.register("old", json.dumps(old))
-    record = {
+    finished = {
         "execution_id": "ex_9",
         "occurred_at": AT,
-        "type": "execution.completed",
+        "type": "finished",
         "result": {"end_reason": "completed", "exit_code": 0, "stdout": "hi\n"},
     }
+    message = frame(old_id, write(old, {"event": ("sandpod.events.ExecutionFinished", finished)}))
 
-    event = await codec(registry).decode(EventType.COMPLETED, frame(old_id, write(old, record)))
+    event = await codec(registry).decode(message)
 
     assert isinstance(event, ExecutionFinished)
     assert event.result.stdout == "hi\n"

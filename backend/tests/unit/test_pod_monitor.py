@@ -27,7 +27,7 @@ from sandpod.adapters.kubernetes.manifests import (
     resource_name,
 )
 from sandpod.adapters.kubernetes.monitor import Backoff, PodMonitor
-from sandpod.domain.events import EventType, ExecutionFinished
+from sandpod.domain.events import ExecutionFinished
 from sandpod.domain.result import EndReason
 from sandpod.domain.status import ExecutionStatus, can_transition
 
@@ -265,7 +265,7 @@ async def test_success_publishes_the_verified_output_then_deletes_the_pod() -> N
     )
 
     event = processor.only()
-    assert event.type is EventType.COMPLETED
+    assert event.status is ExecutionStatus.COMPLETED
     assert event.result.stdout == "hello\n"
     assert event.result.stderr == "warn\n"
     assert event.result.exit_code == 0
@@ -292,53 +292,53 @@ async def test_duplicate_and_out_of_order_events_publish_once() -> None:
         ("ADDED", done),  # and again from a re-list
         ("DELETED", gone),
     )
-    assert processor.only().type is EventType.COMPLETED
+    assert processor.only().status is ExecutionStatus.COMPLETED
     assert processor.rejected == []
 
 
 @pytest.mark.parametrize(
-    ("make", "event_type", "end_reason", "message"),
+    ("make", "status", "end_reason", "message"),
     [
         (
             lambda: pod(phase="Failed", reason="DeadlineExceeded"),
-            EventType.TIMED_OUT,
+            ExecutionStatus.TIMED_OUT,
             EndReason.TIMED_OUT,
             "pod deadline",
         ),
-        (oom_killed_entrypoint, EventType.FAILED, EndReason.MEMORY_LIMIT, "memory limit"),
+        (oom_killed_entrypoint, ExecutionStatus.FAILED, EndReason.MEMORY_LIMIT, "memory limit"),
         (
             lambda: waiting("ErrImagePull"),
-            EventType.ERRORED,
+            ExecutionStatus.ERRORED,
             EndReason.PLATFORM_ERROR,
             "ErrImagePull",
         ),
         (
             lambda: waiting("ImagePullBackOff"),
-            EventType.ERRORED,
+            ExecutionStatus.ERRORED,
             EndReason.PLATFORM_ERROR,
             "ImagePullBackOff",
         ),
         (
             lambda: waiting("InvalidImageName"),
-            EventType.ERRORED,
+            ExecutionStatus.ERRORED,
             EndReason.PLATFORM_ERROR,
             "InvalidImageName",
         ),
         (
             lambda: waiting("CreateContainerConfigError"),
-            EventType.ERRORED,
+            ExecutionStatus.ERRORED,
             EndReason.PLATFORM_ERROR,
             "CreateContainerConfigError",
         ),
         (
             lambda: pod(phase="Failed", reason="Evicted"),
-            EventType.ERRORED,
+            ExecutionStatus.ERRORED,
             EndReason.PLATFORM_ERROR,
             "evicted",
         ),
         (
             lambda: pod(phase="Failed"),
-            EventType.ERRORED,
+            ExecutionStatus.ERRORED,
             EndReason.PLATFORM_ERROR,
             "without a container",
         ),
@@ -346,34 +346,38 @@ async def test_duplicate_and_out_of_order_events_publish_once() -> None:
     ids=["deadline", "oom", "pull", "backoff", "bad-image", "config", "evicted", "no-container"],
 )
 async def test_pod_level_endings_map_to_terminal_events(
-    make: Callable[[], Pod], event_type: EventType, end_reason: EndReason, message: str
+    make: Callable[[], Pod], status: ExecutionStatus, end_reason: EndReason, message: str
 ) -> None:
     cluster = FakeCluster()
     processor = Processor(cluster)
     obj = make()
     await feed(monitor(cluster, processor), ("ADDED", pod()), ("MODIFIED", obj))
     event = processor.only()
-    assert event.type is event_type
+    assert event.status is status
     assert event.result.end_reason is end_reason
     assert message in (event.result.message or "")
     assert cluster.deleted == [(obj["metadata"]["name"], "uid-ex_a")]  # stuck pods are removed too
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "event_type", "end_reason"),
+    ("kwargs", "status", "end_reason"),
     [
-        ({"exit_code": 3}, EventType.FAILED, EndReason.FAILED),
-        ({"exit_code": -9}, EventType.FAILED, EndReason.FAILED),
-        ({"kind": ep.WALL_LIMIT, "exit_code": -9}, EventType.TIMED_OUT, EndReason.TIMED_OUT),
-        ({"kind": ep.CPU_LIMIT, "exit_code": -24}, EventType.TIMED_OUT, EndReason.TIMED_OUT),
+        ({"exit_code": 3}, ExecutionStatus.FAILED, EndReason.FAILED),
+        ({"exit_code": -9}, ExecutionStatus.FAILED, EndReason.FAILED),
+        ({"kind": ep.WALL_LIMIT, "exit_code": -9}, ExecutionStatus.TIMED_OUT, EndReason.TIMED_OUT),
+        ({"kind": ep.CPU_LIMIT, "exit_code": -24}, ExecutionStatus.TIMED_OUT, EndReason.TIMED_OUT),
         (
             {"kind": ep.OUTPUT_LIMIT, "exit_code": -9, "truncated": True},
-            EventType.FAILED,
+            ExecutionStatus.FAILED,
             EndReason.OUTPUT_LIMIT,
         ),
-        ({"kind": ep.MEMORY_LIMIT, "exit_code": -9}, EventType.FAILED, EndReason.MEMORY_LIMIT),
-        ({"kind": ep.ERROR}, EventType.ERRORED, EndReason.PLATFORM_ERROR),
-        ({"oom_killed": True}, EventType.FAILED, EndReason.MEMORY_LIMIT),
+        (
+            {"kind": ep.MEMORY_LIMIT, "exit_code": -9},
+            ExecutionStatus.FAILED,
+            EndReason.MEMORY_LIMIT,
+        ),
+        ({"kind": ep.ERROR}, ExecutionStatus.ERRORED, EndReason.PLATFORM_ERROR),
+        ({"oom_killed": True}, ExecutionStatus.FAILED, EndReason.MEMORY_LIMIT),
     ],
     ids=[
         "exit-3",
@@ -387,7 +391,7 @@ async def test_pod_level_endings_map_to_terminal_events(
     ],
 )
 async def test_reported_outcomes_map_to_terminal_events(
-    kwargs: dict[str, Any], event_type: EventType, end_reason: EndReason
+    kwargs: dict[str, Any], status: ExecutionStatus, end_reason: EndReason
 ) -> None:
     cluster = FakeCluster()
     processor = Processor(cluster)
@@ -395,7 +399,7 @@ async def test_reported_outcomes_map_to_terminal_events(
     cluster.add_log(done, log)
     await feed(monitor(cluster, processor), ("MODIFIED", done))
     event = processor.only()
-    assert event.type is event_type
+    assert event.status is status
     assert event.result.end_reason is end_reason
     assert event.result.stdout == "partial"  # output survives every reported ending
     assert event.result.stdout_truncated is kwargs.get("truncated", False)
@@ -418,7 +422,7 @@ async def test_cancelled_pod_is_reported_when_its_deletion_is_seen() -> None:
     await feed(mon, ("MODIFIED", running()), ("MODIFIED", running(cancelled=True)))
     assert processor.received == []  # marked, not yet gone
     await feed(mon, ("DELETED", running(cancelled=True)))
-    assert processor.only().type is EventType.CANCELLED
+    assert processor.only().status is ExecutionStatus.CANCELLED
     assert cluster.deleted == []  # nothing left to delete
 
 
@@ -428,7 +432,7 @@ async def test_a_finished_pod_marked_cancelled_is_reported_cancelled() -> None:
     done, log = finished(cancelled=True)
     cluster.add_log(done, log)
     await feed(monitor(cluster, processor), ("MODIFIED", done), ("DELETED", done))
-    assert processor.only().type is EventType.CANCELLED
+    assert processor.only().status is ExecutionStatus.CANCELLED
 
 
 async def test_pod_deleted_by_someone_else_before_finishing_is_errored() -> None:
@@ -436,7 +440,7 @@ async def test_pod_deleted_by_someone_else_before_finishing_is_errored() -> None
     processor = Processor(cluster)
     await feed(monitor(cluster, processor), ("ADDED", running()), ("DELETED", running()))
     event = processor.only()
-    assert event.type is EventType.ERRORED
+    assert event.status is ExecutionStatus.ERRORED
     assert event.result.message == "the sandbox pod was deleted before it finished"
 
 
@@ -458,7 +462,7 @@ async def test_an_unverifiable_report_is_a_platform_error_not_a_result(summary: 
     cluster.add_log(done, log)
     await feed(monitor(cluster, processor), ("MODIFIED", done))
     event = processor.only()
-    assert event.type is EventType.ERRORED
+    assert event.status is ExecutionStatus.ERRORED
     assert "without a verifiable result" in (event.result.message or "")
     assert event.result.stdout == ""
 
@@ -481,7 +485,7 @@ async def test_pod_gone_while_reading_its_log_waits_for_the_deletion_event() -> 
     await feed(mon, ("MODIFIED", done))
     assert processor.received == []
     await feed(mon, ("DELETED", done))
-    assert processor.only().type is EventType.ERRORED
+    assert processor.only().status is ExecutionStatus.ERRORED
     assert "before its result was collected" in (processor.only().result.message or "")
 
 
@@ -544,7 +548,7 @@ async def test_lists_then_watches_from_the_list_version_and_relists_on_410() -> 
     sleeps = Sleeps()
     await run(monitor(cluster, processor, sleeps), cluster)
     assert cluster.watched_from == ["100", "200"]
-    assert processor.only().type is EventType.COMPLETED
+    assert processor.only().status is ExecutionStatus.COMPLETED
     assert sleeps.delays == []  # a 410 re-lists at once, it is not a failure
 
 
@@ -560,12 +564,12 @@ async def test_a_normal_end_of_watch_resumes_from_the_last_version_bookmarks_inc
 
 
 @pytest.mark.parametrize(
-    ("cancelled", "event_type"),
-    [(False, EventType.ERRORED), (True, EventType.CANCELLED)],
+    ("cancelled", "status"),
+    [(False, ExecutionStatus.ERRORED), (True, ExecutionStatus.CANCELLED)],
     ids=["deleted", "cancelled"],
 )
 async def test_a_pod_that_vanished_between_watch_and_relist_still_gets_its_event(
-    cancelled: bool, event_type: EventType
+    cancelled: bool, status: ExecutionStatus
 ) -> None:
     cluster = FakeCluster(
         listing(running(rv=90), rv="100"),
@@ -576,7 +580,7 @@ async def test_a_pod_that_vanished_between_watch_and_relist_still_gets_its_event
     )
     processor = Processor(cluster)
     await run(monitor(cluster, processor), cluster)
-    assert processor.only().type is event_type
+    assert processor.only().status is status
 
 
 async def test_reconnects_with_exponential_backoff_reset_after_success() -> None:
@@ -611,7 +615,7 @@ async def test_a_failed_publish_is_kept_retried_and_the_pod_deleted_only_after()
     processor = Processor(cluster, fail=1)
     sleeps = Sleeps()
     await run(monitor(cluster, processor, sleeps), cluster)
-    assert processor.only().type is EventType.COMPLETED
+    assert processor.only().status is ExecutionStatus.COMPLETED
     assert sleeps.delays == [0.5]
     assert cluster.timeline[0] == "publish ex_a"  # no delete before the publish succeeded
     assert all(entry.startswith("delete") for entry in cluster.timeline[1:])
@@ -625,7 +629,7 @@ async def test_a_failed_publish_for_a_deleted_pod_is_not_lost() -> None:
     )
     processor = Processor(cluster, fail=1)
     await run(monitor(cluster, processor), cluster)
-    assert processor.only().type is EventType.CANCELLED
+    assert processor.only().status is ExecutionStatus.CANCELLED
 
 
 async def test_monitor_restart_after_publish_before_delete_keeps_one_terminal_state() -> None:
@@ -682,7 +686,7 @@ async def test_monitor_restart_before_publish_publishes_exactly_once() -> None:
     second.add_log(a, a_log)
     processor.cluster = second
     await run(monitor(second, processor), second)
-    assert processor.only().type is EventType.COMPLETED
+    assert processor.only().status is ExecutionStatus.COMPLETED
     assert processor.rejected == []
 
 

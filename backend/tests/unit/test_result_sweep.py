@@ -1,6 +1,7 @@
-"""The timeout sweep: overdue executions fail with a clear reason; queued ones whose request may
-never have reached the bus get it published again (once per period), and a runner starts such a
-resent request only while its execution is still queued."""
+"""The timeout sweep: overdue executions fail with a clear reason; a queued one whose request never
+reached the bus (the outbox flag is unset) gets it published once, never one that is merely
+waiting in a backlog, and never in embedded mode; a runner starts a resent request only while its
+execution is still queued."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -10,7 +11,9 @@ from sandpod.adapters.memory.event_bus import InMemoryEventBus
 from sandpod.adapters.memory.idempotency import InMemoryIdempotencyKeys
 from sandpod.adapters.memory.live_updates import InMemoryLiveUpdates
 from sandpod.adapters.memory.store import InMemoryExecutionStore
-from sandpod.domain.events import ExecutionRequested
+from sandpod.composition.embedded import build_embedded
+from sandpod.config import Settings
+from sandpod.domain.events import Event, ExecutionRequested
 from sandpod.domain.execution import Execution, ExecutionSpec
 from sandpod.domain.limits import DEFAULT_POLICY
 from sandpod.domain.result import EndReason
@@ -70,14 +73,16 @@ def resent_ids(bus: RecordingBus) -> list[str]:
     return [e.execution_id for e in bus.published if isinstance(e, ExecutionRequested)]
 
 
-async def test_a_queued_execution_gets_its_request_again_once_per_period(clock: Clock) -> None:
+async def test_a_queued_execution_whose_request_never_reached_the_bus_gets_it(
+    clock: Clock,
+) -> None:
     store, bus = InMemoryExecutionStore(), RecordingBus()
     sweeper = processor(store, bus)
     item = execution()
-    await store.add(item)
+    await store.add(item)  # stored; its publish was lost
 
     clock.advance(REPUBLISH_AFTER - 1)
-    assert (await sweeper.sweep()).republished == []  # young: its request is likely on its way
+    assert (await sweeper.sweep()).republished == []  # young: its publish may be in flight
 
     clock.advance(2)
     outcome = await sweeper.sweep()
@@ -85,20 +90,7 @@ async def test_a_queued_execution_gets_its_request_again_once_per_period(clock: 
     assert outcome.failed == []
     [request] = bus.published
     assert isinstance(request, ExecutionRequested)
-    assert request.resent
-    assert (request.execution_id, request.runtime, request.script, request.stdin) == (
-        item.id,
-        "python:3.12",
-        "print(1)",
-        "in",
-    )
-    assert request.limits == item.spec.limits
-
-    clock.advance(REPUBLISH_AFTER / 2)
-    assert (await sweeper.sweep()).republished == []  # not again within the period
-    clock.advance(REPUBLISH_AFTER / 2)
-    assert (await sweeper.sweep()).republished == [item.id]
-    assert resent_ids(bus) == [item.id, item.id]
+    assert (request.execution_id, request.resent) == (item.id, True)
 
 
 async def test_past_its_deadline_it_is_failed_not_resent(clock: Clock) -> None:
@@ -217,12 +209,84 @@ async def test_a_runner_starts_a_resent_request_only_while_queued() -> None:
         await store.add(item)
     await store.transition(running.id, ExecutionStatus.RUNNING, at=START)
 
-    await runner.handle(ExecutionRequested.of(running, resent=True))
+    await runner.handle(ExecutionRequested(execution_id=running.id, resent=True))
     assert sandbox.started == [], "a resent copy never starts an execution a second time"
 
-    await runner.handle(ExecutionRequested.of(queued, resent=True))
+    await runner.handle(ExecutionRequested(execution_id=queued.id, resent=True))
     assert sandbox.started == [queued.id]
 
     # A redelivered original (its runner died) still re-runs a running execution.
-    await runner.handle(ExecutionRequested.of(running))
+    await runner.handle(ExecutionRequested(execution_id=running.id))
     assert sandbox.started == [queued.id, running.id]
+
+
+def submitting_service(store: InMemoryExecutionStore, bus: RecordingBus) -> ExecutionService:
+    return ExecutionService(
+        store=store,
+        bus=bus,
+        live=InMemoryLiveUpdates(),
+        idempotency=InMemoryIdempotencyKeys(),
+        runtimes=RuntimeRegistry(FakeSandbox().runtimes()),
+        limits=DEFAULT_POLICY,
+        caps=InputCaps(max_script_bytes=1000, max_stdin_bytes=1000, idempotency_ttl_seconds=60),
+    )
+
+
+async def test_a_queued_execution_whose_request_was_published_is_never_resent(
+    clock: Clock,
+) -> None:
+    # An ordinary backlog: the request is on the bus, no runner got to it yet.
+    store, bus = InMemoryExecutionStore(), RecordingBus()
+    submitted, _ = await submitting_service(store, bus).submit(
+        Principal("alice"), SubmitCommand("python:3.12", "print(1)")
+    )
+    bus.published.clear()
+
+    clock.now = submitted.created_at + timedelta(seconds=WALL + GRACE - 1)
+    sweeper = processor(store, bus)
+    for _ in range(3):
+        assert (await sweeper.sweep()).republished == []
+        clock.advance(REPUBLISH_AFTER / 4)
+    assert bus.published == []
+
+
+async def test_a_resent_request_is_not_resent_again_once_it_reached_the_bus(clock: Clock) -> None:
+    store, bus = InMemoryExecutionStore(), RecordingBus()
+    item = execution()
+    await store.add(item)  # stored, its publish lost
+    sweeper = processor(store, bus)
+
+    clock.advance(REPUBLISH_AFTER + 1)
+    assert (await sweeper.sweep()).republished == [item.id]
+    clock.advance(REPUBLISH_AFTER + 1)
+    assert (await sweeper.sweep()).republished == []
+    assert resent_ids(bus) == [item.id]
+
+
+async def test_the_embedded_sweep_never_republishes(
+    clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # In one process a publish cannot be lost, so there is nothing to republish. Were one to
+    # fail anyway, the sweep would still leave it alone (and fail it past its deadline).
+    settings = Settings()
+    embedded = build_embedded(settings, FakeSandbox())
+
+    async def refused(event: Event) -> None:
+        raise ServiceUnavailableError("test: the publish fails")
+
+    publish = embedded.bus.publish
+    monkeypatch.setattr(embedded.bus, "publish", refused)
+    with pytest.raises(ServiceUnavailableError):
+        await embedded.state.executions.submit(
+            Principal("alice"), SubmitCommand("python:3.12", "print(1)")
+        )
+    monkeypatch.setattr(embedded.bus, "publish", publish)
+
+    [stored] = (await embedded.state.executions.list(Principal("alice"))).items
+    assert stored.status is ExecutionStatus.QUEUED
+
+    clock.now = stored.created_at + timedelta(seconds=settings.workers.republish_after_seconds + 1)
+    assert (
+        settings.workers.republish_after_seconds + 1 < WALL + settings.workers.sweep_grace_seconds
+    )
+    assert await embedded.results.sweep() == SweepOutcome()

@@ -10,6 +10,7 @@ defaults, which is what lets a reader with a newer schema read data written with
 import enum
 import re
 import types
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal, Union, get_args, get_origin
 
@@ -37,6 +38,30 @@ class UnsupportedTypeError(TypeError):
 def avro_schema(model: type[BaseModel], *, namespace: str = NAMESPACE) -> AvroSchema:
     """The Avro record schema for `model` (a JSON-ready dict)."""
     return _Builder(namespace).define(model)
+
+
+def avro_union_record(
+    name: str,
+    field: str,
+    models: Sequence[type[BaseModel]],
+    *,
+    doc: str,
+    namespace: str = NAMESPACE,
+) -> AvroSchema:
+    """A record whose one `field` holds any one of `models`: an Avro union of their records.
+
+    Writers name the branch with fastavro's tuple notation, (full record name, value). Adding a
+    model at the end of the union is a BACKWARD-compatible change; removing one is not.
+    """
+    builder = _Builder(namespace)
+    branches = [builder.define(model) for model in models]
+    return {
+        "type": "record",
+        "name": name,
+        "namespace": namespace,
+        "doc": doc,
+        "fields": [{"name": field, "type": branches}],
+    }
 
 
 class _Builder:

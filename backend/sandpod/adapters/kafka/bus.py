@@ -1,4 +1,5 @@
-"""The EventBus port over Kafka: one topic per event type, Avro payloads, a dead-letter topic."""
+"""The EventBus port over Kafka: one lifecycle topic keyed by execution id, Avro payloads whose
+schema lives in the registry, and a dead-letter topic."""
 
 import asyncio
 import logging
@@ -14,13 +15,14 @@ from aiokafka.errors import KafkaError
 from sandpod.adapters.kafka.codec import EventCodec
 from sandpod.adapters.kafka.consumer import GroupConsumer
 from sandpod.adapters.kafka.delivery import Record, Subscription, backoff
-from sandpod.adapters.kafka.options import KafkaOptions
+from sandpod.adapters.kafka.options import KafkaOptions, lifecycle_message_bytes
 from sandpod.adapters.kafka.registry import ConfluentSchemaRegistry, SchemaRegistry
 from sandpod.adapters.kafka.topics import (
+    EVENT_TYPE_HEADER,
     dead_letter_topic,
     ensure_topics,
+    lifecycle_topic,
     subject_for,
-    topic_for,
 )
 from sandpod.config import Settings
 from sandpod.domain.events import Event, EventType
@@ -34,6 +36,8 @@ _MAX_REASON = 4000  # a header, not a log: keep dead letters small
 class KafkaEventBus:
     def __init__(self, options: KafkaOptions, *, registry: SchemaRegistry | None = None) -> None:
         self.options = options
+        self.topic = lifecycle_topic(options.topic_prefix)
+        self.subject = subject_for(options.subject_prefix, self.topic)
         self.dead_letter_topic = dead_letter_topic(options.topic_prefix)
         self._registry = registry or ConfluentSchemaRegistry(
             options.schema_registry_url, timeout_seconds=options.registry_timeout_seconds
@@ -41,12 +45,6 @@ class KafkaEventBus:
         self.codec = EventCodec(self._registry, self.subject)
         self._producer: AIOKafkaProducer | None = None
         self._admin: AIOKafkaAdminClient | None = None
-
-    def topic(self, event_type: EventType) -> str:
-        return topic_for(self.options.topic_prefix, event_type)
-
-    def subject(self, event_type: EventType) -> str:
-        return subject_for(self.options.subject_prefix, self.topic(event_type))
 
     async def start(self) -> None:
         """Connect, create missing topics and register the schemas; one clear error if not."""
@@ -59,9 +57,11 @@ class KafkaEventBus:
                 **options.client_security(),
             )
             await self._admin.start()
+            # A dead letter keeps the original record's bytes: both topics take the largest.
+            sized = {"max.message.bytes": str(options.max_message_bytes)}
             await ensure_topics(
                 self._admin,
-                [*(self.topic(t) for t in EventType), self.dead_letter_topic],
+                {self.topic: sized, self.dead_letter_topic: sized},
                 partitions=options.partitions,
                 replication_factor=options.replication_factor,
                 timeout_ms=options.request_timeout_ms,
@@ -71,12 +71,12 @@ class KafkaEventBus:
                 client_id=options.client_id,
                 acks="all",
                 enable_idempotence=True,
+                max_request_size=options.max_message_bytes,
                 request_timeout_ms=options.request_timeout_ms,
                 **options.client_security(),
             )
             await self._producer.start()
-            for event_type in EventType:
-                await self.codec.register(event_type)
+            await self.codec.register()
         except KafkaError as error:
             await self._close_kafka()
             raise ServiceUnavailableError(
@@ -111,7 +111,10 @@ class KafkaEventBus:
         try:
             async with asyncio.timeout(self.options.publish_timeout_seconds):
                 await producer.send_and_wait(
-                    self.topic(event.type), value=value, key=event.execution_id.encode()
+                    self.topic,
+                    value=value,
+                    key=event.execution_id.encode(),
+                    headers=[(EVENT_TYPE_HEADER, event.type.value.encode())],
                 )
         except (KafkaError, TimeoutError) as error:
             raise ServiceUnavailableError(
@@ -135,7 +138,8 @@ class KafkaEventBus:
             group_id = f"{group_id}.{socket.gethostname()}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
         subscription = Subscription(
             group_id=group_id,
-            types_by_topic={self.topic(t): t for t in types},
+            topic=self.topic,
+            types=frozenset(types),
             handler=handler,
             concurrency=max(1, concurrency),
             offset_reset="latest" if broadcast else "earliest",
@@ -217,6 +221,7 @@ def options_from_settings(settings: Settings) -> KafkaOptions:
         group_suffix=settings.kafka.group_suffix,
         schema_registry_url=settings.schema_registry.registry_url,
         subject_prefix=settings.schema_registry.subject_prefix,
+        max_message_bytes=lifecycle_message_bytes(settings.executions.max_limits.output_bytes),
     )
 
 

@@ -3,10 +3,9 @@
 Up to `concurrency` handlers run at any time, and a slot that frees takes the next fetched record
 at once, so one slow handler never idles the others. Fetching runs ahead of handling and pauses
 while _PREFETCH records wait for a slot, so memory stays bounded. Records of one key (execution
-id) are handled one after the other, in fetch order and across topics; a record waiting for its
-turn holds a slot. Each fetch is queued oldest first across partitions and aiokafka's buffers are
-drained promptly, so an execution's started event (one topic) is handled before its finished one
-(another topic): Kafka itself orders only a partition.
+id) share a partition, so Kafka fetches them in the order they were published; they are handled
+one after the other in that order (a record waiting for its turn holds a slot). Records of event
+types the member does not want are skipped by their header, without decoding or a slot.
 
 At least once: per partition, the committed offset never passes a record that is not handled or
 dead-lettered yet (offsets.py); it is committed after completions, coalesced. On a rebalance the
@@ -17,11 +16,9 @@ handlers and commits nothing more.
 
 import asyncio
 import functools
-import heapq
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable, Hashable
-from operator import attrgetter
+from collections.abc import Hashable
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
@@ -73,7 +70,7 @@ class GroupConsumer:
                     group_id=self._sub.group_id,
                     revoke_wait=self._options.revoke_wait_seconds,
                 )
-                consumer.subscribe(list(self._sub.types_by_topic), listener=window)
+                consumer.subscribe([self._sub.topic], listener=window)
                 failures = 0
                 await window.run()
             except KafkaError as error:
@@ -99,6 +96,7 @@ class GroupConsumer:
             max_poll_interval_ms=options.max_poll_interval_ms,
             request_timeout_ms=options.request_timeout_ms,
             fetch_max_wait_ms=options.fetch_max_wait_ms,
+            max_partition_fetch_bytes=options.max_message_bytes,
             retry_backoff_ms=100,
             **options.client_security(),
         )
@@ -110,7 +108,7 @@ class _Window(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is u
     def __init__(
         self,
         consumer: AIOKafkaConsumer,
-        handle: Callable[[Record], Awaitable[None]],
+        handle: RecordHandler,
         *,
         size: int,
         group_id: str,
@@ -159,11 +157,14 @@ class _Window(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is u
             batch: dict[TopicPartition, list[Record]] = await self._consumer.getmany(
                 timeout_ms=1000, max_records=_PREFETCH
             )
-            # Oldest first across partitions; merging keeps each partition's own order.
-            for record in heapq.merge(*batch.values(), key=attrgetter("timestamp")):
-                partition = TopicPartition(record.topic, record.partition)
-                offsets = self._offsets.fetched(partition, record.offset)
-                self._queued.append((partition, record, offsets))
+            for partition, records in batch.items():
+                for record in records:
+                    offsets = self._offsets.fetched(partition, record.offset)
+                    if self._handle.wants(record):
+                        self._queued.append((partition, record, offsets))
+                    else:
+                        offsets.handled(record.offset)
+                        self._progress.set()
             self._start_queued()
 
     def _start_queued(self) -> None:
@@ -242,8 +243,7 @@ class _Window(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is u
 
 
 def _chain(partition: TopicPartition, record: Record) -> Hashable:
-    """Records handled one after the other: one key's on any of the member's topics, and keyless
-    ones per partition."""
+    """Records handled one after the other: one key's, and keyless ones per partition."""
     return record.key if record.key is not None else partition
 
 

@@ -1,15 +1,17 @@
-"""Handling one record: decode it, call the handler with bounded retries, dead-letter what cannot
-be handled. Outages (the registry, a handler's ServiceUnavailableError) are waited out instead."""
+"""Handling one record: skip the event types the subscription does not want, decode it, call the
+handler with bounded retries, dead-letter what cannot be handled. Outages (the registry, a
+handler's ServiceUnavailableError) are waited out instead."""
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from sandpod.adapters.kafka.codec import EventCodec
 from sandpod.adapters.kafka.options import KafkaOptions
 from sandpod.adapters.kafka.registry import RegistryUnavailableError, UnknownSchemaError
+from sandpod.adapters.kafka.topics import EVENT_TYPE_HEADER
 from sandpod.adapters.kafka.wire_format import MalformedMessageError
 from sandpod.domain.events import Event, EventType
 from sandpod.ports import EventHandler, ServiceUnavailableError
@@ -31,7 +33,7 @@ class Record(Protocol):
     @property
     def value(self) -> bytes | None: ...
     @property
-    def timestamp(self) -> int: ...
+    def headers(self) -> Sequence[tuple[str, bytes]]: ...
 
 
 DeadLetterSink = Callable[[Record, str, str, int], Awaitable[None]]
@@ -40,7 +42,8 @@ DeadLetterSink = Callable[[Record, str, str, int], Awaitable[None]]
 @dataclass(frozen=True)
 class Subscription:
     group_id: str
-    types_by_topic: dict[str, EventType]
+    topic: str
+    types: frozenset[EventType]  # the others are skipped (and committed) unhandled
     handler: EventHandler
     concurrency: int
     offset_reset: str  # "earliest" for work queues, "latest" for broadcast
@@ -67,17 +70,24 @@ class RecordHandler:
         self._codec = codec
         self._dead_letter = dead_letter
 
+    def wants(self, record: Record) -> bool:
+        """False when the record's header names a type this subscription skips: no decoding.
+        A record without the header is decoded to find out."""
+        for name, value in record.headers:
+            if name == EVENT_TYPE_HEADER:
+                return value.decode(errors="replace") in self._sub.types
+        return True
+
     async def __call__(self, record: Record) -> None:
-        event_type = self._sub.types_by_topic[record.topic]
-        event = await self._decode(record, event_type)
-        if event is not None:
+        event = await self._decode(record)
+        if event is not None and event.type in self._sub.types:
             await self._deliver(record, event)
 
-    async def _decode(self, record: Record, event_type: EventType) -> Event | None:
+    async def _decode(self, record: Record) -> Event | None:
         waits = 0
         while True:
             try:
-                return await self._codec.decode(event_type, record.value)
+                return await self._codec.decode(record.value)
             except (MalformedMessageError, UnknownSchemaError) as error:
                 # It will never decode: retrying cannot help, and it must not block the partition.
                 await self._dead_letter(record, f"undecodable: {error}", self._sub.group_id, 0)

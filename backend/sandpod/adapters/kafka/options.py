@@ -12,6 +12,17 @@ SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
 
 
+_UTF8_REPLACEMENT_GROWTH = 3  # a captured byte that is not UTF-8 becomes U+FFFD: 3 bytes
+_RECORD_HEADROOM = 64 * 1024  # the rest of a result, the envelope, headers, batch framing
+
+
+def lifecycle_message_bytes(max_output_bytes: int) -> int:
+    """The largest lifecycle record: a finished event whose stdout and stderr are each at the
+    output cap, decoded as UTF-8 at its worst. The producer's request size and the topic's
+    max.message.bytes are both set to this, so a result the sandbox may return always fits."""
+    return 2 * _UTF8_REPLACEMENT_GROWTH * max_output_bytes + _RECORD_HEADROOM
+
+
 @dataclass(frozen=True, kw_only=True)
 class KafkaOptions:
     bootstrap_servers: str
@@ -25,6 +36,8 @@ class KafkaOptions:
     group_suffix: str
     schema_registry_url: str
     subject_prefix: str
+    # The largest record the lifecycle topic and the producer take (lifecycle_message_bytes).
+    max_message_bytes: int
     client_id: str = "sandpod"
 
     partitions: int = 3

@@ -1,15 +1,21 @@
-"""Topic and subject names, and creating the topics at startup."""
+"""Topic and subject names, and creating the topics at startup.
+
+Two topics: the lifecycle topic carries every event of every execution, keyed by execution id, so
+one execution's events share a partition and Kafka keeps them in order; the dead-letter topic
+holds what could not be handled. Each lifecycle record names its event type in a header, so a
+consumer skips the types it does not want without decoding them.
+"""
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Mapping
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from sandpod.domain.events import EventType
-
 log = logging.getLogger(__name__)
 
+LIFECYCLE = "execution-lifecycle"
 DEAD_LETTER = "dead-letter"
+EVENT_TYPE_HEADER = "event-type"
 _TOPIC_ALREADY_EXISTS = 36  # Kafka protocol error code
 
 
@@ -17,8 +23,8 @@ class TopicCreationError(RuntimeError):
     pass
 
 
-def topic_for(prefix: str, event_type: EventType) -> str:
-    return f"{prefix}{event_type.value}"
+def lifecycle_topic(prefix: str) -> str:
+    return f"{prefix}{LIFECYCLE}"
 
 
 def dead_letter_topic(prefix: str) -> str:
@@ -32,20 +38,23 @@ def subject_for(subject_prefix: str, topic: str) -> str:
 
 async def ensure_topics(
     admin: AIOKafkaAdminClient,
-    names: Iterable[str],
+    configs: Mapping[str, Mapping[str, str]],
     *,
     partitions: int,
     replication_factor: int,
     timeout_ms: int,
 ) -> list[str]:
-    """Create the topics that are missing; return the ones created. Safe to race with others."""
+    """Create the topics (name -> topic configs) that are missing; return the ones created.
+    Safe to race with others."""
     existing = set(await admin.list_topics())
-    missing = sorted(set(names) - existing)
+    missing = sorted(set(configs) - existing)
     if not missing:
         return []
-    response = await admin.create_topics(
-        [NewTopic(name, partitions, replication_factor) for name in missing], timeout_ms=timeout_ms
-    )
+    new_topics = [
+        NewTopic(name, partitions, replication_factor, topic_configs=dict(configs[name]))
+        for name in missing
+    ]
+    response = await admin.create_topics(new_topics, timeout_ms=timeout_ms)
     failures = [
         f"{name}: error {code} {message or ''}".strip()
         for name, code, message in _topic_errors(response)

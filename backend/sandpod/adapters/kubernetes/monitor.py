@@ -185,7 +185,7 @@ class PodMonitor:
             return  # the pod vanished while we read it; its DELETED event decides
         name = outcome.pod_name(pod) if event_type != "DELETED" else None
         self._pending[key] = _Pending(
-            ExecutionFinished.from_result(execution_id, result), name, uid
+            ExecutionFinished(execution_id=execution_id, result=result), name, uid
         )
         await self._flush_pending()
 

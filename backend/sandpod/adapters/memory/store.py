@@ -13,6 +13,7 @@ from sandpod.ports import DuplicateExecutionError, Page
 class InMemoryExecutionStore:
     def __init__(self) -> None:
         self._items: dict[str, Execution] = {}
+        self._unpublished: set[str] = set()
         self._lock = asyncio.Lock()
 
     async def add(self, execution: Execution) -> None:
@@ -20,6 +21,7 @@ class InMemoryExecutionStore:
             if execution.id in self._items:
                 raise DuplicateExecutionError(execution.id)
             self._items[execution.id] = execution
+            self._unpublished.add(execution.id)
 
     async def get(self, execution_id: str) -> Execution | None:
         return self._items.get(execution_id)
@@ -71,6 +73,19 @@ class InMemoryExecutionStore:
             if not item.status.is_terminal and item.created_at < created_before
         ]
         return sorted(unfinished, key=lambda item: item.id)[:limit]
+
+    async def mark_published(self, execution_id: str) -> None:
+        self._unpublished.discard(execution_id)
+
+    async def list_unpublished(
+        self, *, created_before: datetime, limit: int
+    ) -> Sequence[Execution]:
+        unpublished = [
+            item
+            for item in map(self._items.__getitem__, self._unpublished)
+            if item.status is ExecutionStatus.QUEUED and item.created_at < created_before
+        ]
+        return sorted(unpublished, key=lambda item: item.id)[:limit]
 
     async def count(self, status: ExecutionStatus) -> int:
         return sum(1 for item in self._items.values() if item.status is status)

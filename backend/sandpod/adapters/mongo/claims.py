@@ -1,28 +1,50 @@
-"""Exactly-once status changes on servers whose conditional updates are not atomic.
+"""Exactly-once changes to versioned documents on servers whose conditional updates are not atomic.
 
 FerretDB v1 runs findAndModify (and update) as: read the matching documents, apply the filter in
-Go, write each one back by _id with no condition. N concurrent "status in (queued, running)"
-updates of one execution can therefore all match and all win. What it does make atomic is an
-insert with a unique _id. So each status change first claims the version it moves the execution
-to, by inserting `<execution id>@<version>`: exactly one writer gets it, and only that writer then
-writes the execution (a conditional single-document update, which alone suffices on MongoDB).
+Go, write each one back by _id with no condition. N concurrent "version is 4" updates of one
+document can therefore all match and all win. What it does make atomic is an insert with a unique
+_id. So each change first claims the version it moves the document to, by inserting
+`<document id>@<version>`: exactly one writer gets it, and only that writer then writes the
+document (a conditional single-document update, which alone suffices on MongoDB).
 
-A writer that stops between its claim and its write (crash, outage) would block the execution for
+A writer that stops between its claim and its write (crash, outage) would block the document for
 good, so a claim older than the lease may be finished by whoever finds it: the claim stores its
 changes. That assumes no writer takes longer than the lease between claiming and writing.
+
+Claims are only needed while a change is in flight: once a write lands, the claims of that version
+and every older one are deleted, so the collection holds about one claim per change in flight, not
+two per change ever made. (FerretDB v1.24 refuses TTL indexes, "Index option expireAfterSeconds is
+not implemented yet", so expiry cannot be left to the server.) A writer whose claim was taken on a
+version that had already been written and cleaned up finds its conditional write missing and
+simply reads again: each change carries a random stamp, so a writer tells its own landed change
+(written by a taker-over) from someone else's.
 """
 
+import asyncio
+import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from sandpod.adapters.mongo.documents import Document, as_datetime
 from sandpod.domain.execution import utcnow
-from sandpod.domain.status import ExecutionStatus
+from sandpod.ports import ServiceUnavailableError
 
-CLAIMS_COLLECTION = "execution_transitions"
+# The change's stamp, written into the document with it.
+STAMP = "change_stamp"
+
+# The $set for the document as read, or None when there is nothing to write.
+Decide = Callable[[Document], Document | None]
+
+
+@dataclass(frozen=True)
+class Change:
+    document: Document  # after the change; as found (or as it will be) when nothing was written
+    written: bool
 
 
 @dataclass(frozen=True)
@@ -31,46 +53,125 @@ class Claim:
     changes: Document  # the $set that makes the change
     claimed_at: datetime
 
-    @property
-    def status(self) -> ExecutionStatus:
-        return ExecutionStatus(self.changes["status"])
 
+class ClaimedChanges:
+    """Changes to the documents of one collection, each claimed first in a claims collection."""
 
-class TransitionClaims:
-    def __init__(self, collection: AsyncCollection[Document], *, lease: timedelta) -> None:
-        self._collection = collection
+    def __init__(
+        self,
+        documents: AsyncCollection[Document],
+        claims: AsyncCollection[Document],
+        *,
+        lease: timedelta,
+        max_attempts: int = 20,
+    ) -> None:
+        self._documents = documents
+        self._claims = claims
         self._lease = lease
+        self._max_attempts = max_attempts
 
-    async def take(self, execution_id: str, version: int, changes: Document) -> bool:
+    async def ensure_indexes(self) -> None:
+        await self._claims.create_index(
+            [("document_id", ASCENDING), ("version", ASCENDING)], name="document_version"
+        )
+        # Claims written before they were cleaned up after each write (no document_id field).
+        await self._claims.delete_many(
+            {"document_id": {"$exists": False}, "claimed_at": {"$lt": utcnow() - self._lease}}
+        )
+
+    async def change(self, document_id: str, decide: Decide) -> Change | None:
+        """Apply the change `decide` asks for exactly once, whatever runs concurrently; None when
+        there is no such document. `decide` may be called several times, each time with the
+        document as it is then. Raises ServiceUnavailableError when another writer's change
+        stays unfinished for all attempts."""
+        delay = 0.01
+        for _ in range(self._max_attempts):
+            current = await self._documents.find_one({"_id": document_id})
+            if current is None:
+                return None
+            changes = decide(current)
+            if changes is None:
+                return Change(current, written=False)
+            version = int(current["version"]) + 1
+            changes = {**changes, "version": version, STAMP: secrets.token_hex(8)}
+            if await self._take(document_id, version, changes):
+                written = await self._write(document_id, version, changes)
+                if written is not None:
+                    await self._forget(document_id, up_to=version)
+                    return Change(written, written=True)
+                # The document had moved on past the version we read (its claim was already
+                # cleaned up, so ours went through): drop our useless claim and read again.
+                await self._claims.delete_one({"_id": _claim_id(document_id, version)})
+                continue
+            # Another writer moved (or is moving) the document on from `current`.
+            pending = await self._get(document_id, version)
+            if pending is not None and await self._take_over(document_id, version, pending):
+                # Its writer is gone: write its change for it, then start over from there.
+                await self._documents.update_one(
+                    {"_id": document_id, "version": version - 1}, {"$set": pending.changes}
+                )
+                await self._forget(document_id, up_to=version)
+                continue
+            if pending is not None:
+                after = {**current, **pending.changes}
+                if decide(after) is None:
+                    return Change(after, written=False)  # its change leaves nothing for ours
+            await asyncio.sleep(delay)  # its write is in flight: read again shortly
+            delay = min(delay * 2, 0.25)
+        raise ServiceUnavailableError(
+            f"{document_id} has an unfinished change by another writer; try again later"
+        )
+
+    async def _write(self, document_id: str, version: int, changes: Document) -> Document | None:
+        # Conditional on the version: atomic on MongoDB; on FerretDB the claim made it ours.
+        document = await self._documents.find_one_and_update(
+            {"_id": document_id, "version": version - 1},
+            {"$set": changes},
+            return_document=ReturnDocument.AFTER,
+        )
+        if document is None:
+            # A taker-over may have written our change for us (our lease ran out).
+            document = await self._documents.find_one({"_id": document_id, STAMP: changes[STAMP]})
+        return document
+
+    async def _take(self, document_id: str, version: int, changes: Document) -> bool:
         """Claim the move to `version`; False when another writer already has it."""
         claim = {
-            "_id": _claim_id(execution_id, version),
-            "execution_id": execution_id,
+            "_id": _claim_id(document_id, version),
+            "document_id": document_id,
+            "version": version,
             "changes": changes,
             "claimed_at": utcnow(),
         }
-        return await insert_new(self._collection, claim)
+        return await insert_new(self._claims, claim)
 
-    async def get(self, execution_id: str, version: int) -> Claim | None:
-        document = await self._collection.find_one({"_id": _claim_id(execution_id, version)})
+    async def _get(self, document_id: str, version: int) -> Claim | None:
+        document = await self._claims.find_one({"_id": _claim_id(document_id, version)})
         if document is None:
-            return None
+            return None  # landed and cleaned up since: the next read shows it
         return Claim(
             id=str(document["_id"]),
             changes=document["changes"],
             claimed_at=as_datetime(document["claimed_at"]),
         )
 
-    async def take_over(self, claim: Claim) -> bool:
+    async def _take_over(self, document_id: str, version: int, claim: Claim) -> bool:
         """Whether the caller should finish a claim whose writer seems gone (once per lease)."""
         age = utcnow() - claim.claimed_at
         if age < self._lease:
             return False
         # One taker per lease period; if that one dies too, the next period gets another.
         period = int(age / self._lease)
-        return await insert_new(
-            self._collection, {"_id": f"{claim.id}/takeover-{period}", "claimed_at": utcnow()}
-        )
+        marker = {
+            "_id": f"{claim.id}/takeover-{period}",
+            "document_id": document_id,
+            "version": version,
+            "claimed_at": utcnow(),
+        }
+        return await insert_new(self._claims, marker)
+
+    async def _forget(self, document_id: str, *, up_to: int) -> None:
+        await self._claims.delete_many({"document_id": document_id, "version": {"$lte": up_to}})
 
 
 async def insert_new(collection: AsyncCollection[Document], document: Document) -> bool:
@@ -82,5 +183,5 @@ async def insert_new(collection: AsyncCollection[Document], document: Document) 
     return True
 
 
-def _claim_id(execution_id: str, version: int) -> str:
-    return f"{execution_id}@{version}"
+def _claim_id(document_id: str, version: int) -> str:
+    return f"{document_id}@{version}"

@@ -1,14 +1,13 @@
 """ExecutionStore on MongoDB (or FerretDB). One document per execution, _id = execution id."""
 
-import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from bson.codec_options import CodecOptions
-from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.mongo_client import AsyncMongoClient
 
-from sandpod.adapters.mongo.claims import CLAIMS_COLLECTION, TransitionClaims, insert_new
+from sandpod.adapters.mongo.claims import ClaimedChanges, insert_new
 from sandpod.adapters.mongo.documents import (
     Document,
     from_document,
@@ -19,9 +18,13 @@ from sandpod.adapters.mongo.errors import unavailable_when_down
 from sandpod.domain.execution import Execution
 from sandpod.domain.result import Result
 from sandpod.domain.status import ExecutionStatus, allowed_sources
-from sandpod.ports import DuplicateExecutionError, Page, ServiceUnavailableError
+from sandpod.ports import DuplicateExecutionError, Page
 
 EXECUTIONS_COLLECTION = "executions"
+CLAIMS_COLLECTION = "execution_transitions"
+# The outbox flag: false from the insert until the request is on the event bus. Not part of the
+# Execution model: only the store and the timeout sweep care.
+PUBLISHED = "request_published"
 _UNFINISHED = [ExecutionStatus.QUEUED.value, ExecutionStatus.RUNNING.value]
 
 
@@ -40,10 +43,12 @@ class MongoExecutionStore:
             database, codec_options=CodecOptions(tz_aware=True, tzinfo=UTC)
         )
         self._executions = self._db[EXECUTIONS_COLLECTION]
-        self._claims = TransitionClaims(
-            self._db[CLAIMS_COLLECTION], lease=timedelta(seconds=claim_lease_seconds)
+        self._changes = ClaimedChanges(
+            self._executions,
+            self._db[CLAIMS_COLLECTION],
+            lease=timedelta(seconds=claim_lease_seconds),
+            max_attempts=max_attempts,
         )
-        self._max_attempts = max_attempts
 
     async def ensure_indexes(self) -> None:
         with unavailable_when_down(self._client):
@@ -54,10 +59,11 @@ class MongoExecutionStore:
             await self._executions.create_index(
                 [("status", ASCENDING), ("created_at", ASCENDING)], name="status_age"
             )
+            await self._changes.ensure_indexes()
 
     async def add(self, execution: Execution) -> None:
         with unavailable_when_down(self._client):
-            if not await insert_new(self._executions, to_document(execution)):
+            if not await insert_new(self._executions, {**to_document(execution), PUBLISHED: False}):
                 raise DuplicateExecutionError(execution.id)
 
     async def get(self, execution_id: str) -> Execution | None:
@@ -98,35 +104,35 @@ class MongoExecutionStore:
         sources = allowed_sources(target)
         if only_from is not None:
             sources &= {only_from}
-        delay = 0.01
+
+        def decide(document: Document) -> Document | None:
+            current = from_document(document)
+            if current.status not in sources:
+                return None
+            return status_changes(current.transitioned(target, at=at, result=result))
+
         with unavailable_when_down(self._client):
-            for _ in range(self._max_attempts):
-                current = await self.get(execution_id)
-                if current is None or current.status not in sources:
-                    return None
-                changes = status_changes(current.transitioned(target, at=at, result=result))
-                if await self._claims.take(execution_id, current.version + 1, changes):
-                    return await self._write(current, changes, sources)
-                # Another writer moved (or is moving) this execution on from `current`.
-                pending = await self._claims.get(execution_id, current.version + 1)
-                if pending is not None and await self._claims.take_over(pending):
-                    # Its writer is gone: write its change for it, then start over from there.
-                    await self._executions.update_one(
-                        {"_id": execution_id, "version": current.version},
-                        {"$set": pending.changes},
-                    )
-                    continue
-                if pending is not None and pending.status not in sources:
-                    return None  # its change rules this one out (a second terminal status)
-                await asyncio.sleep(delay)  # its write is in flight: read again shortly
-                delay = min(delay * 2, 0.25)
-        raise ServiceUnavailableError(
-            f"execution {execution_id} has an unfinished status change by another writer; "
-            "try again later"
-        )
+            change = await self._changes.change(execution_id, decide)
+        return from_document(change.document) if change is not None and change.written else None
 
     async def list_unfinished(self, *, created_before: datetime, limit: int) -> Sequence[Execution]:
         query = {"status": {"$in": _UNFINISHED}, "created_at": {"$lt": created_before}}
+        cursor = self._executions.find(query).sort("_id", ASCENDING).limit(limit)
+        with unavailable_when_down(self._client):
+            return [from_document(document) async for document in cursor]
+
+    async def mark_published(self, execution_id: str) -> None:
+        with unavailable_when_down(self._client):
+            await self._executions.update_one({"_id": execution_id}, {"$set": {PUBLISHED: True}})
+
+    async def list_unpublished(
+        self, *, created_before: datetime, limit: int
+    ) -> Sequence[Execution]:
+        query = {
+            "status": ExecutionStatus.QUEUED.value,
+            PUBLISHED: False,
+            "created_at": {"$lt": created_before},
+        }
         cursor = self._executions.find(query).sort("_id", ASCENDING).limit(limit)
         with unavailable_when_down(self._client):
             return [from_document(document) async for document in cursor]
@@ -141,23 +147,3 @@ class MongoExecutionStore:
 
     async def close(self) -> None:
         await self._client.close()
-
-    async def _write(
-        self, current: Execution, changes: Document, sources: frozenset[ExecutionStatus]
-    ) -> Execution | None:
-        # Conditional on version and status: atomic on MongoDB; on FerretDB the claim made it ours.
-        document = await self._executions.find_one_and_update(
-            {
-                "_id": current.id,
-                "version": current.version,
-                "status": {"$in": sorted(status.value for status in sources)},
-            },
-            {"$set": changes},
-            return_document=ReturnDocument.AFTER,
-        )
-        if document is None:
-            # Only a take-over after our lease ran out writes our version instead (same changes).
-            document = await self._executions.find_one(
-                {"_id": current.id, "version": changes["version"]}
-            )
-        return None if document is None else from_document(document)

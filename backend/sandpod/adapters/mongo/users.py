@@ -6,7 +6,6 @@ atomically, so each change first claims its version with a unique insert (claims
 execution status changes do.
 """
 
-import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,13 +14,13 @@ from bson.codec_options import CodecOptions
 from pymongo import ASCENDING
 from pymongo.asynchronous.mongo_client import AsyncMongoClient
 
-from sandpod.adapters.mongo.claims import TransitionClaims, insert_new
+from sandpod.adapters.mongo.claims import ClaimedChanges, insert_new
 from sandpod.adapters.mongo.client import mongo_client, with_indexes
 from sandpod.adapters.mongo.documents import Document
 from sandpod.adapters.mongo.errors import unavailable_when_down
 from sandpod.config import MongoSettings
 from sandpod.domain.users import LockoutPolicy, Role, User
-from sandpod.ports import ServiceUnavailableError, UsernameTakenError
+from sandpod.ports import UsernameTakenError
 
 USERS_COLLECTION = "users"
 CLAIMS_COLLECTION = "user_changes"
@@ -58,16 +57,19 @@ class MongoUserStore:
         db = client.get_database(database, codec_options=CodecOptions(tz_aware=True, tzinfo=UTC))
         self._db = db
         self._users = db[USERS_COLLECTION]
-        self._claims = TransitionClaims(
-            db[CLAIMS_COLLECTION], lease=timedelta(seconds=claim_lease_seconds)
+        self._changes = ClaimedChanges(
+            self._users,
+            db[CLAIMS_COLLECTION],
+            lease=timedelta(seconds=claim_lease_seconds),
+            max_attempts=max_attempts,
         )
-        self._max_attempts = max_attempts
 
     async def ensure_indexes(self) -> None:
         with unavailable_when_down(self._client):
             await self._users.create_index(
                 [("username", ASCENDING)], unique=True, name="username_unique"
             )
+            await self._changes.ensure_indexes()
 
     async def add(self, user: User) -> None:
         with unavailable_when_down(self._client):
@@ -107,35 +109,17 @@ class MongoUserStore:
 
     async def _change(self, user_id: str, change: Callable[[User], User]) -> User | None:
         """Apply `change` to the stored user exactly once, whatever runs concurrently."""
-        delay = 0.01
+
+        def decide(document: Document) -> Document | None:
+            current = _from_document(document)
+            updated = change(current)
+            if updated == current:
+                return None  # nothing to write (e.g. a failure during a lock)
+            return {name: getattr(updated, name) for name in _MUTABLE}
+
         with unavailable_when_down(self._client):
-            for _ in range(self._max_attempts):
-                document = await self._users.find_one({"_id": user_id})
-                if document is None:
-                    return None
-                current, version = _from_document(document), int(document["version"])
-                updated = change(current)
-                if updated == current:
-                    return current  # nothing to write (e.g. a failure during a lock)
-                changes: Document = {name: getattr(updated, name) for name in _MUTABLE}
-                changes["version"] = version + 1
-                if await self._claims.take(user_id, version + 1, changes):
-                    await self._users.update_one(
-                        {"_id": user_id, "version": version}, {"$set": changes}
-                    )
-                    return updated
-                # Another change to this user got version + 1 first; finish it if its writer died.
-                pending = await self._claims.get(user_id, version + 1)
-                if pending is not None and await self._claims.take_over(pending):
-                    await self._users.update_one(
-                        {"_id": user_id, "version": version}, {"$set": pending.changes}
-                    )
-                    continue
-                await asyncio.sleep(delay)  # another writer holds the claim; its write lands soon
-                delay = min(delay * 2, 0.25)
-        raise ServiceUnavailableError(
-            f"user {user_id} has an unfinished change by another writer; try again later"
-        )
+            changed = await self._changes.change(user_id, decide)
+        return None if changed is None else _from_document(changed.document)
 
 
 async def connect_users(settings: MongoSettings) -> MongoUserStore:
