@@ -38,6 +38,7 @@ from sandpod.adapters.kafka.options import KafkaOptions
 log = logging.getLogger(__name__)
 
 _PREFETCH = 100  # fetching pauses while this many records wait for a handler slot
+_FETCH_MAX_BYTES = 50 * 1024 * 1024  # aiokafka's default
 _Queued = tuple[TopicPartition, Record, PartitionOffsets]
 
 
@@ -96,7 +97,9 @@ class GroupConsumer:
             max_poll_interval_ms=options.max_poll_interval_ms,
             request_timeout_ms=options.request_timeout_ms,
             fetch_max_wait_ms=options.fetch_max_wait_ms,
+            # A fetch must be able to hold the largest record (a finished event's result).
             max_partition_fetch_bytes=options.max_message_bytes,
+            fetch_max_bytes=max(_FETCH_MAX_BYTES, options.max_message_bytes),
             retry_backoff_ms=100,
             **options.client_security(),
         )
