@@ -185,9 +185,10 @@ class WorkerSettings(SettingsGroup):
     republish_after_seconds: float = Field(
         30.0,
         ge=0,
-        description="The timeout sweep publishes the request of an execution still queued this "
-        "long again (at most once per this period), in case the first one never reached the "
-        "event bus; a runner starts it only if it is still queued. 0 turns this off.",
+        description="Distributed mode: the timeout sweep publishes the request of an execution "
+        "still queued this long whose request never reached the event bus (a failed publish), "
+        "once; a runner starts it only if it is still queued. 0 turns this off; embedded mode "
+        "never republishes.",
     )
     isolation_check_interval_seconds: float = Field(
         300,
