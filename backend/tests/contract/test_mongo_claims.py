@@ -42,7 +42,9 @@ async def db(mongo_url: str, mongo_database: Database) -> AsyncIterator[AsyncDat
 
 
 def counter(db: AsyncDatabase[Document], *, lease: float = 30.0) -> ClaimedChanges:
-    return ClaimedChanges(db["counters"], db["counter_claims"], lease=timedelta(seconds=lease))
+    return ClaimedChanges(
+        db["counters"], db["counter_claims"], kind="counter", lease=timedelta(seconds=lease)
+    )
 
 
 def add_one(document: Document) -> Document:

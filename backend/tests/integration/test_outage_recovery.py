@@ -159,7 +159,7 @@ async def test_a_status_change_cut_off_after_its_claim_is_finished_by_the_next_w
         async def cut_off(*_: object) -> None:
             raise ServiceUnavailableError("the database went away between claim and write")
 
-        monkeypatch.setattr(first, "_write", cut_off)
+        monkeypatch.setattr(first._changes, "_write", cut_off)
         claimed_at = now()
         with pytest.raises(ServiceUnavailableError):
             await first.transition(item.id, stuck, at=claimed_at, result=result)
@@ -170,7 +170,7 @@ async def test_a_status_change_cut_off_after_its_claim_is_finished_by_the_next_w
         if stuck.is_terminal:
             assert await impatient.transition(item.id, ExecutionStatus.ERRORED, at=now()) is None
         else:
-            with pytest.raises(ServiceUnavailableError, match="unfinished status change"):
+            with pytest.raises(ServiceUnavailableError, match="unfinished change"):
                 await impatient.transition(item.id, ExecutionStatus.ERRORED, at=now())
 
         # Once the lease is over, the next writer (here: the timeout sweep) writes the cut-off

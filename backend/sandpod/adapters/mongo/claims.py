@@ -62,9 +62,11 @@ class ClaimedChanges:
         documents: AsyncCollection[Document],
         claims: AsyncCollection[Document],
         *,
+        kind: str,
         lease: timedelta,
         max_attempts: int = 20,
     ) -> None:
+        self._kind = kind  # what a document is, for messages: "execution", "user"
         self._documents = documents
         self._claims = claims
         self._lease = lease
@@ -119,7 +121,8 @@ class ClaimedChanges:
             await asyncio.sleep(delay)  # its write is in flight: read again shortly
             delay = min(delay * 2, 0.25)
         raise ServiceUnavailableError(
-            f"{document_id} has an unfinished change by another writer; try again later"
+            f"{self._kind} {document_id} has an unfinished change by another writer; "
+            "try again later"
         )
 
     async def _write(self, document_id: str, version: int, changes: Document) -> Document | None:

@@ -46,6 +46,7 @@ class MongoExecutionStore:
         self._changes = ClaimedChanges(
             self._executions,
             self._db[CLAIMS_COLLECTION],
+            kind="execution",
             lease=timedelta(seconds=claim_lease_seconds),
             max_attempts=max_attempts,
         )

@@ -60,6 +60,7 @@ class MongoUserStore:
         self._changes = ClaimedChanges(
             self._users,
             db[CLAIMS_COLLECTION],
+            kind="user",
             lease=timedelta(seconds=claim_lease_seconds),
             max_attempts=max_attempts,
         )
