@@ -15,7 +15,6 @@ from sandpod.adapters.kubernetes.api import (
 from sandpod.adapters.kubernetes.launcher import KubernetesLauncher, KubernetesSetupError
 from sandpod.adapters.kubernetes.manifests import (
     CANCELLED_ANNOTATION,
-    MAX_CONFIG_MAP_BYTES,
     NETWORK_POLICY_NAME,
     ConfigMapTooLargeError,
     PodOptions,
@@ -24,7 +23,7 @@ from sandpod.adapters.kubernetes.manifests import (
     network_policy_manifest,
     resource_name,
 )
-from sandpod.domain.limits import DEFAULT_POLICY
+from sandpod.domain.limits import CONFIG_MAP_MAX_BYTES, DEFAULT_POLICY
 from sandpod.domain.runtimes import CATALOGUE, python
 from sandpod.ports import SandboxJob, SandboxLauncher
 
@@ -197,7 +196,7 @@ async def test_a_pod_of_another_execution_under_the_same_name_is_an_error() -> N
 async def test_an_oversized_script_is_refused_before_any_api_call() -> None:
     api = FakeApi()
     with pytest.raises(ConfigMapTooLargeError):
-        await launcher(api).launch(job(script="x" * (MAX_CONFIG_MAP_BYTES + 1)))
+        await launcher(api).launch(job(script="x" * (CONFIG_MAP_MAX_BYTES + 1)))
     assert api.calls == []
 
 

@@ -13,7 +13,6 @@ from sandpod.adapters.kubernetes.manifests import (
     EXECUTION_ID_LABEL,
     EXECUTOR_LABELS,
     EXECUTOR_SELECTOR,
-    MAX_CONFIG_MAP_BYTES,
     THREAD_ENV,
     ConfigMapTooLargeError,
     PodOptions,
@@ -26,7 +25,7 @@ from sandpod.adapters.kubernetes.manifests import (
     pod_manifest,
     resource_name,
 )
-from sandpod.domain.limits import DEFAULT_POLICY, MIB, Limits
+from sandpod.domain.limits import CONFIG_MAP_MAX_BYTES, DEFAULT_POLICY, MIB, Limits
 from sandpod.domain.runtimes import python
 from sandpod.ports import SandboxJob
 
@@ -230,7 +229,7 @@ def test_config_map_is_owned_by_the_pod_and_immutable() -> None:
 
 
 def test_a_script_too_big_for_a_config_map_is_refused() -> None:
-    big = job(script="x" * (MAX_CONFIG_MAP_BYTES // 2), stdin="y" * (MAX_CONFIG_MAP_BYTES // 2))
+    big = job(script="x" * (CONFIG_MAP_MAX_BYTES // 2), stdin="y" * (CONFIG_MAP_MAX_BYTES // 2))
     with pytest.raises(ConfigMapTooLargeError, match="at most 1048576 bytes"):
         config_map_manifest(big, namespace=NS, pod_name="p", pod_uid="u")
 

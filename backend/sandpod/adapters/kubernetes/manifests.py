@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sandpod.domain.limits import MIB, Limits
+from sandpod.domain.limits import CONFIG_MAP_MAX_BYTES, MIB, Limits
 from sandpod.ports import SandboxJob
 
 Manifest = dict[str, Any]
@@ -44,8 +44,6 @@ NOBODY = 65534
 NETWORK_POLICY_NAME = "sandpod-executors-deny-all"
 PROTECTED_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
 
-# The API server refuses ConfigMaps whose data exceeds 1 MiB.
-MAX_CONFIG_MAP_BYTES = 1024 * 1024
 
 # Numeric libraries start one thread per core; under a process limit that breaks them.
 THREAD_ENV = {
@@ -86,7 +84,7 @@ class ConfigMapTooLargeError(ValueError):
     def __init__(self, size: int) -> None:
         super().__init__(
             f"script and stdin take {size} bytes; a Kubernetes ConfigMap holds at most"
-            f" {MAX_CONFIG_MAP_BYTES} bytes"
+            f" {CONFIG_MAP_MAX_BYTES} bytes"
         )
         self.size = size
 
@@ -142,7 +140,7 @@ def ephemeral_storage_mib(limits: Limits, options: PodOptions) -> int:
 def config_map_data(job: SandboxJob) -> dict[str, str]:
     data = {job.runtime.file_name: job.script, STDIN_KEY: job.stdin}
     size = sum(len(key.encode()) + len(value.encode()) for key, value in data.items())
-    if size > MAX_CONFIG_MAP_BYTES:
+    if size > CONFIG_MAP_MAX_BYTES:
         raise ConfigMapTooLargeError(size)
     return data
 
