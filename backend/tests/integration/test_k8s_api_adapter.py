@@ -27,7 +27,7 @@ from sandpod.adapters.kubernetes.api import (
 )
 from sandpod.adapters.kubernetes.client import find_kube_config
 from sandpod.adapters.kubernetes.launcher import KubernetesLauncher
-from sandpod.adapters.kubernetes.manifests import EXECUTOR_SELECTOR, resource_name
+from sandpod.adapters.kubernetes.manifests import EXECUTOR_SELECTOR, MONITOR_SELECTOR, resource_name
 from sandpod.adapters.kubernetes.monitor import PodMonitor
 from sandpod.config import KubernetesSettings, Settings
 from sandpod.domain.events import ExecutionFinished
@@ -453,4 +453,4 @@ async def test_run_pod_monitor_wires_kubeconfig_adapter_and_monitor(
         ("ex_deadline", ExecutionStatus.TIMED_OUT)
     ]
     assert fake.pods == {}
-    assert any(query.get("labelSelector") == EXECUTOR_SELECTOR for _, _, query, _ in fake.requests)
+    assert any(query.get("labelSelector") == MONITOR_SELECTOR for _, _, query, _ in fake.requests)
