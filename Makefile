@@ -246,7 +246,7 @@ prepull: .need-docker install ## Pull the stack's third-party images and the bui
 	@{ $(COMPOSE) config --images; printf 'python:%s-slim\n' $(RUNTIME_PYTHON_VERSIONS); echo debian:bookworm-slim; } \
 		| grep -v '^sandpod/' | sort -u | xargs -P 4 -n 1 docker pull --quiet
 
-docker-build: .need-buildx ## Build the base, backend and cert-generator images (docker buildx bake --load)
+docker-build: .need-buildx web-build ## Build the base, backend (with the web page) and cert-generator images (docker buildx bake --load)
 	@cd $(ROOT) && docker buildx bake --file docker-bake.hcl --print >/dev/null  # the HCL parses
 	@cd $(ROOT) && TAG=$(SANDPOD_TAG) docker buildx bake --file docker-bake.hcl --load $(BAKE_FLAGS)
 
@@ -256,7 +256,7 @@ docker-scan: .need-docker install ## Trivy on each image: CRITICAL or HIGH findi
 		$(UV_RUN) trivy image --severity CRITICAL,HIGH --ignore-unfixed --exit-code 1 --no-progress $$image || status=1; \
 	done; exit $$status
 
-docker-smoke: .need-docker ## Build base + backend from a locally made Python image, wait for the HEALTHCHECK (root; no registry needed)
+docker-smoke: .need-docker web-build ## Build base + backend from a locally made Python image, wait for the HEALTHCHECK (root; no registry needed)
 	@$(ROOT)/scripts/docker_smoke.sh
 
 compose-ci: ## Write docker-compose.ci.yaml (yq: SASL off, no host data mounts, test credentials, no telemetry)
