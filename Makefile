@@ -85,7 +85,7 @@ test-cluster-down: install ## Stop the local cluster and check nothing is left (
 
 # What `make test` runs after the checks; CI's test job runs just these (test-ci), since its lint,
 # typecheck, security and imports jobs run the checks once already.
-TEST_SUITES := services-up cluster-images test-local web-test-unit test-cluster-down
+TEST_SUITES := services-up cluster-images web-test-unit test-local test-cluster-down
 
 test: check $(TEST_SUITES) ## The README's test command: checks + every suite that can run here, the local cluster's included
 
