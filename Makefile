@@ -8,6 +8,7 @@ MAKEFLAGS += --no-print-directory
 
 ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 BACKEND := $(ROOT)/backend
+FRONTEND := $(ROOT)/frontend
 
 # uv must never download a Python: use the machine's 3.12 (pyenv's when present).
 export UV_PYTHON_DOWNLOADS := never
@@ -44,20 +45,20 @@ $(SYNCED): $(BACKEND)/uv.lock $(BACKEND)/pyproject.toml | .uv
 	@cd $(BACKEND) && uv sync --frozen --all-groups --quiet
 	@touch $@
 
-setup: install ## Install dependencies and the git pre-commit hooks
+setup: install web-build ## Install dependencies (uv.lock, package-lock.json), build the web page, install the git hooks
 	@$(UV_RUN) pre-commit install --install-hooks
 
 # ---------------------------------------------------------------- checks
 .PHONY: format lint typecheck security imports check hooks
-format: install ## Format and auto-fix the code (ruff)
+format: install ## Format and auto-fix the code (ruff; web-format for the page)
 	@$(UV_RUN) ruff format $(PY_PATHS)
 	@$(UV_RUN) ruff check --fix $(PY_PATHS)
 
-lint: install ## Lint: ruff check and ruff format --check
+lint: install web-lint ## Lint: ruff check and ruff format --check; eslint and prettier --check (web-lint)
 	@$(UV_RUN) ruff check $(PY_PATHS)
 	@$(UV_RUN) ruff format --check $(PY_PATHS)
 
-typecheck: install ## Type-check with mypy --strict
+typecheck: install web-typecheck ## Type-check with mypy --strict; svelte-check (web-typecheck)
 	@$(UV_RUN) mypy
 
 security: install ## Security lint with bandit (medium severity and up)
@@ -73,10 +74,10 @@ hooks: install ## Run every pre-commit hook over all files
 
 # ---------------------------------------------------------------- tests
 .PHONY: test test-ci test-unit test-local test-cluster-down all-green
-test-unit: install ## Unit tests (no I/O)
+test-unit: install web-test-unit ## Unit tests (no I/O): pytest, and vitest (web-test-unit)
 	@$(UV_RUN) pytest tests/unit -n $(PYTEST_WORKERS) -q
 
-test-local: install ## Every test suite that runs on this machine, with coverage (KUBECONFIG: the local cluster's)
+test-local: install web-build ## Every test suite that runs on this machine, with coverage (KUBECONFIG: the local cluster's; browser tests included)
 	@export KUBECONFIG="$${KUBECONFIG:-$$($(ROOT)/scripts/cluster/cluster.sh kubeconfig)}"; $(UV_RUN) pytest tests --ignore=tests/teardown -n $(PYTEST_WORKERS) --cov --cov-report=term --cov-report=xml:../artifacts/coverage.xml -q
 
 test-cluster-down: install ## Stop the local cluster and check nothing is left (process, mount, link, pod cgroup)
@@ -84,7 +85,7 @@ test-cluster-down: install ## Stop the local cluster and check nothing is left (
 
 # What `make test` runs after the checks; CI's test job runs just these (test-ci), since its lint,
 # typecheck, security and imports jobs run the checks once already.
-TEST_SUITES := services-up cluster-images test-local test-cluster-down
+TEST_SUITES := services-up cluster-images web-test-unit test-local test-cluster-down
 
 test: check $(TEST_SUITES) ## The README's test command: checks + every suite that can run here, the local cluster's included
 
@@ -104,7 +105,7 @@ PORT ?= 8000
 system-deps: ## Install the Debian packages sandpod needs (bubblewrap, redis-server) if missing
 	@$(ROOT)/scripts/install-system-deps.sh
 
-run: system-deps install ## Start the embedded server on 127.0.0.1:8000 (HOST, PORT to change)
+run: system-deps install web-build ## Start the embedded server on 127.0.0.1:8000 (HOST, PORT to change)
 	@$(UV_RUN) sandpod run --host $(HOST) --port $(PORT)
 
 OPENAPI_FILE := $(ROOT)/docs/reference/openapi.json
@@ -116,6 +117,7 @@ openapi: install ## Write docs/reference/openapi.json from the app factory (no n
 ifeq ($(strip $(OPENAPI_URL)),)
 	@$(UV_RUN) sandpod openapi --output $(OPENAPI_FILE)
 	@echo "wrote docs/reference/openapi.json (from the app factory)"
+	@$(MAKE) web-openapi
 else
 	$(call require,curl,install it with: apt-get install curl)
 	@tmp=$$(mktemp); trap 'rm -f "$$tmp" "$$tmp.json"' EXIT; \
@@ -126,7 +128,51 @@ else
 		|| { echo "$(OPENAPI_URL) answered, but not with an OpenAPI JSON document" >&2; exit 1; }; \
 	mv "$$tmp.json" $(OPENAPI_FILE)
 	@echo "wrote docs/reference/openapi.json (from $(OPENAPI_URL))"
+	@$(MAKE) web-openapi
 endif
+
+# ---------------------------------------------------------------- web page (frontend/)
+# Svelte + TypeScript + Vite; packages pinned by frontend/package-lock.json (npm ci). The build
+# lands in backend/sandpod/web/static, which the API serves at / and the backend image carries.
+.PHONY: .node web-install web-build web-openapi web-lint web-format web-typecheck web-test-unit web-bundle-size
+NPM := cd $(FRONTEND) && npm
+WEB_STATIC := $(BACKEND)/sandpod/web/static
+WEB_STAMP := $(FRONTEND)/node_modules/.package-lock.json
+WEB_SOURCES := $(shell find $(FRONTEND)/src $(FRONTEND)/public -type f 2>/dev/null) \
+	$(addprefix $(FRONTEND)/,index.html vite.config.ts svelte.config.js tsconfig.json package-lock.json)
+
+.node:
+	$(call require,node,install Node.js 20.19 or newer with npm (Debian: apt-get install nodejs npm; or https://nodejs.org))
+	$(call require,npm,install npm (Debian: apt-get install npm))
+
+$(WEB_STAMP): $(FRONTEND)/package-lock.json
+	@$(NPM) ci --no-audit --no-fund --loglevel=error
+
+web-install: .node $(WEB_STAMP) ## Install the web page's npm packages from package-lock.json (npm ci), when changed
+
+$(WEB_STATIC)/index.html: $(WEB_SOURCES) $(WEB_STAMP)
+	@$(NPM) run --silent build -- --logLevel warn
+	@echo "built the web page into backend/sandpod/web/static"
+
+web-build: web-install $(WEB_STATIC)/index.html ## Build the web page into the backend's package (when missing or stale)
+
+web-openapi: web-install ## Regenerate the page's typed API client (frontend/src/lib/api/schema.d.ts) from the spec
+	@$(NPM) run --silent openapi
+
+web-lint: web-install ## Lint the web page: eslint and prettier --check
+	@$(NPM) run --silent lint
+
+web-format: web-install ## Format the web page (prettier --write, eslint --fix)
+	@$(NPM) run --silent format
+
+web-typecheck: web-install ## Type-check the web page (svelte-check, TypeScript strict)
+	@$(NPM) run --silent typecheck
+
+web-test-unit: web-install ## The web page's unit tests (vitest), with the API types drift check
+	@$(NPM) run --silent test
+
+web-bundle-size: web-build ## What a first visit downloads, gzipped (fails over the 250 KB target)
+	@node $(FRONTEND)/scripts/bundle-size.mjs
 
 # ---------------------------------------------------------------- local services
 .PHONY: services-up services-down services-status
@@ -144,8 +190,9 @@ services-status: ## Show whether each local service is ready (exit 1 if one is n
 BENCH_K8S_RUNS ?= 10
 BENCH_RUNS ?= 30
 
-bench: system-deps install ## Benchmarks: sandbox start, API latency p50/p99, throughput, idle RSS (ratios to baselines)
+bench: system-deps install ## Benchmarks: sandbox start, API latency p50/p99, throughput, idle RSS (ratios to baselines); web page size
 	@$(UV_RUN) python ../bench/bench.py --runs $(BENCH_RUNS)
+	@$(MAKE) web-bundle-size
 
 bench-distributed: system-deps install services-up ## `bench` plus distributed mode against the local services
 	@$(UV_RUN) python ../bench/bench.py --runs $(BENCH_RUNS) --distributed
@@ -199,7 +246,7 @@ prepull: .need-docker install ## Pull the stack's third-party images and the bui
 	@{ $(COMPOSE) config --images; printf 'python:%s-slim\n' $(RUNTIME_PYTHON_VERSIONS); echo debian:bookworm-slim; } \
 		| grep -v '^sandpod/' | sort -u | xargs -P 4 -n 1 docker pull --quiet
 
-docker-build: .need-buildx ## Build the base, backend and cert-generator images (docker buildx bake --load)
+docker-build: .need-buildx web-build ## Build the base, backend (with the web page) and cert-generator images (docker buildx bake --load)
 	@cd $(ROOT) && docker buildx bake --file docker-bake.hcl --print >/dev/null  # the HCL parses
 	@cd $(ROOT) && TAG=$(SANDPOD_TAG) docker buildx bake --file docker-bake.hcl --load $(BAKE_FLAGS)
 
@@ -209,7 +256,7 @@ docker-scan: .need-docker install ## Trivy on each image: CRITICAL or HIGH findi
 		$(UV_RUN) trivy image --severity CRITICAL,HIGH --ignore-unfixed --exit-code 1 --no-progress $$image || status=1; \
 	done; exit $$status
 
-docker-smoke: .need-docker ## Build base + backend from a locally made Python image, wait for the HEALTHCHECK (root; no registry needed)
+docker-smoke: .need-docker web-build ## Build base + backend from a locally made Python image, wait for the HEALTHCHECK (root; no registry needed)
 	@$(ROOT)/scripts/docker_smoke.sh
 
 compose-ci: ## Write docker-compose.ci.yaml (yq: SASL off, no host data mounts, test credentials, no telemetry)
@@ -290,6 +337,6 @@ cluster-clean: ## Stop the local cluster and delete its state (etcd data, images
 # ---------------------------------------------------------------- housekeeping
 .PHONY: clean
 clean: ## Remove caches, build output and test artifacts
-	@rm -rf artifacts site .pytest_cache .mypy_cache .ruff_cache
+	@rm -rf artifacts site .pytest_cache .mypy_cache .ruff_cache $(WEB_STATIC)
 	@find . -name __pycache__ -type d -prune -exec rm -rf {} +
 	@cd $(BACKEND) && rm -rf .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.* coverage.xml

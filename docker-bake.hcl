@@ -2,6 +2,7 @@
 #
 #   base            backend/Dockerfile.base: Python, build tools, uv, the locked dependencies
 #   backend         backend/Dockerfile: FROM base (as a bake context) plus the application code
+#                   and the built web page (make web-build, which make docker-build runs first)
 #   cert-generator  cert-generator/Dockerfile: CA, API certificate, the backend's kubeconfig
 #
 # In GitHub Actions, CACHE_BACKEND=gha and BRANCH=<branch> turn on the Actions cache: each

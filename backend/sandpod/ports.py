@@ -12,6 +12,7 @@ from sandpod.domain.execution import Execution
 from sandpod.domain.limits import Limits
 from sandpod.domain.result import Result
 from sandpod.domain.runtimes import Runtime
+from sandpod.domain.scripts import Script
 from sandpod.domain.status import ExecutionStatus
 from sandpod.domain.users import LockoutPolicy, User
 
@@ -24,17 +25,26 @@ class ServiceUnavailableError(UnavailableError):
     """A backing service (database, broker, cache) cannot be reached right now."""
 
 
+class _Identified(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
 @dataclass(frozen=True)
-class Page:
-    items: Sequence[Execution]
+class Paged[T: _Identified]:
+    items: Sequence[T]
     next_cursor: str | None
 
     @classmethod
-    def of(cls, found: Sequence[Execution], limit: int) -> "Page":
+    def of(cls, found: Sequence[T], limit: int) -> "Paged[T]":
         """The first `limit` of `found` (newest first); anything beyond them means a next page."""
         items = found[:limit]
         more = len(found) > limit
         return cls(items=items, next_cursor=items[-1].id if more and items else None)
+
+
+Page = Paged[Execution]
+ScriptPage = Paged[Script]
 
 
 class ExecutionStore(Protocol):
@@ -85,6 +95,28 @@ class ExecutionStore(Protocol):
 
     async def count(self, status: ExecutionStatus) -> int:
         """How many executions have this status (for the queue-depth gauge)."""
+        ...
+
+    async def ping(self) -> None: ...
+
+
+class ScriptStore(Protocol):
+    """Saved scripts. Each change is one single-document write; the last write wins."""
+
+    async def add(self, script: Script) -> None: ...
+
+    async def get(self, script_id: str) -> Script | None: ...
+
+    async def list(self, *, owner: str | None, after: str | None, limit: int) -> ScriptPage:
+        """Newest first; `after` is the id of the last item of the previous page."""
+        ...
+
+    async def replace(self, script: Script) -> bool:
+        """Store `script` over the one with its id; False when there is none (deleted)."""
+        ...
+
+    async def delete(self, script_id: str) -> bool:
+        """False when there was no such script."""
         ...
 
     async def ping(self) -> None: ...

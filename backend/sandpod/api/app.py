@@ -2,6 +2,7 @@
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
 
@@ -9,9 +10,11 @@ from sandpod import __version__
 from sandpod.api.body_limit import BodySizeLimit
 from sandpod.api.problems import install_problem_handlers
 from sandpod.api.rate_limits import RateLimitHeaders
-from sandpod.api.routers import auth, executions, health, metrics, runtimes
+from sandpod.api.routers import auth, executions, health, metrics, runtimes, scripts
 from sandpod.api.state import ApiState
 from sandpod.api.timing import RequestTiming
+from sandpod.api.web import install_web_page
+from sandpod.web import STATIC_DIR
 
 API_PREFIX = "/api/v1"
 DESCRIPTION = """\
@@ -32,10 +35,14 @@ StateFactory = Callable[[], AbstractAsyncContextManager[ApiState]]
 
 
 def create_app(
-    state: StateFactory | None = None, *, max_request_bytes: int | None = None
+    state: StateFactory | None = None,
+    *,
+    max_request_bytes: int | None = None,
+    web_dir: Path | None = STATIC_DIR,
 ) -> FastAPI:
-    """Build the app. `state` opens the wired services for the app's lifetime, and
-    `max_request_bytes` (SANDPOD_MAX_REQUEST_BYTES) caps request bodies.
+    """Build the app. `state` opens the wired services for the app's lifetime,
+    `max_request_bytes` (SANDPOD_MAX_REQUEST_BYTES) caps request bodies, and `web_dir` holds the
+    built web page served at `/` (None: no page).
 
     Without them the app can only describe itself (`sandpod openapi`).
     """
@@ -65,9 +72,11 @@ def create_app(
         app.add_middleware(BodySizeLimit, max_bytes=max_request_bytes)
     app.add_middleware(RateLimitHeaders)
     v1 = APIRouter(prefix=API_PREFIX)
-    for module in (auth, executions, runtimes, health):
+    for module in (auth, executions, scripts, runtimes, health):
         v1.include_router(module.router)
     app.include_router(v1)
     app.include_router(metrics.router)
+    if web_dir is not None:
+        install_web_page(app, web_dir)  # last: its catch-all must not shadow any route
     app.add_middleware(RequestTiming)
     return app

@@ -6,6 +6,7 @@ from fastapi import Depends, Request
 
 from sandpod.api.state import ApiState
 from sandpod.services.executions import ExecutionService
+from sandpod.services.scripts import ScriptService
 
 
 def get_state(request: Request) -> ApiState:
@@ -17,6 +18,11 @@ def get_executions(state: Annotated[ApiState, Depends(get_state)]) -> ExecutionS
     return state.executions
 
 
+def get_scripts(state: Annotated[ApiState, Depends(get_state)]) -> ScriptService:
+    return state.scripts
+
+
 StateDep = Annotated[ApiState, Depends(get_state)]
 ExecutionsDep = Annotated[ExecutionService, Depends(get_executions)]
+ScriptsDep = Annotated[ScriptService, Depends(get_scripts)]
 # Who is asking: sandpod.api.auth.PrincipalDep (and the rate-limited aliases in rate_limits).

@@ -38,6 +38,8 @@ class ExecutionOut(BaseModel):
     started_at: datetime | None
     finished_at: datetime | None
     result: Result | None
+    script: str = Field(description="The source code that ran (to open or run it again).")
+    stdin: str = Field(description="The text given on standard input.")
 
     @classmethod
     def of(cls, execution: Execution) -> "ExecutionOut":
@@ -45,6 +47,8 @@ class ExecutionOut(BaseModel):
             id=execution.id,
             status=execution.status,
             runtime=execution.spec.runtime,
+            script=execution.spec.script,
+            stdin=execution.spec.stdin,
             limits=execution.spec.limits,
             created_at=execution.created_at,
             started_at=execution.started_at,
@@ -145,3 +149,13 @@ class UserOut(BaseModel):
     @classmethod
     def of(cls, user: User) -> "UserOut":
         return cls(id=user.id, username=user.username, role=user.role)
+
+
+class AuthSettings(BaseModel):
+    """How a client should sign in here; a page reads it before showing a sign-in form."""
+
+    accounts: bool = Field(
+        description="Whether accounts are on. When false, every request acts as the local admin "
+        "(embedded mode bound to loopback) and there is nothing to sign in to."
+    )
+    registration_open: bool = Field(description="Whether anyone may create an account.")

@@ -9,6 +9,7 @@ from sandpod.domain.runtimes import RuntimeRegistry
 from sandpod.ports import RateLimiter
 from sandpod.services.accounts import AccountService
 from sandpod.services.executions import ExecutionService
+from sandpod.services.scripts import ScriptService
 
 
 @dataclass
@@ -19,6 +20,7 @@ class ApiState:
     rate_limiter: RateLimiter
     # None only when authentication is off (embedded mode on loopback): all act as local admin.
     accounts: AccountService | None
+    scripts: ScriptService
     rate_budgets: RateBudgets
     secure_cookies: bool
     sse_heartbeat_seconds: float

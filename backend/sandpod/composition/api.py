@@ -12,12 +12,13 @@ from sandpod.composition import connections
 from sandpod.composition.auth_setup import admin_seeder, auth_enabled, build_accounts, is_loopback
 from sandpod.composition.errors import StartupError
 from sandpod.composition.opening import opening
-from sandpod.composition.services import execution_service
+from sandpod.composition.services import execution_service, script_service
 from sandpod.config import Mode, Settings
 from sandpod.domain.runtimes import CATALOGUE, RuntimeRegistry
 from sandpod.ports import RateLimiter
 from sandpod.services.accounts import AccountService
 from sandpod.services.executions import ExecutionService
+from sandpod.services.scripts import ScriptService
 
 ReadinessChecks = dict[str, Callable[[], Awaitable[None]]]
 
@@ -26,6 +27,7 @@ def api_state(
     settings: Settings,
     *,
     executions: ExecutionService,
+    scripts: ScriptService,
     runtimes: RuntimeRegistry,
     rate_limiter: RateLimiter,
     accounts: AccountService | None,
@@ -39,6 +41,7 @@ def api_state(
         limits=settings.executions.limit_policy,
         rate_limiter=rate_limiter,
         accounts=accounts,
+        scripts=scripts,
         rate_budgets=RateBudgets.of(settings.rate_limits),
         secure_cookies=not is_loopback(settings.host),
         sse_heartbeat_seconds=settings.api.sse_heartbeat_seconds,
@@ -66,6 +69,7 @@ async def distributed_api(settings: Settings) -> AsyncIterator[ApiState]:
                 idempotency=redis.idempotency,
                 runtimes=runtimes,
             ),
+            scripts=script_service(settings, store=mongo.scripts, runtimes=runtimes),
             runtimes=runtimes,
             rate_limiter=redis.rate_limiter,
             accounts=accounts,

@@ -11,6 +11,7 @@ from sandpod.adapters.memory.event_bus import InMemoryEventBus
 from sandpod.adapters.memory.idempotency import InMemoryIdempotencyKeys
 from sandpod.adapters.memory.live_updates import InMemoryLiveUpdates
 from sandpod.adapters.memory.rate_limiter import InMemoryRateLimiter
+from sandpod.adapters.memory.scripts import InMemoryScriptStore
 from sandpod.adapters.memory.store import InMemoryExecutionStore
 from sandpod.adapters.memory.users import InMemoryUserStore
 from sandpod.api.app import create_app
@@ -19,7 +20,12 @@ from sandpod.composition import connections
 from sandpod.composition.api import api_state
 from sandpod.composition.auth_setup import build_accounts
 from sandpod.composition.isolation import isolation_guard
-from sandpod.composition.services import execution_service, result_processor, runner_service
+from sandpod.composition.services import (
+    execution_service,
+    result_processor,
+    runner_service,
+    script_service,
+)
 from sandpod.config import Settings
 from sandpod.domain.runtimes import RuntimeRegistry
 from sandpod.observability import InstrumentedSandbox
@@ -124,6 +130,7 @@ def build_embedded(settings: Settings, sandbox: SandboxRunner | None = None) -> 
             idempotency=InMemoryIdempotencyKeys(),
             runtimes=runtimes,
         ),
+        scripts=script_service(settings, store=InMemoryScriptStore(), runtimes=runtimes),
         runtimes=runtimes,
         rate_limiter=InMemoryRateLimiter(),
         accounts=accounts,

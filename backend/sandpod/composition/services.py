@@ -11,10 +11,12 @@ from sandpod.ports import (
     LiveUpdates,
     SandboxLauncher,
     SandboxRunner,
+    ScriptStore,
 )
 from sandpod.services.executions import ExecutionService, InputCaps
 from sandpod.services.results import ResultProcessor
 from sandpod.services.runner import RunnerService
+from sandpod.services.scripts import ScriptService
 
 
 def execution_service(
@@ -46,6 +48,13 @@ def input_caps(settings: Settings) -> InputCaps:
         idempotency_ttl_seconds=settings.executions.idempotency_ttl_seconds,
         max_input_bytes=KUBERNETES_INPUT_MAX_BYTES if kubernetes else None,
     )
+
+
+def script_service(
+    settings: Settings, *, store: ScriptStore, runtimes: RuntimeRegistry
+) -> ScriptService:
+    """Saved scripts, checked against the runtimes and size caps a submission meets."""
+    return ScriptService(store=store, runtimes=runtimes, caps=input_caps(settings))
 
 
 def result_processor(

@@ -51,6 +51,7 @@ def run(host: str | None, port: int | None) -> None:
     url = f"http://{settings.host}:{settings.port}"
     click.echo(
         f"sandpod (embedded) on {url}; runtimes: {', '.join(embedded.runtimes.ids())}\n"
+        f"  web page:         {url}/\n"
         f"  submit a script:  uv run sandpod submit hello.py --wait   (from backend/)\n"
         f"  or over HTTP:     curl -s {url}/api/v1/executions -H 'content-type: application/json' "
         '-d \'{"runtime": "python:3.12", "script": "print(42)"}\'\n'

@@ -59,6 +59,11 @@ class AccountService:
         self._lockout = lockout
         self._registration_open = registration_open
 
+    @property
+    def registration_open(self) -> bool:
+        """Whether anyone may create an account (else only the admin is seeded)."""
+        return self._registration_open
+
     async def register(self, username: str, password: str, *, role: Role = Role.USER) -> User:
         if not self._registration_open and role is Role.USER:
             raise RegistrationClosedError()

@@ -59,3 +59,9 @@ class InvalidCredentialsError(AuthenticationError):
 class RegistrationClosedError(ForbiddenError):
     def __init__(self) -> None:
         super().__init__("registration is closed on this server; ask an admin for an account")
+
+
+class ScriptNotFoundError(NotFoundError):
+    def __init__(self, script_id: str) -> None:
+        super().__init__(f"no saved script with id {script_id!r}")
+        self.script_id = script_id

@@ -16,6 +16,8 @@ from tests.waiting import eventually
 
 API = "/api/v1"
 EXECUTIONS = f"{API}/executions"
+SCRIPTS = f"{API}/scripts"
+SCRIPT = {"name": "hello", "runtime": "python:3.12", "content": "print(1)"}
 SECRET = "integration-test-secret-" + "x" * 24
 ADMIN_PASSWORD = "admin-passphrase-for-tests"
 PASSWORD = "a long passphrase 42"
@@ -83,6 +85,7 @@ class World:
     headers: dict[str, dict[str, str]]  # who -> request headers
     done: str  # alice's finished execution
     running: str  # alice's execution that blocks until cancelled
+    script: str  # alice's saved script
 
 
 @pytest.fixture
@@ -104,7 +107,9 @@ async def world() -> AsyncIterator[World]:
         ]
         await wait_status(http, done, headers["owner"], {"completed"})
         await wait_status(http, running_id, headers["owner"], {"running"})
-        yield World(http, headers, done, running_id)
+        saved = await http.post(SCRIPTS, json=SCRIPT, headers=headers["owner"])
+        assert saved.status_code == 201, saved.text
+        yield World(http, headers, done, running_id, saved.json()["id"])
 
 
 WHO = ("anonymous", "owner", "other", "admin")
@@ -119,6 +124,14 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, tuple[int, int, int, int]]] 
     ("POST", "/executions/{running}/cancel", None, (401, 202, 404, 202)),
     ("POST", "/executions/{done}/cancel", None, (401, 409, 404, 409)),
     ("GET", "/executions/ex_unknown", None, (401, 404, 404, 404)),
+    ("POST", "/scripts", SCRIPT, (401, 201, 201, 201)),
+    ("GET", "/scripts", None, (401, 200, 200, 200)),
+    ("GET", "/scripts?all=true", None, (401, 200, 200, 200)),
+    ("GET", "/scripts/{script}", None, (401, 200, 404, 200)),
+    ("PATCH", "/scripts/{script}", {"name": "renamed"}, (401, 200, 404, 200)),
+    ("DELETE", "/scripts/{script}", None, (401, 204, 404, 204)),
+    ("GET", "/scripts/sc_unknown", None, (401, 404, 404, 404)),
+    ("GET", "/auth/settings", None, (200, 200, 200, 200)),
     ("GET", "/auth/me", None, (401, 200, 200, 200)),
     ("POST", "/auth/logout", None, (401, 204, 204, 204)),
     ("GET", "/runtimes", None, (200, 200, 200, 200)),
@@ -126,7 +139,7 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, tuple[int, int, int, int]]] 
     ("GET", "/health/ready", None, (200, 200, 200, 200)),
     ("GET", "/openapi.json", None, (200, 200, 200, 200)),
 ]
-LIMITED = ("/executions", "/auth/me", "/auth/logout", "/runtimes")
+LIMITED = ("/executions", "/scripts", "/auth/me", "/auth/logout", "/auth/settings", "/runtimes")
 
 
 @pytest.mark.parametrize(
@@ -145,7 +158,7 @@ async def test_authorization_matrix(
     who: str,
     expected: int,
 ) -> None:
-    url = API + path.format(done=world.done, running=world.running)
+    url = API + path.format(done=world.done, running=world.running, script=world.script)
     response = await world.http.request(method, url, json=body, headers=world.headers[who])
     assert response.status_code == expected, response.text
     if expected >= 400:
@@ -187,6 +200,118 @@ async def test_another_users_execution_looks_like_no_execution(
     )
     still = await world.http.get(f"{EXECUTIONS}/{world.running}", headers=world.headers["owner"])
     assert still.json()["status"] == "running"  # bob's cancel did nothing
+
+
+@pytest.mark.parametrize("who", ["owner", "other", "admin"])
+async def test_script_lists_show_only_your_own_unless_an_admin_asks_for_all(
+    world: World, who: str
+) -> None:
+    own = await world.http.get(SCRIPTS, headers=world.headers[who])
+    everyone = await world.http.get(SCRIPTS, params={"all": "true"}, headers=world.headers[who])
+    own_ids = {item["id"] for item in own.json()["items"]}
+    all_ids = {item["id"] for item in everyone.json()["items"]}
+    assert own_ids == ({world.script} if who == "owner" else set())
+    assert all_ids == ({world.script} if who in ("owner", "admin") else set())
+
+
+@pytest.mark.parametrize(
+    ("method", "body"), [("GET", None), ("PATCH", {"name": "mine now"}), ("DELETE", None)]
+)
+async def test_another_users_script_looks_like_no_script(
+    world: World, method: str, body: dict[str, str] | None
+) -> None:
+    theirs = await world.http.request(
+        method, f"{SCRIPTS}/{world.script}", json=body, headers=world.headers["other"]
+    )
+    missing = await world.http.request(
+        method, f"{SCRIPTS}/sc_nope", json=body, headers=world.headers["other"]
+    )
+    assert theirs.status_code == missing.status_code == 404
+    assert theirs.json()["detail"].replace(world.script, "ID") == missing.json()["detail"].replace(
+        "sc_nope", "ID"
+    )
+    still = await world.http.get(f"{SCRIPTS}/{world.script}", headers=world.headers["owner"])
+    assert still.json()["name"] == SCRIPT["name"]  # bob changed nothing
+
+
+async def test_a_script_is_saved_renamed_changed_and_deleted(world: World) -> None:
+    owner = world.headers["owner"]
+    url = f"{SCRIPTS}/{world.script}"
+    stored = (await world.http.get(url, headers=owner)).json()
+    assert {key: stored[key] for key in SCRIPT} == SCRIPT
+    assert stored["stdin"] == ""
+    assert "owner" not in stored
+    renamed = await world.http.patch(url, json={"name": "  greeting  "}, headers=owner)
+    assert renamed.status_code == 200, renamed.text
+    assert (renamed.json()["name"], renamed.json()["content"]) == ("greeting", SCRIPT["content"])
+    assert renamed.json()["updated_at"] >= stored["updated_at"]
+    changed = await world.http.patch(
+        url, json={"content": "print(input())", "stdin": "hi"}, headers=owner
+    )
+    assert (changed.json()["name"], changed.json()["content"], changed.json()["stdin"]) == (
+        "greeting",
+        "print(input())",
+        "hi",
+    )
+    assert (await world.http.get(url, headers=owner)).json() == changed.json()
+    assert (await world.http.delete(url, headers=owner)).status_code == 204
+    assert (await world.http.get(url, headers=owner)).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "fragment"),
+    [
+        ({**SCRIPT, "runtime": "cobol:1"}, 422, "unknown runtime 'cobol:1'"),
+        ({**SCRIPT, "name": "   "}, 422, "name"),
+        ({**SCRIPT, "name": "n" * 101}, 422, "name"),
+        ({**SCRIPT, "owner": "usr_x"}, 422, "owner"),
+        (
+            {**SCRIPT, "content": "#" * (Settings().executions.max_script_bytes + 1)},
+            413,
+            "script is",
+        ),
+    ],
+)
+async def test_bad_scripts_are_a_clear_4xx_and_nothing_is_saved(
+    world: World, body: dict[str, str], status: int, fragment: str
+) -> None:
+    owner = world.headers["owner"]
+    response = await world.http.post(SCRIPTS, json=body, headers=owner)
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert fragment in response.json()["detail"]
+    patched = await world.http.patch(
+        f"{SCRIPTS}/{world.script}", json={"runtime": "cobol:1"}, headers=owner
+    )
+    assert patched.status_code == 422
+    listed = (await world.http.get(SCRIPTS, headers=owner)).json()["items"]
+    assert [(item["id"], item["runtime"]) for item in listed] == [(world.script, "python:3.12")]
+
+
+async def test_script_writes_spend_the_submit_budget() -> None:
+    async with api_client(settings(rate_limits={"submit_per_user": 2})) as http:
+        await register(http, "mona")
+        mona = bearer(await token(http, "mona"))
+        assert (await http.post(SCRIPTS, json=SCRIPT, headers=mona)).status_code == 201
+        assert (await http.post(EXECUTIONS, json=SUBMIT, headers=mona)).status_code == 202
+        await assert_429(await http.post(SCRIPTS, json=SCRIPT, headers=mona), "submissions")
+        assert (await http.get(SCRIPTS, headers=mona)).status_code == 200  # reads: own budget
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({}, {"accounts": True, "registration_open": True}),
+        ({"registration_open": False}, {"accounts": True, "registration_open": False}),
+    ],
+)
+async def test_auth_settings_tell_a_page_how_to_sign_in(
+    overrides: dict[str, Any], expected: dict[str, bool]
+) -> None:
+    async with api_client(settings(**overrides)) as http:
+        response = await http.get(f"{API}/auth/settings")
+        assert response.status_code == 200
+        assert response.json() == expected
 
 
 def forge(**claims: Any) -> str:
@@ -430,3 +555,9 @@ async def test_without_auth_everyone_is_the_local_admin_and_accounts_are_off() -
         login = await http.post(f"{API}/auth/login", json={"username": "a", "password": "b"})
         assert login.status_code == 404
         assert "accounts are off" in login.json()["detail"]
+        off = (await http.get(f"{API}/auth/settings")).json()
+        assert off == {"accounts": False, "registration_open": False}
+        saved = await http.post(SCRIPTS, json=SCRIPT)
+        assert saved.status_code == 201
+        listed = (await http.get(SCRIPTS)).json()["items"]
+        assert [item["id"] for item in listed] == [saved.json()["id"]]

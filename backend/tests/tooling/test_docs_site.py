@@ -23,7 +23,6 @@ import contextlib
 import functools
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -40,14 +39,12 @@ from urllib.parse import urlsplit
 import pytest
 from websockets.sync.client import ClientConnection, connect
 
-from tests.environment import unavailable
+from tests.chromium import chromium_executable, is_local, made_by_the_site, net_log_requests
 
 ROOT = Path(__file__).resolve().parents[3]
 MKDOCS_YML = ROOT / "mkdocs.yml"
 OPENAPI = ROOT / "docs" / "reference" / "openapi.json"
-LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 BROWSER_TIMEOUT = 30.0
-INSTALL = "install Debian's browser: apt-get install chromium (scripts/install-system-deps.sh)"
 
 
 # ---------------------------------------------------------------- the site, built and served
@@ -92,15 +89,6 @@ def base_url(site: Path) -> Iterator[str]:
 
 
 # ---------------------------------------------------------------- headless Chromium over DevTools
-
-
-def chromium_executable() -> str:
-    # Debian's package, then the names Ubuntu and GitHub's runner images use.
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        found = shutil.which(name)
-        if found:
-            return found
-    unavailable(f"chromium not found: {INSTALL}")
 
 
 CHROMIUM_FLAGS = (
@@ -254,41 +242,6 @@ def chromium(workdir: Path) -> Iterator[Browser]:
 
 
 # ---------------------------------------------------------------- what leaves the machine
-
-
-def is_local(url: str) -> bool:
-    parts = urlsplit(url)
-    if parts.scheme in ("data", "blob", "about", "chrome", "devtools"):
-        return True
-    return parts.hostname in LOCAL_HOSTS
-
-
-def net_log_requests(net_log: Path) -> list[dict[str, str]]:
-    """Every URL request of the browser process: url, initiator, network isolation key."""
-    text = net_log.read_text()
-    try:
-        log = json.loads(text)
-    except json.JSONDecodeError:  # cut short (the browser was killed): close the event list
-        log = json.loads(text.rstrip().rstrip(",") + "]}")
-    names = {number: name for name, number in log["constants"]["logEventTypes"].items()}
-    requests = []
-    for event in log["events"]:
-        params = event.get("params") or {}
-        if names.get(event["type"]) == "URL_REQUEST_START_JOB" and "url" in params:
-            requests.append(
-                {
-                    "url": str(params["url"]),
-                    "initiator": str(params.get("initiator", "")),
-                    "isolation": str(params.get("network_isolation_key", "")),
-                }
-            )
-    return requests
-
-
-def made_by_the_site(request: dict[str, str]) -> bool:
-    """A request on behalf of our pages: initiated by, or isolated under, a local origin."""
-    origins = [request["initiator"], *request["isolation"].split()]
-    return any(is_local(origin) for origin in origins if "://" in origin)
 
 
 class ResourceTags(HTMLParser):

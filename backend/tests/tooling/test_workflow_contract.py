@@ -19,6 +19,9 @@ CHECK_HOOKS = {
     "mypy": ("typecheck", "mypy"),
     "bandit": ("security", "bandit"),
     "import-linter": ("imports", "lint-imports"),
+    "web-lint": ("web-lint", "run --silent lint"),
+    "web-typecheck": ("web-typecheck", "run --silent typecheck"),
+    "web-test-unit": ("web-test-unit", "run --silent test"),
 }
 
 

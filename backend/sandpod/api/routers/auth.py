@@ -5,8 +5,8 @@ from fastapi import APIRouter, Depends, HTTPException, Response
 from sandpod.api.auth import clear_session_cookies, set_session_cookies
 from sandpod.api.deps import StateDep
 from sandpod.api.problems import problem_responses
-from sandpod.api.rate_limits import ReadPrincipal, limit_auth_per_ip
-from sandpod.api.schemas import AccessToken, Credentials, Registration, UserOut
+from sandpod.api.rate_limits import ReadPrincipal, limit_auth_per_ip, limit_read_per_ip
+from sandpod.api.schemas import AccessToken, AuthSettings, Credentials, Registration, UserOut
 from sandpod.api.state import ApiState
 from sandpod.domain.users import Role
 from sandpod.services.accounts import AccountService
@@ -23,6 +23,19 @@ def _accounts(state: ApiState) -> AccountService:
     if state.accounts is None:
         raise HTTPException(404, OFF)
     return state.accounts
+
+
+@router.get(
+    "/settings",
+    response_model=AuthSettings,
+    dependencies=[Depends(limit_read_per_ip)],  # public, so limited per client address only
+    responses=problem_responses(429),
+    summary="Whether this server has accounts, and whether registration is open",
+)
+async def auth_settings(state: StateDep) -> AuthSettings:
+    if state.accounts is None:
+        return AuthSettings(accounts=False, registration_open=False)
+    return AuthSettings(accounts=True, registration_open=state.accounts.registration_open)
 
 
 @router.post(
