@@ -105,10 +105,11 @@ EOF
   jvm=($KAFKA_HEAP_OPTS -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:+ExitOnOutOfMemoryError
     -Djava.awt.headless=true "-Dlog4j2.configurationFile=$dir/log4j2.properties")
   if [[ ! -f $dir/data/meta.properties ]]; then
-    local cluster_id
-    cluster_id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+    local cluster_id=${SANDPOD_KAFKA_CLUSTER_ID:-}
+    [[ -n $cluster_id ]] || cluster_id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+    # --cluster-id=<id>, one word: a base64url id may start with '-' and would read as an option.
     if ! "$java" "${jvm[@]}" -cp "$cp" kafka.tools.StorageTool format --ignore-formatted \
-      --config "$dir/server.properties" --cluster-id "$cluster_id" >>"$(svc_log kafka)" 2>&1; then
+      --config "$dir/server.properties" "--cluster-id=$cluster_id" >>"$(svc_log kafka)" 2>&1; then
       die "kafka: formatting the storage failed; see $(svc_log kafka)"
     fi
   fi

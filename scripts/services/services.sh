@@ -14,7 +14,8 @@
 # Downloads and builds: ${SANDPOD_CACHE:-~/.cache/sandpod}. Data, logs, pids: <repo>/.services/.
 # Ports: SANDPOD_REDIS_PORT (16379), SANDPOD_KAFKA_PORT (19092), SANDPOD_KAFKA_CONTROLLER_PORT (19093),
 # SANDPOD_MONGO_PORT (27018), SANDPOD_MONGO_DEBUG_PORT (18088), SANDPOD_SCHEMA_REGISTRY_PORT (18081),
-# SANDPOD_SCHEMA_REGISTRY_MANAGEMENT_PORT (18082).
+# SANDPOD_SCHEMA_REGISTRY_MANAGEMENT_PORT (18082). SANDPOD_KAFKA_CLUSTER_ID: the id Kafka's storage
+# is formatted with the first time (default: 16 random bytes, base64url).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

@@ -6,6 +6,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sandpod.observability import REQUESTS, tracer
 
+UNMATCHED = "unmatched"
+
 
 class RequestTiming:
     def __init__(self, app: ASGIApp) -> None:
@@ -24,11 +26,15 @@ class RequestTiming:
                 status = message["status"]
             await send(message)
 
-        with tracer.start_as_current_span(f"{scope['method']} {scope['path']}") as span:
+        # Named by the route template once routing found it: a raw path would make one span name
+        # per execution id. A path no route matches is named by its method alone.
+        with tracer.start_as_current_span(scope["method"]) as span:
             try:
                 await self._app(scope, receive, record_status)
             finally:
                 template = _route_template(scope)
+                if template != UNMATCHED:
+                    span.update_name(f"{scope['method']} {template}")
                 span.set_attribute("http.route", template)
                 span.set_attribute("http.response.status_code", status)
                 REQUESTS.labels(scope["method"], template, str(status)).observe(
@@ -43,7 +49,7 @@ def _route_template(scope: Scope) -> str:
     real path; unmatched paths collapse to one label so metrics cardinality stays bounded.
     """
     if scope.get("route") is None:
-        return "unmatched"
+        return UNMATCHED
     path: str = scope["path"]
     for name, value in scope.get("path_params", {}).items():
         path = path.replace(f"/{value}", f"/{{{name}}}", 1)

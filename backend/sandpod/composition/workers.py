@@ -6,10 +6,14 @@ from sandpod.composition.errors import StartupError
 from sandpod.composition.pod_monitor import build_pod_monitor
 from sandpod.composition.results import build_results
 from sandpod.composition.runner import build_runner
-from sandpod.composition.worker import Worker
+from sandpod.composition.worker import Work, Worker
 from sandpod.config import Mode, Settings
 
-WORKERS: dict[str, Callable[[Settings], Awaitable[Worker]]] = {
+__all__ = ["WORKERS", "Work", "Worker", "WorkerBuilder", "build_worker"]
+
+WorkerBuilder = Callable[[Settings], Awaitable[Worker]]
+
+WORKERS: dict[str, WorkerBuilder] = {
     "runner": build_runner,
     "results": build_results,
     "pod-monitor": build_pod_monitor,

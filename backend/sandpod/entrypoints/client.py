@@ -9,6 +9,7 @@ import click
 import httpx
 
 API = "/api/v1"
+TERMINAL = frozenset({"completed", "failed", "timed_out", "cancelled", "errored"})
 
 
 class SubmitFailedError(RuntimeError):
@@ -65,12 +66,14 @@ def submit_and_follow(
     wait: bool,
     idempotency_key: str | None = None,
     token: str | None = None,
+    transport: httpx.BaseTransport | None = None,
 ) -> int:
     """Returns the exit code for the CLI: the script's own when it ran, 1 otherwise."""
     headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    with httpx.Client(base_url=url, headers=headers, timeout=httpx.Timeout(30, read=None)) as http:
+    timeout = httpx.Timeout(30, read=None)
+    with httpx.Client(base_url=url, headers=headers, timeout=timeout, transport=transport) as http:
         response = http.post(f"{API}/executions", json=body)
         if response.status_code != 202:
             raise SubmitFailedError(f"{response.status_code}: {_problem_detail(response)}")
@@ -79,12 +82,16 @@ def submit_and_follow(
         if not wait:
             click.echo(execution_id)
             return 0
+        last: dict[str, Any] = {}
         with http.stream("GET", f"{API}/executions/{execution_id}/events") as stream:
             for event, data in _sse_events(stream):
                 if event == "status":
-                    click.echo(f"{execution_id} {json.loads(data)['status']}", err=True)
-        final = http.get(f"{API}/executions/{execution_id}").json()
-    return _print_result(final)
+                    last = json.loads(data)
+                    click.echo(f"{execution_id} {last['status']}", err=True)
+        if last.get("status") not in TERMINAL or last.get("result") is None:
+            # The stream ended without its terminal update (cut short): ask for the result.
+            last = http.get(f"{API}/executions/{execution_id}").json()
+    return _print_result(last)
 
 
 def _print_result(execution: dict[str, Any]) -> int:

@@ -93,6 +93,7 @@ def settings(**overrides: Any) -> Settings:
         },
         workers={
             "max_concurrent_executions": 4,
+            "isolation_check_interval_seconds": 0,  # the fake sandbox cannot run the canary
             "sweep_interval_seconds": 1,
             "republish_after_seconds": 3,
             "sweep_grace_seconds": 600,  # the timeout sweep must not fail anything in this test

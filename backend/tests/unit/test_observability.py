@@ -7,7 +7,11 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from opentelemetry import metrics, trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from sandpod.api import timing
 from sandpod.config import Settings
 from sandpod.logs import JsonFormatter
 from sandpod.observability import configure_telemetry
@@ -72,3 +76,22 @@ def test_otlp_export_is_off_unless_an_endpoint_is_set(monkeypatch: pytest.Monkey
     configure_telemetry("sandpod-test", None)
     configure_telemetry("sandpod-test", "")
     assert installed == []  # (tests/integration/test_otlp_export.py: an endpoint turns it on)
+
+
+async def test_span_names_use_the_route_template_not_the_path(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    monkeypatch.setattr(timing, "tracer", provider.get_tracer("test"))
+    async with api_client(Settings()) as http:
+        for execution_id in ("ex_one", "ex_two"):
+            await http.get(f"/api/v1/executions/{execution_id}")
+        await http.get("/no/such/path")
+    names = [span.name for span in exporter.get_finished_spans()]
+    assert names == [
+        "GET /api/v1/executions/{execution_id}",
+        "GET /api/v1/executions/{execution_id}",
+        "GET",
+    ]
