@@ -14,6 +14,7 @@ from sandpod.ports import (
 )
 from sandpod.services.executions import ExecutionService, InputCaps
 from sandpod.services.results import ResultProcessor
+from sandpod.services.retention import RetentionSweep
 from sandpod.services.runner import RunnerService
 
 
@@ -74,4 +75,12 @@ def runner_service(
     """The runner over `sandbox`; it runs the runtimes that sandbox has."""
     return RunnerService(
         store=store, bus=bus, sandbox=sandbox, runtimes=RuntimeRegistry(sandbox.runtimes())
+    )
+
+
+def retention_sweep(
+    settings: Settings, *, store: ExecutionStore, idempotency: IdempotencyKeys
+) -> RetentionSweep:
+    return RetentionSweep(
+        store=store, idempotency=idempotency, retention_seconds=settings.workers.retention_seconds
     )

@@ -59,3 +59,23 @@ class InvalidCredentialsError(AuthenticationError):
 class RegistrationClosedError(ForbiddenError):
     def __init__(self) -> None:
         super().__init__("registration is closed on this server; ask an admin for an account")
+
+
+class NotFinishedError(ConflictError):
+    def __init__(self, execution_id: str, status: str) -> None:
+        super().__init__(
+            f"execution {execution_id!r} has not finished ({status}); cancel it first, "
+            "or wait for its end"
+        )
+
+
+class ApiKeyNotFoundError(NotFoundError):
+    def __init__(self, key_id: str) -> None:
+        super().__init__(f"no API key with id {key_id!r}")
+
+
+class TooManyApiKeysError(ConflictError):
+    def __init__(self, most: int) -> None:
+        super().__init__(
+            f"an account may hold at most {most} active API keys; revoke one you no longer use"
+        )
