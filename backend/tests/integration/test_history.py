@@ -80,6 +80,8 @@ async def test_a_deleted_executions_idempotency_key_starts_anew(stack: Stack) ->
     assert second.status_code == 202, second.text
     assert second.json()["id"] != first.json()["id"]
     assert "idempotent-replayed" not in second.headers
+    # Ends before the stack closes: closing the embedded app mid-run has been seen to hang.
+    await stack.finished(second.json()["id"])
 
 
 async def test_list_filters_by_runtime_and_time_range(stack: Stack) -> None:
@@ -92,6 +94,8 @@ async def test_list_filters_by_runtime_and_time_range(stack: Stack) -> None:
         assert response.status_code == 200, response.text
         return [item["id"] for item in response.json()["items"]]
 
+    for execution_id in (before, after):  # ended before the stack closes (as above)
+        await stack.finished(execution_id)
     assert await listed(runtime="python:3.12") == [after, before]
     assert await listed(runtime="node:22") == []
     assert await listed(created_after=middle.isoformat()) == [after]
