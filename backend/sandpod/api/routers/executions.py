@@ -54,7 +54,9 @@ Wait = Annotated[
         200: {"model": ExecutionOut, "description": "With `wait`: the execution ended in time."},
         **problem_responses(400, 401, 403, 409, 413, 422, 429, 503),
     },
-    summary="Submit a script (and optionally wait for its end)",
+    summary="Submit a script",
+    description="With `wait`, the answer waits for the end: 200 with the finished execution "
+    "when it ends in time, else 202 as without.",
 )
 async def submit_execution(
     body: SubmitExecution,
