@@ -6,6 +6,7 @@ noisy), so read the ratios, not the absolute numbers:
   a  bare interpreter start        python3.12 on the hello-world script, no sandbox
   b  raw sandbox start             the local runner, called directly (no API, no events)
   c  submit-to-result latency      POST /executions, then the SSE stream until the terminal event
+  w  run-and-wait latency          POST /executions?wait=5: the result in one round trip
   d  sustained throughput          executions per second at concurrency 8 through the API
 
 Run with `make bench` (or `cd backend && uv run python ../bench/bench.py --help`).
@@ -58,6 +59,7 @@ class ModeFigures:
     c8: Figures
     rate_c8: float
     idle_rss_mb: float
+    w1: Figures
 
 
 @dataclass
@@ -140,6 +142,25 @@ async def submit_and_wait(http: httpx.AsyncClient) -> float:
     return elapsed
 
 
+async def run_and_wait(http: httpx.AsyncClient) -> float:
+    started = time.perf_counter()
+    response = await http.post(
+        "/api/v1/executions", params={"wait": 5}, json={"runtime": RUNTIME, "script": HELLO}
+    )
+    elapsed = time.perf_counter() - started
+    if response.status_code != 200 or response.json()["status"] != "completed":
+        raise RuntimeError(f"run-and-wait answered {response.status_code}: {response.text}")
+    return elapsed
+
+
+async def wait_latency(url: str, runs: int, headers: dict[str, str]) -> Figures:
+    """Latency of `?wait=5` submissions, one at a time."""
+    async with httpx.AsyncClient(base_url=url, timeout=60, headers=headers) as http:
+        for _ in range(3):  # warm-up
+            await run_and_wait(http)
+        return Figures.of([await run_and_wait(http) for _ in range(runs)])
+
+
 async def latency(
     url: str, concurrency: int, total: int, headers: dict[str, str]
 ) -> tuple[Figures, float]:
@@ -216,7 +237,8 @@ async def measure_mode(
         headers = await sign_in(url, env)
         c1, _ = await latency(url, 1, runs, headers)
         c8, rate8 = await latency(url, 8, runs * 2, headers)
-    return ModeFigures(c1, c8, rate8, idle_rss)
+        w1 = await wait_latency(url, runs, headers)
+    return ModeFigures(c1, c8, rate8, idle_rss, w1)
 
 
 # A benchmark measures the platform, not its abuse protection: 0 turns a rate budget off.
@@ -336,6 +358,8 @@ def print_report(report: Report) -> None:
         print(f"\n[{mode}]")
         print(f"{'c  submit-to-result, concurrency 1':44} {c1.p50_ms:9.1f} {c1.p99_ms:9.1f}")
         print(f"{'c  submit-to-result, concurrency 8':44} {c8.p50_ms:9.1f} {c8.p99_ms:9.1f}")
+        w1 = figures.w1
+        print(f"{'w  run-and-wait (?wait=5), concurrency 1':44} {w1.p50_ms:9.1f} {w1.p99_ms:9.1f}")
         print(f"   c/b = {c1.p50_ms / b:.2f}   c/a = {c1.p50_ms / a:.2f}")
         verdict = "met" if c1.p50_ms <= target else "MISSED"
         print(f"   target c1 p50 <= 1.5 b + 10 ms = {target:.1f} ms: {verdict}")

@@ -93,6 +93,15 @@ class ApiSettings(SettingsGroup):
         2 * 1024 * 1024, description="Largest accepted HTTP request body."
     )
     sse_heartbeat_seconds: float = Field(15.0, description="Interval of SSE heartbeat comments.")
+    max_wait_seconds: float = Field(
+        30.0,
+        ge=0,
+        description="The longest `POST /executions?wait=SECONDS` holds a request open for the "
+        "execution to end; a longer wait asked for is cut to this. 0 turns waiting off.",
+    )
+    max_batch_items: int = Field(
+        20, ge=1, le=1000, description="Most submissions one `POST /executions/batch` may hold."
+    )
 
 
 class RateLimitSettings(SettingsGroup):
@@ -164,6 +173,9 @@ class AuthSettings(SettingsGroup):
     password_hash_memory_kib: int = Field(
         65536, ge=1024, description="argon2id memory per hash, in KiB."
     )
+    max_api_keys_per_user: int = Field(
+        20, ge=1, description="Most active (unrevoked) API keys one account may hold."
+    )
 
 
 class WorkerSettings(SettingsGroup):
@@ -189,6 +201,15 @@ class WorkerSettings(SettingsGroup):
         "still queued this long whose request never reached the event bus (a failed publish), "
         "once; a runner starts it only if it is still queued. 0 turns this off; embedded mode "
         "never republishes.",
+    )
+    retention_seconds: float = Field(
+        30 * 24 * 3600,
+        ge=0,
+        description="Finished executions (with their results) are removed this long after "
+        "they end, by a sweep in the result processor. 0 keeps them for good.",
+    )
+    retention_sweep_interval_seconds: float = Field(
+        300.0, gt=0, description="How often the retention sweep looks for expired executions."
     )
     isolation_check_interval_seconds: float = Field(
         300,

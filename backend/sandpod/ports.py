@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
+from sandpod.domain.api_keys import ApiKey
 from sandpod.domain.errors import ConflictError, UnavailableError
 from sandpod.domain.events import Event, EventType, StatusUpdate
 from sandpod.domain.execution import Execution
@@ -59,8 +60,24 @@ class ExecutionStore(Protocol):
         status: ExecutionStatus | None,
         after: str | None,
         limit: int,
+        runtime: str | None = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
     ) -> Page:
-        """Newest first; `after` is the id of the last item of the previous page."""
+        """Newest first; `after` is the id of the last item of the previous page.
+
+        Each filter that is set narrows the list; the created_* bounds are exclusive.
+        """
+        ...
+
+    async def delete(self, execution_id: str) -> bool:
+        """Remove a finished execution; False when it is missing or has not finished."""
+        ...
+
+    async def delete_finished(
+        self, *, finished_before: datetime, limit: int
+    ) -> Sequence[Execution]:
+        """Remove up to `limit` executions that finished before the given time; the removed."""
         ...
 
     async def transition(
@@ -129,7 +146,9 @@ class IdempotencyKeys(Protocol):
         """Bind key to (fingerprint, execution_id) unless bound; return an existing binding."""
         ...
 
-    async def release(self, scope: str, key: str) -> None: ...
+    async def release(self, scope: str, key: str, *, only_for: str | None = None) -> None:
+        """Unbind the key; with `only_for`, only while it is bound to that execution id."""
+        ...
 
 
 EventHandler = Callable[[Event], Awaitable[None]]
@@ -210,6 +229,22 @@ class UserStore(Protocol):
 
     async def end_sessions(self, user_id: str) -> User | None:
         """Bump the session version so every token issued so far stops working."""
+        ...
+
+    async def add_api_key(self, key: ApiKey) -> None: ...
+
+    async def get_api_key(self, key_id: str) -> ApiKey | None: ...
+
+    async def list_api_keys(self, owner: str) -> Sequence[ApiKey]:
+        """The owner's keys, revoked ones included, oldest first."""
+        ...
+
+    async def revoke_api_key(self, key_id: str, *, at: datetime) -> ApiKey | None:
+        """Mark the key revoked (the first time only); None when there is no such key."""
+        ...
+
+    async def touch_api_key(self, key_id: str, *, at: datetime) -> None:
+        """Record a use of the key."""
         ...
 
     async def ping(self) -> None: ...

@@ -10,7 +10,16 @@ from sandpod import __version__
 from sandpod.api.body_limit import BodySizeLimit
 from sandpod.api.problems import install_problem_handlers
 from sandpod.api.rate_limits import RateLimitHeaders
-from sandpod.api.routers import auth, executions, health, metrics, runtimes, scripts
+from sandpod.api.routers import (
+    api_keys,
+    auth,
+    batch,
+    executions,
+    health,
+    metrics,
+    runtimes,
+    scripts,
+)
 from sandpod.api.state import ApiState
 from sandpod.api.timing import RequestTiming
 from sandpod.api.web import install_web_page
@@ -72,7 +81,7 @@ def create_app(
         app.add_middleware(BodySizeLimit, max_bytes=max_request_bytes)
     app.add_middleware(RateLimitHeaders)
     v1 = APIRouter(prefix=API_PREFIX)
-    for module in (auth, executions, scripts, runtimes, health):
+    for module in (auth, api_keys, batch, executions, scripts, runtimes, health):
         v1.include_router(module.router)
     app.include_router(v1)
     app.include_router(metrics.router)

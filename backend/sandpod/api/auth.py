@@ -7,6 +7,7 @@ from fastapi import Depends, HTTPException, Request, Response
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
 from sandpod.api.deps import StateDep
+from sandpod.domain.api_keys import KEY_PREFIX
 from sandpod.services.errors import AuthenticationError
 from sandpod.services.executions import Principal
 from sandpod.services.tokens import IssuedToken
@@ -19,7 +20,8 @@ LOCAL_PRINCIPAL = Principal(id="local", is_admin=True)
 
 bearer_scheme = HTTPBearer(
     auto_error=False,
-    description="An access token from `POST /api/v1/auth/login` (API clients, the CLI).",
+    description="An access token from `POST /api/v1/auth/login` (the CLI, scripts), or an API "
+    "key from `POST /api/v1/auth/keys` (`spk_...`, long-lived, limited to its scopes).",
 )
 cookie_scheme = APIKeyCookie(
     name=SESSION_COOKIE,
@@ -41,6 +43,11 @@ async def current_principal(
 ) -> Principal:
     if state.accounts is None:
         return LOCAL_PRINCIPAL  # authentication is off: embedded mode on loopback
+    if bearer is not None and bearer.credentials.startswith(KEY_PREFIX) and state.api_keys:
+        try:
+            return await state.api_keys.authenticate(bearer.credentials)
+        except AuthenticationError as error:
+            raise unauthorized(str(error)) from error
     if bearer is not None:
         token, from_cookie = bearer.credentials, False
     elif cookie:

@@ -19,14 +19,13 @@ from sandpod.domain.errors import SandpodError
 PROBLEM_JSON = "application/problem+json"
 
 
-def problem(
+def problem_body(
     status: int,
     detail: str,
     *,
     instance: str | None = None,
     errors: list[dict[str, str]] | None = None,
-    headers: dict[str, str] | None = None,
-) -> JSONResponse:
+) -> dict[str, Any]:
     body: dict[str, Any] = {
         "type": "about:blank",
         "title": HTTPStatus(status).phrase,
@@ -37,6 +36,18 @@ def problem(
         body["instance"] = instance
     if errors:
         body["errors"] = errors
+    return body
+
+
+def problem(
+    status: int,
+    detail: str,
+    *,
+    instance: str | None = None,
+    errors: list[dict[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body = problem_body(status, detail, instance=instance, errors=errors)
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -45,17 +56,25 @@ def _where(location: Sequence[int | str]) -> str:
     return ".".join(parts) or "body"
 
 
-def _validation_problem(request: Request, error: RequestValidationError) -> JSONResponse:
-    errors = [
+def field_errors(errors: Sequence[Any]) -> list[dict[str, str]]:
+    """pydantic's errors as [{field, message}]."""
+    return [
         {"field": _where(item.get("loc", ())), "message": str(item.get("msg", "invalid"))}
-        for item in error.errors()
+        for item in errors
     ]
+
+
+def invalid_summary(errors: list[dict[str, str]]) -> str:
+    return "invalid request: " + "; ".join(f"{item['field']}: {item['message']}" for item in errors)
+
+
+def _validation_problem(request: Request, error: RequestValidationError) -> JSONResponse:
+    errors = field_errors(error.errors())
     if any(item.get("type") == "json_invalid" for item in error.errors()):
         return problem(
             400, "the request body is not valid JSON", instance=request.url.path, errors=errors
         )
-    summary = "; ".join(f"{item['field']}: {item['message']}" for item in errors)
-    return problem(422, f"invalid request: {summary}", instance=request.url.path, errors=errors)
+    return problem(422, invalid_summary(errors), instance=request.url.path, errors=errors)
 
 
 _HEADERS = {503: {"Retry-After": "5"}, 401: {"WWW-Authenticate": 'Bearer realm="sandpod"'}}

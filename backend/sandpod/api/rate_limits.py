@@ -15,10 +15,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from sandpod.api.auth import PrincipalDep
 from sandpod.api.budgets import Budget
 from sandpod.api.deps import StateDep
+from sandpod.domain.api_keys import Scope as KeyScope
 from sandpod.ports import RateDecision
 from sandpod.services.executions import Principal
 
 Kind = Literal["submit", "read", "auth"]
+Who = Literal["ip", "user", "key"]
 _SHOWN = "rate_limit"  # request-state key of the (decision, window) the headers report
 
 
@@ -36,7 +38,7 @@ def limit_headers(decision: RateDecision, window_seconds: int) -> dict[str, str]
     }
 
 
-async def _charge(request: Request, state: StateDep, kind: Kind, who: str, key: str) -> None:
+async def _charge(request: Request, state: StateDep, kind: Kind, who: Who, key: str) -> None:
     budget: Budget = getattr(state.rate_budgets, kind)
     limit = budget.per_ip if who == "ip" else budget.per_user
     if limit <= 0:
@@ -51,9 +53,10 @@ async def _charge(request: Request, state: StateDep, kind: Kind, who: str, key: 
         headers = limit_headers(decision, budget.window_seconds)
         headers["Retry-After"] = headers["RateLimit-Reset"]
         noun = {"submit": "submissions", "read": "reads", "auth": "sign-in attempts"}[kind]
+        source = {"ip": "client address", "user": "account", "key": "API key"}[who]
         raise HTTPException(
             429,
-            f"too many {noun} from this {'client address' if who == 'ip' else 'account'}: "
+            f"too many {noun} from this {source}: "
             f"{limit} per {budget.window_seconds} s; retry in {headers['Retry-After']} s",
             headers=headers,
         )
@@ -72,6 +75,21 @@ limit_read_per_ip = _per_ip("read")
 limit_auth_per_ip = _per_ip("auth")
 
 
+async def _charge_principal(
+    request: Request, state: StateDep, kind: Kind, principal: Principal
+) -> None:
+    """Each API key has its own budget (the per-user numbers); a session its account's."""
+    if principal.key_id is not None:
+        await _charge(request, state, kind, "key", principal.key_id)
+    else:
+        await _charge(request, state, kind, "user", principal.id)
+
+
+def _require(principal: Principal, scope: KeyScope) -> None:
+    if not principal.allows(scope):
+        raise HTTPException(403, f"this API key lacks the {scope} scope")
+
+
 # The IP budget is charged before the credential is checked, so guessing tokens costs budget too.
 async def submit_principal(
     _: Annotated[None, Depends(limit_submit_per_ip)],
@@ -79,7 +97,8 @@ async def submit_principal(
     request: Request,
     state: StateDep,
 ) -> Principal:
-    await _charge(request, state, "submit", "user", principal.id)
+    _require(principal, KeyScope.EXECUTIONS_WRITE)
+    await _charge_principal(request, state, "submit", principal)
     return principal
 
 
@@ -89,12 +108,49 @@ async def read_principal(
     request: Request,
     state: StateDep,
 ) -> Principal:
-    await _charge(request, state, "read", "user", principal.id)
+    _require(principal, KeyScope.EXECUTIONS_READ)
+    await _charge_principal(request, state, "read", principal)
     return principal
+
+
+async def account_principal(
+    _: Annotated[None, Depends(limit_read_per_ip)],
+    principal: PrincipalDep,
+    request: Request,
+    state: StateDep,
+) -> Principal:
+    """Any credential, whatever its scopes (who am I)."""
+    await _charge_principal(request, state, "read", principal)
+    return principal
+
+
+async def session_principal(
+    _: Annotated[None, Depends(limit_read_per_ip)],
+    principal: PrincipalDep,
+    request: Request,
+    state: StateDep,
+) -> Principal:
+    """A signed-in session: an API key may not manage keys or end sessions."""
+    if principal.key_id is not None:
+        raise HTTPException(
+            403, "an API key cannot do this; sign in with your password (POST /api/v1/auth/login)"
+        )
+    await _charge_principal(request, state, "read", principal)
+    return principal
+
+
+async def charge_another_submission(
+    request: Request, state: StateDep, principal: Principal
+) -> None:
+    """Charge one more submission (a batch's items after the first); HTTPException 429 if over."""
+    await _charge(request, state, "submit", "ip", client_ip(request))
+    await _charge_principal(request, state, "submit", principal)
 
 
 SubmitPrincipal = Annotated[Principal, Depends(submit_principal)]
 ReadPrincipal = Annotated[Principal, Depends(read_principal)]
+AccountPrincipal = Annotated[Principal, Depends(account_principal)]
+SessionPrincipal = Annotated[Principal, Depends(session_principal)]
 
 
 class RateLimitHeaders:

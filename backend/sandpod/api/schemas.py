@@ -1,10 +1,11 @@
 """Request and response bodies of the public API."""
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from sandpod.domain.api_keys import ApiKey, Scope
 from sandpod.domain.execution import Execution
 from sandpod.domain.limits import Limits, LimitsRequest
 from sandpod.domain.result import Result
@@ -27,6 +28,40 @@ class SubmitExecution(BaseModel):
     limits: LimitsRequest | None = Field(
         default=None, description="Ask for less than the defaults, or up to the maxima."
     )
+
+
+class BatchItem(SubmitExecution):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"runtime": "python:3.12", "script": "print(1)", "idempotency_key": "job-1"}
+            ]
+        },
+    )
+
+    idempotency_key: Annotated[
+        str | None,
+        Field(
+            min_length=1,
+            max_length=128,
+            description="Like the Idempotency-Key header, for this item alone.",
+        ),
+    ] = None
+
+
+class SubmitBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # Any object is taken here and a bad one judged on its own: it does not reject the rest.
+    items: Annotated[
+        list[Annotated[BatchItem | dict[str, Any], Field(union_mode="left_to_right")]],
+        Field(
+            min_length=1,
+            description="Submissions, each validated on its own (at most the server's "
+            "`max_batch_items`).",
+        ),
+    ]
 
 
 class ExecutionOut(BaseModel):
@@ -60,6 +95,18 @@ class ExecutionOut(BaseModel):
 class ExecutionPage(BaseModel):
     items: list[ExecutionOut]
     next_cursor: str | None = Field(description="Pass as `cursor` to get the next page.")
+
+
+class BatchOutcome(BaseModel):
+    index: int = Field(description="Position of the item in the request.")
+    status: int = Field(description="202 when accepted, else the status of `problem`.")
+    execution: "ExecutionOut | None" = None
+    replayed: bool = Field(False, description="Its idempotency key returned an earlier one.")
+    problem: "Problem | None" = None
+
+
+class BatchOut(BaseModel):
+    items: list[BatchOutcome]
 
 
 class RuntimeLimits(BaseModel):
@@ -159,3 +206,44 @@ class AuthSettings(BaseModel):
         "(embedded mode bound to loopback) and there is nothing to sign in to."
     )
     registration_open: bool = Field(description="Whether anyone may create an account.")
+
+
+class NewApiKey(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"name": "ci", "scopes": ["executions:write"]}]},
+    )
+
+    name: Annotated[str, Field(min_length=1, max_length=64, description="What it is for.")]
+    scopes: Annotated[
+        list[Scope],
+        Field(min_length=1, max_length=len(Scope), description="What the key may do."),
+    ] = [Scope.EXECUTIONS_READ, Scope.EXECUTIONS_WRITE]
+
+
+class ApiKeyOut(BaseModel):
+    id: str
+    prefix: str = Field(description="The key's first part (`spk_<id>`), to tell keys apart.")
+    name: str
+    scopes: list[Scope]
+    created_at: datetime
+    last_used_at: datetime | None = Field(description="Recorded at most once a minute.")
+    revoked_at: datetime | None
+
+    @classmethod
+    def of(cls, key: ApiKey) -> "ApiKeyOut":
+        return cls(
+            id=key.id,
+            prefix=key.prefix,
+            name=key.name,
+            scopes=sorted(key.scopes),
+            created_at=key.created_at,
+            last_used_at=key.last_used_at,
+            revoked_at=key.revoked_at,
+        )
+
+
+class CreatedApiKey(ApiKeyOut):
+    key: str = Field(
+        description="The whole key: send it as `Authorization: Bearer <key>`. Shown only now."
+    )

@@ -8,6 +8,7 @@ from sandpod.domain.limits import LimitPolicy
 from sandpod.domain.runtimes import RuntimeRegistry
 from sandpod.ports import RateLimiter
 from sandpod.services.accounts import AccountService
+from sandpod.services.api_keys import ApiKeyService
 from sandpod.services.executions import ExecutionService
 from sandpod.services.scripts import ScriptService
 
@@ -24,6 +25,10 @@ class ApiState:
     rate_budgets: RateBudgets
     secure_cookies: bool
     sse_heartbeat_seconds: float
+    max_wait_seconds: float
+    max_batch_items: int
+    # None exactly when `accounts` is None.
+    api_keys: ApiKeyService | None = None
     # name -> coroutine that raises when that dependency is not ready
     readiness: dict[str, Callable[[], Awaitable[None]]] = field(default_factory=dict)
     # run once when the app starts (seeding the admin)

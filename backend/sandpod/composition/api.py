@@ -15,8 +15,9 @@ from sandpod.composition.opening import opening
 from sandpod.composition.services import execution_service, script_service
 from sandpod.config import Mode, Settings
 from sandpod.domain.runtimes import CATALOGUE, RuntimeRegistry
-from sandpod.ports import RateLimiter
+from sandpod.ports import RateLimiter, UserStore
 from sandpod.services.accounts import AccountService
+from sandpod.services.api_keys import ApiKeyService
 from sandpod.services.executions import ExecutionService
 from sandpod.services.scripts import ScriptService
 
@@ -32,10 +33,15 @@ def api_state(
     rate_limiter: RateLimiter,
     accounts: AccountService | None,
     readiness: ReadinessChecks,
+    users: UserStore | None = None,
 ) -> ApiState:
     if auth_enabled(settings) and accounts is None:  # never fall back to the local admin
         raise StartupError("authentication is on but this process has no account service")
+    api_keys = None
+    if accounts is not None and users is not None:
+        api_keys = ApiKeyService(users, max_active_per_user=settings.auth.max_api_keys_per_user)
     return ApiState(
+        api_keys=api_keys,
         executions=executions,
         runtimes=runtimes,
         limits=settings.executions.limit_policy,
@@ -45,6 +51,8 @@ def api_state(
         rate_budgets=RateBudgets.of(settings.rate_limits),
         secure_cookies=not is_loopback(settings.host),
         sse_heartbeat_seconds=settings.api.sse_heartbeat_seconds,
+        max_wait_seconds=settings.api.max_wait_seconds,
+        max_batch_items=settings.api.max_batch_items,
         readiness=readiness,
         startup=[] if accounts is None else [admin_seeder(settings, accounts)],
     )
@@ -73,6 +81,7 @@ async def distributed_api(settings: Settings) -> AsyncIterator[ApiState]:
             runtimes=runtimes,
             rate_limiter=redis.rate_limiter,
             accounts=accounts,
+            users=mongo.users,
             readiness={"store": mongo.ping, "redis": redis.ping, "event_bus": bus.ping},
         )
     async with stack:

@@ -23,6 +23,7 @@ from sandpod.composition.isolation import isolation_guard
 from sandpod.composition.services import (
     execution_service,
     result_processor,
+    retention_sweep,
     runner_service,
     script_service,
 )
@@ -33,8 +34,10 @@ from sandpod.ports import EventBus, SandboxRunner
 from sandpod.services.accounts import AccountService
 from sandpod.services.isolation import IsolationGuard
 from sandpod.services.results import ResultProcessor
+from sandpod.services.retention import RetentionSweep
 from sandpod.services.runner import RunnerService
 from sandpod.workers.results import run_results
+from sandpod.workers.retention import run_retention
 from sandpod.workers.runner import run_runner
 
 
@@ -46,6 +49,7 @@ class Embedded:
     sandbox: SandboxRunner
     runner: RunnerService
     results: ResultProcessor
+    retention: RetentionSweep
     guard: IsolationGuard | None = None
 
     @property
@@ -77,6 +81,13 @@ class Embedded:
                         sweep_interval_seconds=self.settings.workers.sweep_interval_seconds,
                     ),
                     name="results",
+                ),
+                asyncio.create_task(
+                    run_retention(
+                        self.retention,
+                        interval_seconds=self.settings.workers.retention_sweep_interval_seconds,
+                    ),
+                    name="retention",
                 ),
             ]
             if self.guard is not None:
@@ -120,6 +131,7 @@ def build_embedded(settings: Settings, sandbox: SandboxRunner | None = None) -> 
     }
     if guard is not None:
         readiness["isolation"] = guard.ready
+    idempotency = InMemoryIdempotencyKeys()
     state = api_state(
         settings,
         executions=execution_service(
@@ -127,13 +139,14 @@ def build_embedded(settings: Settings, sandbox: SandboxRunner | None = None) -> 
             store=store,
             bus=bus,
             live=live,
-            idempotency=InMemoryIdempotencyKeys(),
+            idempotency=idempotency,
             runtimes=runtimes,
         ),
         scripts=script_service(settings, store=InMemoryScriptStore(), runtimes=runtimes),
         runtimes=runtimes,
         rate_limiter=InMemoryRateLimiter(),
         accounts=accounts,
+        users=users,
         readiness=readiness,
     )
     return Embedded(
@@ -143,6 +156,7 @@ def build_embedded(settings: Settings, sandbox: SandboxRunner | None = None) -> 
         sandbox=runner,
         runner=runner_service(store=store, bus=bus, sandbox=runner),
         results=result_processor(settings, store=store, live=live, bus=bus, republish=False),
+        retention=retention_sweep(settings, store=store, idempotency=idempotency),
         guard=guard,
     )
 

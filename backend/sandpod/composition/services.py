@@ -15,6 +15,7 @@ from sandpod.ports import (
 )
 from sandpod.services.executions import ExecutionService, InputCaps
 from sandpod.services.results import ResultProcessor
+from sandpod.services.retention import RetentionSweep
 from sandpod.services.runner import RunnerService
 from sandpod.services.scripts import ScriptService
 
@@ -83,4 +84,12 @@ def runner_service(
     """The runner over `sandbox`; it runs the runtimes that sandbox has."""
     return RunnerService(
         store=store, bus=bus, sandbox=sandbox, runtimes=RuntimeRegistry(sandbox.runtimes())
+    )
+
+
+def retention_sweep(
+    settings: Settings, *, store: ExecutionStore, idempotency: IdempotencyKeys
+) -> RetentionSweep:
+    return RetentionSweep(
+        store=store, idempotency=idempotency, retention_seconds=settings.workers.retention_seconds
     )

@@ -192,36 +192,50 @@ def submit(
 
 @main.command()
 @click.option("--url", envvar="SANDPOD_URL", default=DEFAULT_URL, show_default=True)
-@click.option("--username", "-u", prompt=True, help="Account name (prompted when omitted).")
+@click.option("--username", "-u", default=None, help="Account name (prompted when omitted).")
 @click.option(
     "--password-stdin",
     is_flag=True,
     help="Read the password from the first line of standard input instead of a prompt.",
 )
-def login(url: str, username: str, password_stdin: bool) -> None:
-    """Sign in and store the access token for URL in ~/.config/sandpod/credentials.json."""
-    from sandpod.entrypoints.client import SubmitFailedError
+@click.option(
+    "--api-key-stdin",
+    is_flag=True,
+    help="Store an API key (spk_..., from POST /api/v1/auth/keys) read from the first line of "
+    "standard input instead of signing in with a password.",
+)
+def login(url: str, username: str | None, password_stdin: bool, api_key_stdin: bool) -> None:
+    """Sign in (or check an API key) and store the credential for URL in
+    ~/.config/sandpod/credentials.json."""
+    from sandpod.entrypoints.client import SubmitFailedError, whoami
     from sandpod.entrypoints.client import login as sign_in
     from sandpod.entrypoints.credentials import save_token
 
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = click.prompt("Password", hide_input=True)
     try:
-        token = sign_in(url, username, password)
+        if api_key_stdin:
+            token = sys.stdin.readline().strip()
+            name = whoami(url, token)  # a key that does not work is never stored
+        else:
+            name = username or str(click.prompt("Username"))
+            if password_stdin:
+                password = sys.stdin.readline().rstrip("\r\n")
+            else:
+                password = click.prompt("Password", hide_input=True)
+            token = sign_in(url, name, password)
     except SubmitFailedError as error:
         _fail(str(error))
     except httpx.HTTPError as error:
         _fail(f"cannot reach sandpod at {url}: {error}")
-    path = save_token(url, token, username)
-    click.echo(f"signed in to {url} as {username}; token stored in {path}", err=True)
+    path = save_token(url, token, name)
+    what = "API key" if api_key_stdin else "token"
+    click.echo(f"signed in to {url} as {name}; {what} stored in {path}", err=True)
 
 
 @main.command()
 @click.option("--url", envvar="SANDPOD_URL", default=DEFAULT_URL, show_default=True)
 def logout(url: str) -> None:
     """End the session on the server and forget the stored token for URL."""
+    from sandpod.domain.api_keys import KEY_PREFIX
     from sandpod.entrypoints.client import SubmitFailedError
     from sandpod.entrypoints.client import logout as sign_out
     from sandpod.entrypoints.credentials import forget_token, load_token
@@ -229,6 +243,10 @@ def logout(url: str) -> None:
     token = load_token(url)
     if token is None:
         click.echo(f"not signed in to {url}", err=True)
+        return
+    if token.startswith(KEY_PREFIX):
+        forget_token(url)
+        click.echo(f"forgot the API key for {url} (it works until revoked)", err=True)
         return
     try:
         sign_out(url, token)

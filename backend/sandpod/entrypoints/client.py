@@ -36,6 +36,16 @@ def login(url: str, username: str, password: str) -> str:
     return token
 
 
+def whoami(url: str, token: str) -> str:
+    """The username the credential (token or API key) belongs to, or SubmitFailedError."""
+    with httpx.Client(base_url=url, timeout=30) as http:
+        response = http.get(f"{API}/auth/me", headers={"Authorization": f"Bearer {token}"})
+    if response.status_code != 200:
+        raise SubmitFailedError(f"{response.status_code}: {_problem_detail(response)}")
+    username: str = response.json()["username"]
+    return username
+
+
 def logout(url: str, token: str) -> None:
     """End every session of the account on the server (best effort: 401 means already ended)."""
     with httpx.Client(base_url=url, timeout=30) as http:

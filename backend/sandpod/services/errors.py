@@ -65,3 +65,23 @@ class ScriptNotFoundError(NotFoundError):
     def __init__(self, script_id: str) -> None:
         super().__init__(f"no saved script with id {script_id!r}")
         self.script_id = script_id
+
+
+class NotFinishedError(ConflictError):
+    def __init__(self, execution_id: str, status: str) -> None:
+        super().__init__(
+            f"execution {execution_id!r} has not finished ({status}); cancel it first, "
+            "or wait for its end"
+        )
+
+
+class ApiKeyNotFoundError(NotFoundError):
+    def __init__(self, key_id: str) -> None:
+        super().__init__(f"no API key with id {key_id!r}")
+
+
+class TooManyApiKeysError(ConflictError):
+    def __init__(self, most: int) -> None:
+        super().__init__(
+            f"an account may hold at most {most} active API keys; revoke one you no longer use"
+        )

@@ -4,7 +4,9 @@ import asyncio
 import logging
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
+from datetime import datetime
 
+from sandpod.domain.api_keys import Scope
 from sandpod.domain.events import CancelRequested, ExecutionRequested, StatusUpdate
 from sandpod.domain.execution import Execution, ExecutionSpec
 from sandpod.domain.limits import LimitPolicy, LimitsRequest
@@ -25,6 +27,7 @@ from sandpod.services.errors import (
     IdempotencyConflictError,
     IdempotencyInFlightError,
     InputTooLargeError,
+    NotFinishedError,
 )
 
 log = logging.getLogger(__name__)
@@ -36,9 +39,15 @@ class Principal:
 
     id: str
     is_admin: bool = False
+    # Set when an API key is the credential: its id and what it may do (a session may do all).
+    key_id: str | None = None
+    scopes: frozenset[Scope] | None = None
 
     def can_see(self, execution: Execution) -> bool:
         return self.is_admin or execution.owner == self.id
+
+    def allows(self, scope: Scope) -> bool:
+        return self.scopes is None or scope in self.scopes
 
 
 @dataclass(frozen=True)
@@ -56,6 +65,12 @@ class InputCaps:
     idempotency_ttl_seconds: int
     # Script and stdin together, when the sandbox receives them in one bounded carrier.
     max_input_bytes: int | None = None
+
+
+async def free_idempotency_key(idempotency: IdempotencyKeys, execution: Execution) -> None:
+    """Unbind a removed execution's Idempotency-Key, so a replay starts anew (not a 409)."""
+    if execution.idempotency_key is not None:
+        await idempotency.release(execution.owner, execution.idempotency_key, only_for=execution.id)
 
 
 class ExecutionService:
@@ -162,9 +177,40 @@ class ExecutionService:
         cursor: str | None = None,
         limit: int = 20,
         all_owners: bool = False,
+        runtime: str | None = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
     ) -> Page:
         owner = None if (principal.is_admin and all_owners) else principal.id
-        return await self._store.list(owner=owner, status=status, after=cursor, limit=limit)
+        return await self._store.list(
+            owner=owner,
+            status=status,
+            after=cursor,
+            limit=limit,
+            runtime=runtime,
+            created_after=created_after,
+            created_before=created_before,
+        )
+
+    async def retry(self, principal: Principal, execution_id: str) -> Execution:
+        """A new execution with the same spec, checked against today's runtimes and limits."""
+        spec = (await self.get(principal, execution_id)).spec
+        command = SubmitCommand(
+            runtime=spec.runtime,
+            script=spec.script,
+            stdin=spec.stdin,
+            limits=LimitsRequest(**spec.limits.model_dump()),
+        )
+        execution, _ = await self.submit(principal, command)
+        return execution
+
+    async def delete(self, principal: Principal, execution_id: str) -> None:
+        """Remove a finished execution (its owner or an admin); its Idempotency-Key is freed."""
+        execution = await self.get(principal, execution_id)
+        if not execution.status.is_terminal:
+            raise NotFinishedError(execution_id, execution.status)
+        if await self._store.delete(execution_id):
+            await free_idempotency_key(self._idempotency, execution)
 
     async def count(self, status: ExecutionStatus) -> int:
         return await self._store.count(status)
@@ -207,6 +253,23 @@ class ExecutionService:
                 yield update
                 if update.status.is_terminal:
                     return
+
+    async def wait_for_end(
+        self, principal: Principal, execution_id: str, seconds: float
+    ) -> Execution:
+        """The execution once it has ended, or as it stands when `seconds` have passed."""
+        if seconds > 0:
+            updates = self.watch(principal, execution_id)
+            try:
+                async with asyncio.timeout(seconds):
+                    async for update in updates:
+                        if update.status.is_terminal:
+                            break
+            except TimeoutError:
+                pass  # still running: the caller answers with the id to follow
+            finally:
+                await updates.aclose()
+        return await self.get(principal, execution_id)
 
     async def _replay(
         self, key: str, spec: ExecutionSpec, fingerprint: str, execution_id: str

@@ -47,3 +47,14 @@ async def test_a_binding_expires_after_its_ttl(idempotency: IdempotencyKeys) -> 
     assert await idempotency.claim("alice", "short", "fp-b", "ex_2", 1) == ("fp-a", "ex_1")
     await asyncio.sleep(1.2)  # the 1 s TTL running out is the behaviour under test
     assert await idempotency.claim("alice", "short", "fp-c", "ex_3", DAY) is None
+
+
+async def test_release_for_an_execution_frees_only_its_own_binding(
+    idempotency: IdempotencyKeys,
+) -> None:
+    assert await idempotency.claim("alice", "key-1", "fp-a", "ex_1", DAY) is None
+    await idempotency.release("alice", "key-1", only_for="ex_other")  # rebound since: kept
+    assert await idempotency.claim("alice", "key-1", "fp-b", "ex_2", DAY) == ("fp-a", "ex_1")
+    await idempotency.release("alice", "key-1", only_for="ex_1")
+    await idempotency.release("alice", "never-claimed", only_for="ex_1")
+    assert await idempotency.claim("alice", "key-1", "fp-b", "ex_2", DAY) is None

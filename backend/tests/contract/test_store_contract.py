@@ -239,3 +239,89 @@ async def test_count_by_status(store: ExecutionStore) -> None:
     assert await store.count(ExecutionStatus.RUNNING) == 1
     assert await store.count(ExecutionStatus.ERRORED) == 1
     assert await store.count(ExecutionStatus.COMPLETED) == 0
+
+
+async def test_list_filters_by_runtime_and_creation_time(store: ExecutionStore) -> None:
+    start = now()
+    old, middle, new = await added(
+        store,
+        execution(created_at=start - timedelta(hours=2)),
+        Execution(
+            owner="alice",
+            spec=SPEC.model_copy(update={"runtime": "node:22"}),
+            created_at=start - timedelta(hours=1),
+        ),
+        execution(created_at=start),
+    )
+
+    async def ids(
+        runtime: str | None = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
+    ) -> list[str]:
+        page = await store.list(
+            owner="alice",
+            status=None,
+            after=None,
+            limit=10,
+            runtime=runtime,
+            created_after=created_after,
+            created_before=created_before,
+        )
+        return [item.id for item in page.items]
+
+    assert await ids(runtime="python:3.12") == [new.id, old.id]
+    assert await ids(runtime="node:22") == [middle.id]
+    assert await ids(runtime="ruby:3") == []
+    assert await ids(created_after=start - timedelta(minutes=90)) == [new.id, middle.id]
+    assert await ids(created_before=start - timedelta(minutes=30)) == [middle.id, old.id]
+    # both bounds are exclusive
+    assert await ids(created_after=old.created_at, created_before=new.created_at) == [middle.id]
+    assert await ids("python:3.12", old.created_at, new.created_at) == []
+
+
+async def test_delete_removes_only_finished_executions(store: ExecutionStore) -> None:
+    queued, running, done = await added(store, execution(), execution(), execution())
+    await store.transition(running.id, ExecutionStatus.RUNNING, at=now())
+    await store.transition(done.id, ExecutionStatus.COMPLETED, at=now(), result=RESULT)
+    assert await store.delete(queued.id) is False
+    assert await store.delete(running.id) is False
+    assert await store.delete(done.id) is True
+    assert await store.get(done.id) is None
+    assert await store.delete(done.id) is False  # already gone
+    assert await store.delete("ex_missing") is False
+    assert {
+        item.id
+        for item in (await store.list(owner="alice", status=None, after=None, limit=10)).items
+    } == {queued.id, running.id}
+
+
+async def test_delete_finished_removes_what_ended_before_the_cut(store: ExecutionStore) -> None:
+    long_ago, lately, unfinished = await added(store, execution(), execution(), execution())
+    cut = now()
+    await store.transition(
+        long_ago.id, ExecutionStatus.FAILED, at=cut - timedelta(days=2), result=RESULT
+    )
+    await store.transition(
+        lately.id, ExecutionStatus.COMPLETED, at=cut + timedelta(seconds=1), result=RESULT
+    )
+    removed = await store.delete_finished(finished_before=cut, limit=10)
+    assert [item.id for item in removed] == [long_ago.id]
+    assert removed[0].idempotency_key == "k"
+    assert await store.get(long_ago.id) is None
+    assert await store.get(lately.id) is not None
+    assert await store.get(unfinished.id) is not None
+    assert await store.delete_finished(finished_before=cut, limit=10) == []
+
+
+async def test_delete_finished_takes_at_most_the_limit(store: ExecutionStore) -> None:
+    items = await added(store, *(execution() for _ in range(5)))
+    for item in items:
+        await store.transition(
+            item.id, ExecutionStatus.COMPLETED, at=now() - timedelta(hours=1), result=RESULT
+        )
+    first = await store.delete_finished(finished_before=now(), limit=3)
+    second = await store.delete_finished(finished_before=now(), limit=3)
+    assert len(first) == 3
+    assert len(second) == 2
+    assert {item.id for item in [*first, *second]} == {item.id for item in items}

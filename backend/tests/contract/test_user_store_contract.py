@@ -8,7 +8,13 @@ import pymongo
 import pytest
 
 from sandpod.adapters.memory.users import InMemoryUserStore
-from sandpod.adapters.mongo.users import CLAIMS_COLLECTION, USERS_COLLECTION, connect_users
+from sandpod.adapters.mongo.users import (
+    API_KEYS_COLLECTION,
+    CLAIMS_COLLECTION,
+    USERS_COLLECTION,
+    connect_users,
+)
+from sandpod.domain.api_keys import ApiKey, Scope
 from sandpod.domain.users import LockoutPolicy, Role, User, utcnow
 from sandpod.ports import UsernameTakenError, UserStore
 from tests import isolation
@@ -28,7 +34,7 @@ async def mongo_users(
         yield store
     finally:
         await store.close()
-        for name in (USERS_COLLECTION, CLAIMS_COLLECTION):
+        for name in (USERS_COLLECTION, CLAIMS_COLLECTION, API_KEYS_COLLECTION):
             mongo_database.drop_collection(name)
 
 
@@ -150,3 +156,55 @@ async def test_concurrent_changes_of_different_kinds_all_land(users: UserStore) 
         ada.password_hash,
         ada.created_at,
     )
+
+
+READ_WRITE = frozenset({Scope.EXECUTIONS_READ, Scope.EXECUTIONS_WRITE})
+
+
+def api_key(owner: str, name: str = "ci", scopes: frozenset[Scope] = READ_WRITE) -> ApiKey:
+    key, _ = ApiKey.issue(owner, name, scopes)
+    return key.model_copy(update={"created_at": now()})
+
+
+async def test_an_api_key_reads_back_as_stored_and_lists_per_owner(users: UserStore) -> None:
+    first = api_key("usr_a", "first")
+    read_only = api_key("usr_a", "second", frozenset({Scope.EXECUTIONS_READ})).model_copy(
+        update={"created_at": first.created_at + timedelta(seconds=1)}
+    )
+    theirs = api_key("usr_b")
+    for key in (first, read_only, theirs):
+        await users.add_api_key(key)
+    assert await users.get_api_key(first.id) == first
+    assert await users.get_api_key(read_only.id) == read_only
+    assert await users.get_api_key("missing") is None
+    assert [key.id for key in await users.list_api_keys("usr_a")] == [first.id, read_only.id]
+    assert await users.list_api_keys("usr_b") == [theirs]
+    assert await users.list_api_keys("usr_c") == []
+    with pytest.raises(ValueError, match="exists"):
+        await users.add_api_key(first)
+
+
+async def test_revoking_a_key_keeps_the_first_revocation_time(users: UserStore) -> None:
+    key = api_key("usr_a")
+    await users.add_api_key(key)
+    first = now()
+    revoked = await users.revoke_api_key(key.id, at=first)
+    assert revoked is not None
+    assert revoked.revoked_at == first
+    again = await users.revoke_api_key(key.id, at=first + timedelta(minutes=1))
+    assert again is not None
+    assert again.revoked_at == first
+    assert await users.revoke_api_key("missing", at=first) is None
+    assert (await users.list_api_keys("usr_a"))[0].revoked_at == first
+
+
+async def test_touching_a_key_records_its_latest_use(users: UserStore) -> None:
+    key = api_key("usr_a")
+    await users.add_api_key(key)
+    used = now()
+    await users.touch_api_key(key.id, at=used)
+    stored = await users.get_api_key(key.id)
+    assert stored is not None
+    assert stored.last_used_at == used
+    await users.touch_api_key("missing", at=used)  # no error, nothing stored
+    assert await users.get_api_key("missing") is None

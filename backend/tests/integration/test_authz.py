@@ -86,6 +86,16 @@ class World:
     done: str  # alice's finished execution
     running: str  # alice's execution that blocks until cancelled
     script: str  # alice's saved script
+    key: str  # id of alice's write-only API key
+
+
+async def api_key(http: httpx.AsyncClient, headers: dict[str, str], scope: str) -> dict[str, str]:
+    response = await http.post(
+        f"{API}/auth/keys", json={"name": scope, "scopes": [scope]}, headers=headers
+    )
+    assert response.status_code == 201, response.text
+    created: dict[str, str] = response.json()
+    return created
 
 
 @pytest.fixture
@@ -99,6 +109,10 @@ async def world() -> AsyncIterator[World]:
             "other": bearer(await token(http, "bob")),
             "admin": bearer(await token(http, "root", ADMIN_PASSWORD)),
         }
+        reader = await api_key(http, headers["owner"], "executions:read")
+        writer = await api_key(http, headers["owner"], "executions:write")
+        headers["key_read"] = bearer(reader["key"])
+        headers["key_write"] = bearer(writer["key"])
         submit = {"runtime": "python:3.12", "script": "print(1)"}
         done = (await http.post(EXECUTIONS, json=submit, headers=headers["owner"])).json()["id"]
         block = {"runtime": "python:3.12", "script": "# block"}
@@ -109,35 +123,47 @@ async def world() -> AsyncIterator[World]:
         await wait_status(http, running_id, headers["owner"], {"running"})
         saved = await http.post(SCRIPTS, json=SCRIPT, headers=headers["owner"])
         assert saved.status_code == 201, saved.text
-        yield World(http, headers, done, running_id, saved.json()["id"])
+        yield World(http, headers, done, running_id, saved.json()["id"], writer["id"])
 
 
-WHO = ("anonymous", "owner", "other", "admin")
+# alice's API keys: one that may only read executions, one that may only write them, so each
+# endpoint is tried with a key that has its scope and with one that lacks it.
+WHO = ("anonymous", "owner", "other", "admin", "key_read", "key_write")
 SUBMIT = {"runtime": "python:3.12", "script": "print(2)"}
-# (method, path, body, expected status for anonymous, owner, other, admin)
-MATRIX: list[tuple[str, str, dict[str, Any] | None, tuple[int, int, int, int]]] = [
-    ("POST", "/executions", SUBMIT, (401, 202, 202, 202)),
-    ("GET", "/executions", None, (401, 200, 200, 200)),
-    ("GET", "/executions?all=true", None, (401, 200, 200, 200)),
-    ("GET", "/executions/{done}", None, (401, 200, 404, 200)),
-    ("GET", "/executions/{done}/events", None, (401, 200, 404, 200)),
-    ("POST", "/executions/{running}/cancel", None, (401, 202, 404, 202)),
-    ("POST", "/executions/{done}/cancel", None, (401, 409, 404, 409)),
-    ("GET", "/executions/ex_unknown", None, (401, 404, 404, 404)),
-    ("POST", "/scripts", SCRIPT, (401, 201, 201, 201)),
-    ("GET", "/scripts", None, (401, 200, 200, 200)),
-    ("GET", "/scripts?all=true", None, (401, 200, 200, 200)),
-    ("GET", "/scripts/{script}", None, (401, 200, 404, 200)),
-    ("PATCH", "/scripts/{script}", {"name": "renamed"}, (401, 200, 404, 200)),
-    ("DELETE", "/scripts/{script}", None, (401, 204, 404, 204)),
-    ("GET", "/scripts/sc_unknown", None, (401, 404, 404, 404)),
-    ("GET", "/auth/settings", None, (200, 200, 200, 200)),
-    ("GET", "/auth/me", None, (401, 200, 200, 200)),
-    ("POST", "/auth/logout", None, (401, 204, 204, 204)),
-    ("GET", "/runtimes", None, (200, 200, 200, 200)),
-    ("GET", "/health/live", None, (200, 200, 200, 200)),
-    ("GET", "/health/ready", None, (200, 200, 200, 200)),
-    ("GET", "/openapi.json", None, (200, 200, 200, 200)),
+FILTERS = "/executions?runtime=python:3.12&created_after=2026-01-01T00:00:00Z"
+# (method, path, body, expected status for each of WHO)
+MATRIX: list[tuple[str, str, dict[str, Any] | None, tuple[int, ...]]] = [
+    ("POST", "/executions", SUBMIT, (401, 202, 202, 202, 403, 202)),
+    ("POST", "/executions?wait=5", SUBMIT, (401, 200, 200, 200, 403, 200)),
+    ("POST", "/executions/batch", {"items": [SUBMIT]}, (401, 200, 200, 200, 403, 200)),
+    ("GET", "/executions", None, (401, 200, 200, 200, 200, 403)),
+    ("GET", "/executions?all=true", None, (401, 200, 200, 200, 200, 403)),
+    ("GET", FILTERS, None, (401, 200, 200, 200, 200, 403)),
+    ("GET", "/executions/{done}", None, (401, 200, 404, 200, 200, 403)),
+    ("GET", "/executions/{done}/events", None, (401, 200, 404, 200, 200, 403)),
+    ("POST", "/executions/{running}/cancel", None, (401, 202, 404, 202, 403, 202)),
+    ("POST", "/executions/{done}/cancel", None, (401, 409, 404, 409, 403, 409)),
+    ("POST", "/executions/{done}/retry", None, (401, 202, 404, 202, 403, 202)),
+    ("DELETE", "/executions/{done}", None, (401, 204, 404, 204, 403, 204)),
+    ("DELETE", "/executions/{running}", None, (401, 409, 404, 409, 403, 409)),
+    ("GET", "/executions/ex_unknown", None, (401, 404, 404, 404, 404, 403)),
+    ("POST", "/scripts", SCRIPT, (401, 201, 201, 201, 403, 201)),
+    ("GET", "/scripts", None, (401, 200, 200, 200, 200, 403)),
+    ("GET", "/scripts?all=true", None, (401, 200, 200, 200, 200, 403)),
+    ("GET", "/scripts/{script}", None, (401, 200, 404, 200, 200, 403)),
+    ("PATCH", "/scripts/{script}", {"name": "renamed"}, (401, 200, 404, 200, 403, 200)),
+    ("DELETE", "/scripts/{script}", None, (401, 204, 404, 204, 403, 204)),
+    ("GET", "/scripts/sc_unknown", None, (401, 404, 404, 404, 404, 403)),
+    ("GET", "/auth/settings", None, (200, 200, 200, 200, 200, 200)),
+    ("POST", "/auth/keys", {"name": "k"}, (401, 201, 201, 201, 403, 403)),
+    ("GET", "/auth/keys", None, (401, 200, 200, 200, 403, 403)),
+    ("DELETE", "/auth/keys/{key}", None, (401, 200, 404, 200, 403, 403)),
+    ("GET", "/auth/me", None, (401, 200, 200, 200, 200, 200)),
+    ("POST", "/auth/logout", None, (401, 204, 204, 204, 403, 403)),
+    ("GET", "/runtimes", None, (200, 200, 200, 200, 200, 200)),
+    ("GET", "/health/live", None, (200, 200, 200, 200, 200, 200)),
+    ("GET", "/health/ready", None, (200, 200, 200, 200, 200, 200)),
+    ("GET", "/openapi.json", None, (200, 200, 200, 200, 200, 200)),
 ]
 LIMITED = ("/executions", "/scripts", "/auth/me", "/auth/logout", "/auth/settings", "/runtimes")
 
@@ -158,7 +184,9 @@ async def test_authorization_matrix(
     who: str,
     expected: int,
 ) -> None:
-    url = API + path.format(done=world.done, running=world.running, script=world.script)
+    url = API + path.format(
+        done=world.done, running=world.running, script=world.script, key=world.key
+    )
     response = await world.http.request(method, url, json=body, headers=world.headers[who])
     assert response.status_code == expected, response.text
     if expected >= 400:

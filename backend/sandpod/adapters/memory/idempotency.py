@@ -19,8 +19,10 @@ class InMemoryIdempotencyKeys:
             self._evict_expired(now)
         return None
 
-    async def release(self, scope: str, key: str) -> None:
-        self._bindings.pop((scope, key), None)
+    async def release(self, scope: str, key: str, *, only_for: str | None = None) -> None:
+        bound = self._bindings.get((scope, key))
+        if bound is not None and only_for in (None, bound[1]):
+            del self._bindings[(scope, key)]
 
     def _evict_expired(self, now: float) -> None:
         for binding, (_, _, expires) in list(self._bindings.items()):

@@ -33,6 +33,9 @@ class InMemoryExecutionStore:
         status: ExecutionStatus | None,
         after: str | None,
         limit: int,
+        runtime: str | None = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
     ) -> Page:
         matching = sorted(
             (
@@ -41,11 +44,38 @@ class InMemoryExecutionStore:
                 if (owner is None or item.owner == owner)
                 and (status is None or item.status is status)
                 and (after is None or item.id < after)
+                and (runtime is None or item.spec.runtime == runtime)
+                and (created_after is None or item.created_at > created_after)
+                and (created_before is None or item.created_at < created_before)
             ),
             key=lambda item: item.id,
             reverse=True,
         )
         return Page.of(matching, limit)
+
+    async def delete(self, execution_id: str) -> bool:
+        async with self._lock:
+            current = self._items.get(execution_id)
+            if current is None or not current.status.is_terminal:
+                return False
+            del self._items[execution_id]
+            return True
+
+    async def delete_finished(
+        self, *, finished_before: datetime, limit: int
+    ) -> Sequence[Execution]:
+        async with self._lock:
+            expired = sorted(
+                (
+                    item
+                    for item in self._items.values()
+                    if item.finished_at is not None and item.finished_at < finished_before
+                ),
+                key=lambda item: item.id,
+            )[:limit]
+            for item in expired:
+                del self._items[item.id]
+            return expired
 
     async def transition(
         self,

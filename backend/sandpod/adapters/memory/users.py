@@ -1,8 +1,10 @@
 """Accounts kept in a dict; one lock makes every change atomic."""
 
 import asyncio
+from collections.abc import Sequence
 from datetime import datetime
 
+from sandpod.domain.api_keys import ApiKey
 from sandpod.domain.users import LockoutPolicy, User
 from sandpod.ports import UsernameTakenError
 
@@ -12,6 +14,7 @@ class InMemoryUserStore:
         self._users: dict[str, User] = {}
         self._ids_by_name: dict[str, str] = {}
         self._lock = asyncio.Lock()
+        self._keys: dict[str, ApiKey] = {}
 
     async def add(self, user: User) -> None:
         async with self._lock:
@@ -53,6 +56,34 @@ class InMemoryUserStore:
             updated = user.model_copy(update={"session_version": user.session_version + 1})
             self._users[user_id] = updated
             return updated
+
+    async def add_api_key(self, key: ApiKey) -> None:
+        async with self._lock:
+            if key.id in self._keys:
+                raise ValueError(f"an API key with id {key.id!r} exists")
+            self._keys[key.id] = key
+
+    async def get_api_key(self, key_id: str) -> ApiKey | None:
+        return self._keys.get(key_id)
+
+    async def list_api_keys(self, owner: str) -> Sequence[ApiKey]:
+        mine = (key for key in self._keys.values() if key.owner == owner)
+        return sorted(mine, key=lambda key: (key.created_at, key.id))
+
+    async def revoke_api_key(self, key_id: str, *, at: datetime) -> ApiKey | None:
+        async with self._lock:
+            key = self._keys.get(key_id)
+            if key is None:
+                return None
+            if key.revoked_at is None:
+                key = self._keys[key_id] = key.model_copy(update={"revoked_at": at})
+            return key
+
+    async def touch_api_key(self, key_id: str, *, at: datetime) -> None:
+        async with self._lock:
+            key = self._keys.get(key_id)
+            if key is not None:
+                self._keys[key_id] = key.model_copy(update={"last_used_at": at})
 
     async def ping(self) -> None:
         return None

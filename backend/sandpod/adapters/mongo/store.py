@@ -17,7 +17,7 @@ from sandpod.adapters.mongo.documents import (
 from sandpod.adapters.mongo.errors import unavailable_when_down
 from sandpod.domain.execution import Execution
 from sandpod.domain.result import Result
-from sandpod.domain.status import ExecutionStatus, allowed_sources
+from sandpod.domain.status import TERMINAL_STATUSES, ExecutionStatus, allowed_sources
 from sandpod.ports import DuplicateExecutionError, Page
 
 EXECUTIONS_COLLECTION = "executions"
@@ -26,6 +26,7 @@ CLAIMS_COLLECTION = "execution_transitions"
 # Execution model: only the store and the timeout sweep care.
 PUBLISHED = "request_published"
 _UNFINISHED = [ExecutionStatus.QUEUED.value, ExecutionStatus.RUNNING.value]
+_FINISHED = sorted(status.value for status in TERMINAL_STATUSES)
 
 
 class MongoExecutionStore:
@@ -61,6 +62,8 @@ class MongoExecutionStore:
                 [("status", ASCENDING), ("created_at", ASCENDING)], name="status_age"
             )
             await self._changes.ensure_indexes()
+            # The retention sweep (finished long enough ago).
+            await self._executions.create_index([("finished_at", ASCENDING)], name="finished")
 
     async def add(self, execution: Execution) -> None:
         with unavailable_when_down(self._client):
@@ -79,6 +82,9 @@ class MongoExecutionStore:
         status: ExecutionStatus | None,
         after: str | None,
         limit: int,
+        runtime: str | None = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
     ) -> Page:
         query: Document = {}
         if owner is not None:
@@ -87,6 +93,15 @@ class MongoExecutionStore:
             query["status"] = status.value
         if after is not None:
             query["_id"] = {"$lt": after}  # ids are time-ordered: "after" means older
+        if runtime is not None:
+            query["spec.runtime"] = runtime
+        created: Document = {}
+        if created_after is not None:
+            created["$gt"] = created_after
+        if created_before is not None:
+            created["$lt"] = created_before
+        if created:
+            query["created_at"] = created
         # One extra document tells whether there is a next page.
         cursor = self._executions.find(query).sort("_id", DESCENDING).limit(limit + 1)
         with unavailable_when_down(self._client):
@@ -115,6 +130,27 @@ class MongoExecutionStore:
         with unavailable_when_down(self._client):
             change = await self._changes.change(execution_id, decide)
         return from_document(change.document) if change is not None and change.written else None
+
+    async def delete(self, execution_id: str) -> bool:
+        # Terminal statuses are final, so no status change can race this conditional delete.
+        with unavailable_when_down(self._client):
+            deleted = await self._executions.delete_one(
+                {"_id": execution_id, "status": {"$in": _FINISHED}}
+            )
+        return bool(deleted.deleted_count)
+
+    async def delete_finished(
+        self, *, finished_before: datetime, limit: int
+    ) -> Sequence[Execution]:
+        # A sweep, not a TTL index: FerretDB v1.24 refuses expireAfterSeconds (NotImplemented).
+        query = {"status": {"$in": _FINISHED}, "finished_at": {"$lt": finished_before}}
+        cursor = self._executions.find(query).sort("_id", ASCENDING).limit(limit)
+        with unavailable_when_down(self._client):
+            expired = [from_document(document) async for document in cursor]
+            if expired:
+                ids = [item.id for item in expired]
+                await self._executions.delete_many({"_id": {"$in": ids}, **query})
+        return expired
 
     async def list_unfinished(self, *, created_before: datetime, limit: int) -> Sequence[Execution]:
         query = {"status": {"$in": _UNFINISHED}, "created_at": {"$lt": created_before}}

@@ -6,7 +6,7 @@ atomically, so each change first claims its version with a unique insert (claims
 execution status changes do.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,11 +19,13 @@ from sandpod.adapters.mongo.client import mongo_client, with_indexes
 from sandpod.adapters.mongo.documents import Document
 from sandpod.adapters.mongo.errors import unavailable_when_down
 from sandpod.config import MongoSettings
+from sandpod.domain.api_keys import ApiKey
 from sandpod.domain.users import LockoutPolicy, Role, User
 from sandpod.ports import UsernameTakenError
 
 USERS_COLLECTION = "users"
 CLAIMS_COLLECTION = "user_changes"
+API_KEYS_COLLECTION = "api_keys"
 # The fields a change may touch; the rest of a user is written once, at registration.
 _MUTABLE = ("failed_logins", "first_failure_at", "locked_until", "session_version")
 
@@ -43,6 +45,18 @@ def _from_document(document: Document) -> User:
     return User.model_validate({**fields, "id": document["_id"], "role": Role(fields["role"])})
 
 
+def _key_to_document(key: ApiKey) -> Document:
+    document: Document = key.model_dump(mode="python", exclude={"id", "scopes"})
+    document["scopes"] = sorted(scope.value for scope in key.scopes)
+    document["_id"] = key.id
+    return document
+
+
+def _key_from_document(document: Document) -> ApiKey:
+    fields = {key: value for key, value in document.items() if key != "_id"}
+    return ApiKey.model_validate({**fields, "id": document["_id"]})
+
+
 class MongoUserStore:
     def __init__(
         self,
@@ -57,6 +71,7 @@ class MongoUserStore:
         db = client.get_database(database, codec_options=CodecOptions(tz_aware=True, tzinfo=UTC))
         self._db = db
         self._users = db[USERS_COLLECTION]
+        self._keys = db[API_KEYS_COLLECTION]
         self._changes = ClaimedChanges(
             self._users,
             db[CLAIMS_COLLECTION],
@@ -71,6 +86,9 @@ class MongoUserStore:
                 [("username", ASCENDING)], unique=True, name="username_unique"
             )
             await self._changes.ensure_indexes()
+            await self._keys.create_index(
+                [("owner", ASCENDING), ("created_at", ASCENDING)], name="keys_of_owner"
+            )
 
     async def add(self, user: User) -> None:
         with unavailable_when_down(self._client):
@@ -100,6 +118,35 @@ class MongoUserStore:
             user_id,
             lambda user: user.model_copy(update={"session_version": user.session_version + 1}),
         )
+
+    async def add_api_key(self, key: ApiKey) -> None:
+        with unavailable_when_down(self._client):
+            if not await insert_new(self._keys, _key_to_document(key)):
+                raise ValueError(f"an API key with id {key.id!r} exists")
+
+    async def get_api_key(self, key_id: str) -> ApiKey | None:
+        with unavailable_when_down(self._client):
+            document = await self._keys.find_one({"_id": key_id})
+        return None if document is None else _key_from_document(document)
+
+    async def list_api_keys(self, owner: str) -> Sequence[ApiKey]:
+        cursor = self._keys.find({"owner": owner}).sort(
+            [("created_at", ASCENDING), ("_id", ASCENDING)]
+        )
+        with unavailable_when_down(self._client):
+            return [_key_from_document(document) async for document in cursor]
+
+    async def revoke_api_key(self, key_id: str, *, at: datetime) -> ApiKey | None:
+        # Setting one field that is never unset: the update needs no claim to stay correct.
+        with unavailable_when_down(self._client):
+            await self._keys.update_one(
+                {"_id": key_id, "revoked_at": None}, {"$set": {"revoked_at": at}}
+            )
+        return await self.get_api_key(key_id)
+
+    async def touch_api_key(self, key_id: str, *, at: datetime) -> None:
+        with unavailable_when_down(self._client):
+            await self._keys.update_one({"_id": key_id}, {"$max": {"last_used_at": at}})
 
     async def ping(self) -> None:
         with unavailable_when_down(self._client):

@@ -14,12 +14,22 @@ end
 return redis.call('GET', KEYS[1])
 """
 
+# Unbind only while the key still names that execution (it may have expired and been reused).
+_RELEASE_FOR = """
+local bound = redis.call('GET', KEYS[1])
+if bound and cjson.decode(bound)['execution_id'] == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
 
 class RedisIdempotencyKeys:
     def __init__(self, client: Redis, prefix: str) -> None:
         self._client = client
         self._prefix = f"{prefix}idempotency:"
         self._claim = client.register_script(_CLAIM)
+        self._release_for = client.register_script(_RELEASE_FOR)
 
     async def claim(
         self, scope: str, key: str, fingerprint: str, execution_id: str, ttl_seconds: int
@@ -34,9 +44,12 @@ class RedisIdempotencyKeys:
         bound = json.loads(existing)
         return str(bound["fingerprint"]), str(bound["execution_id"])
 
-    async def release(self, scope: str, key: str) -> None:
+    async def release(self, scope: str, key: str, *, only_for: str | None = None) -> None:
         with unavailable_when_down(self._client):
-            await self._client.delete(self._key(scope, key))
+            if only_for is None:
+                await self._client.delete(self._key(scope, key))
+            else:
+                await self._release_for(keys=[self._key(scope, key)], args=[only_for])
 
     def _key(self, scope: str, key: str) -> str:
         # Length-prefixed scope: ("a:b", "c") and ("a", "b:c") must never share a binding, or one

@@ -5,7 +5,12 @@ from fastapi import APIRouter, Depends, HTTPException, Response
 from sandpod.api.auth import clear_session_cookies, set_session_cookies
 from sandpod.api.deps import StateDep
 from sandpod.api.problems import problem_responses
-from sandpod.api.rate_limits import ReadPrincipal, limit_auth_per_ip, limit_read_per_ip
+from sandpod.api.rate_limits import (
+    AccountPrincipal,
+    SessionPrincipal,
+    limit_auth_per_ip,
+    limit_read_per_ip,
+)
 from sandpod.api.schemas import AccessToken, AuthSettings, Credentials, Registration, UserOut
 from sandpod.api.state import ApiState
 from sandpod.domain.users import Role
@@ -19,7 +24,7 @@ OFF = (
 )
 
 
-def _accounts(state: ApiState) -> AccountService:
+def accounts_of(state: ApiState) -> AccountService:
     if state.accounts is None:
         raise HTTPException(404, OFF)
     return state.accounts
@@ -47,7 +52,7 @@ async def auth_settings(state: StateDep) -> AuthSettings:
     summary="Create a user account",
 )
 async def register(body: Registration, state: StateDep) -> UserOut:
-    user = await _accounts(state).register(body.username, body.password)
+    user = await accounts_of(state).register(body.username, body.password)
     return UserOut.of(user)
 
 
@@ -62,7 +67,7 @@ async def register(body: Registration, state: StateDep) -> UserOut:
     "users, wrong passwords and locked accounts all get the same 401.",
 )
 async def login(body: Credentials, state: StateDep, response: Response) -> AccessToken:
-    accounts = _accounts(state)
+    accounts = accounts_of(state)
     issued = await accounts.login(body.username, body.password)
     csrf = accounts.tokens.csrf_token(issued.claims.token_id)
     set_session_cookies(response, issued, csrf, state.secure_cookies)
@@ -77,8 +82,8 @@ async def login(body: Credentials, state: StateDep, response: Response) -> Acces
     responses=problem_responses(401, 403, 404, 429),
     summary="Sign out everywhere: every token issued so far stops working",
 )
-async def logout(principal: ReadPrincipal, state: StateDep) -> Response:
-    await _accounts(state).logout(principal)
+async def logout(principal: SessionPrincipal, state: StateDep) -> Response:
+    await accounts_of(state).logout(principal)
     response = Response(status_code=204)
     clear_session_cookies(response, state.secure_cookies)
     return response
@@ -90,7 +95,7 @@ async def logout(principal: ReadPrincipal, state: StateDep) -> Response:
     responses=problem_responses(401, 429),
     summary="The signed-in account",
 )
-async def me(principal: ReadPrincipal, state: StateDep) -> UserOut:
+async def me(principal: AccountPrincipal, state: StateDep) -> UserOut:
     if state.accounts is None:
         return UserOut(id=principal.id, username=principal.id, role=Role.ADMIN)
     user = await state.accounts.get(principal.id)

@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response
+from pydantic import AwareDatetime
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from sandpod.api.deps import ExecutionsDep, StateDep
@@ -34,19 +35,37 @@ IdempotencyKey = Annotated[
 ]
 
 
+Wait = Annotated[
+    float,
+    Query(
+        ge=0,
+        le=86400,
+        description="Hold the request open up to this many seconds (cut to the server's "
+        "maximum): 200 with the finished execution when it ends in time, else 202 as without.",
+    ),
+]
+
+
 @router.post(
     "",
     status_code=202,
     response_model=ExecutionOut,
-    responses=problem_responses(400, 401, 403, 409, 413, 422, 429, 503),
+    responses={
+        200: {"model": ExecutionOut, "description": "With `wait`: the execution ended in time."},
+        **problem_responses(400, 401, 403, 409, 413, 422, 429, 503),
+    },
     summary="Submit a script",
+    description="With `wait`, the answer waits for the end: 200 with the finished execution "
+    "when it ends in time, else 202 as without.",
 )
 async def submit_execution(
     body: SubmitExecution,
     executions: ExecutionsDep,
     principal: SubmitPrincipal,
     response: Response,
+    state: StateDep,
     idempotency_key: IdempotencyKey = None,
+    wait: Wait = 0,
 ) -> ExecutionOut:
     execution, created = await executions.submit(
         principal,
@@ -60,6 +79,11 @@ async def submit_execution(
         SUBMITTED.labels(execution.spec.runtime).inc()
     else:
         response.headers["Idempotent-Replayed"] = "true"
+    seconds = min(wait, state.max_wait_seconds)
+    if seconds > 0:
+        execution = await executions.wait_for_end(principal, execution.id, seconds)
+        if execution.status.is_terminal:
+            response.status_code = 200
     return ExecutionOut.of(execution)
 
 
@@ -68,6 +92,15 @@ async def list_executions(
     executions: ExecutionsDep,
     principal: ReadPrincipal,
     status: ExecutionStatus | None = None,
+    runtime: Annotated[
+        str | None, Query(min_length=1, max_length=64, description="Only this runtime.")
+    ] = None,
+    created_after: Annotated[
+        AwareDatetime | None, Query(description="Only those created after this time.")
+    ] = None,
+    created_before: Annotated[
+        AwareDatetime | None, Query(description="Only those created before this time.")
+    ] = None,
     cursor: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     all_owners: Annotated[
@@ -76,7 +109,14 @@ async def list_executions(
     ] = False,
 ) -> ExecutionPage:
     page = await executions.list(
-        principal, status=status, cursor=cursor, limit=limit, all_owners=all_owners
+        principal,
+        status=status,
+        cursor=cursor,
+        limit=limit,
+        all_owners=all_owners,
+        runtime=runtime,
+        created_after=created_after,
+        created_before=created_before,
     )
     return ExecutionPage(
         items=[ExecutionOut.of(item) for item in page.items], next_cursor=page.next_cursor
@@ -106,6 +146,35 @@ async def cancel_execution(
     execution_id: str, executions: ExecutionsDep, principal: SubmitPrincipal
 ) -> ExecutionOut:
     return ExecutionOut.of(await executions.cancel(principal, execution_id))
+
+
+@router.post(
+    "/{execution_id}/retry",
+    status_code=202,
+    response_model=ExecutionOut,
+    responses=problem_responses(401, 403, 404, 413, 422, 429, 503),
+    summary="Run an execution's script again (a new execution with the same spec)",
+)
+async def retry_execution(
+    execution_id: str, executions: ExecutionsDep, principal: SubmitPrincipal, response: Response
+) -> ExecutionOut:
+    execution = await executions.retry(principal, execution_id)
+    SUBMITTED.labels(execution.spec.runtime).inc()
+    response.headers["Location"] = f"/api/v1/executions/{execution.id}"
+    return ExecutionOut.of(execution)
+
+
+@router.delete(
+    "/{execution_id}",
+    status_code=204,
+    responses=problem_responses(403, 404, 409, 503),
+    summary="Remove a finished execution and its result",
+)
+async def delete_execution(
+    execution_id: str, executions: ExecutionsDep, principal: SubmitPrincipal
+) -> Response:
+    await executions.delete(principal, execution_id)
+    return Response(status_code=204)
 
 
 @router.get(

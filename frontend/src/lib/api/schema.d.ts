@@ -2,6 +2,41 @@
 // Do not edit: change the API, then run `make openapi`.
 
 export interface paths {
+    "/api/v1/auth/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your API keys (without their secrets) */
+        get: operations["list_api_keys_api_v1_auth_keys_get"];
+        put?: never;
+        /** Create an API key (its text is shown only in this answer) */
+        post: operations["create_api_key_api_v1_auth_keys_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/keys/{key_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Revoke an API key (yours; an admin: anyone's); it stops working at once */
+        delete: operations["revoke_api_key_api_v1_auth_keys__key_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/login": {
         parameters: {
             query?: never;
@@ -100,7 +135,10 @@ export interface paths {
         /** List your executions, newest first */
         get: operations["list_executions_api_v1_executions_get"];
         put?: never;
-        /** Submit a script */
+        /**
+         * Submit a script
+         * @description With `wait`, the answer waits for the end: 200 with the finished execution when it ends in time, else 202 as without.
+         */
         post: operations["submit_execution_api_v1_executions_post"];
         delete?: never;
         options?: never;
@@ -119,7 +157,8 @@ export interface paths {
         get: operations["get_execution_api_v1_executions__execution_id__get"];
         put?: never;
         post?: never;
-        delete?: never;
+        /** Remove a finished execution and its result */
+        delete: operations["delete_execution_api_v1_executions__execution_id__delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -153,6 +192,40 @@ export interface paths {
         get: operations["stream_execution_events_api_v1_executions__execution_id__events_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/executions/{execution_id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Run an execution's script again (a new execution with the same spec) */
+        post: operations["retry_execution_api_v1_executions__execution_id__retry_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/executions/batch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Submit several scripts; each item gets its execution or its problem */
+        post: operations["submit_batch_api_v1_executions_batch_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -288,6 +361,32 @@ export interface components {
              */
             token_type: "bearer";
         };
+        /** ApiKeyOut */
+        ApiKeyOut: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Id */
+            id: string;
+            /**
+             * Last Used At
+             * @description Recorded at most once a minute.
+             */
+            last_used_at: string | null;
+            /** Name */
+            name: string;
+            /**
+             * Prefix
+             * @description The key's first part (`spk_<id>`), to tell keys apart.
+             */
+            prefix: string;
+            /** Revoked At */
+            revoked_at: string | null;
+            /** Scopes */
+            scopes: components["schemas"]["Scope"][];
+        };
         /**
          * AuthSettings
          * @description How a client should sign in here; a page reads it before showing a sign-in form.
@@ -303,6 +402,96 @@ export interface components {
              * @description Whether anyone may create an account.
              */
             registration_open: boolean;
+        };
+        /**
+         * BatchItem
+         * @example {
+         *       "idempotency_key": "job-1",
+         *       "runtime": "python:3.12",
+         *       "script": "print(1)"
+         *     }
+         */
+        BatchItem: {
+            /**
+             * Idempotency Key
+             * @description Like the Idempotency-Key header, for this item alone.
+             */
+            idempotency_key?: string | null;
+            /** @description Ask for less than the defaults, or up to the maxima. */
+            limits?: components["schemas"]["LimitsRequest"] | null;
+            /**
+             * Runtime
+             * @example python:3.12
+             */
+            runtime: string;
+            /**
+             * Script
+             * @description Source code to run.
+             */
+            script: string;
+            /**
+             * Stdin
+             * @description Text written to the script's standard input.
+             * @default
+             */
+            stdin: string;
+        };
+        /** BatchOut */
+        BatchOut: {
+            /** Items */
+            items: components["schemas"]["BatchOutcome"][];
+        };
+        /** BatchOutcome */
+        BatchOutcome: {
+            execution?: components["schemas"]["ExecutionOut"] | null;
+            /**
+             * Index
+             * @description Position of the item in the request.
+             */
+            index: number;
+            problem?: components["schemas"]["Problem"] | null;
+            /**
+             * Replayed
+             * @description Its idempotency key returned an earlier one.
+             * @default false
+             */
+            replayed: boolean;
+            /**
+             * Status
+             * @description 202 when accepted, else the status of `problem`.
+             */
+            status: number;
+        };
+        /** CreatedApiKey */
+        CreatedApiKey: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Id */
+            id: string;
+            /**
+             * Key
+             * @description The whole key: send it as `Authorization: Bearer <key>`. Shown only now.
+             */
+            key: string;
+            /**
+             * Last Used At
+             * @description Recorded at most once a minute.
+             */
+            last_used_at: string | null;
+            /** Name */
+            name: string;
+            /**
+             * Prefix
+             * @description The key's first part (`spk_<id>`), to tell keys apart.
+             */
+            prefix: string;
+            /** Revoked At */
+            revoked_at: string | null;
+            /** Scopes */
+            scopes: components["schemas"]["Scope"][];
         };
         /**
          * CreateScript
@@ -473,6 +662,31 @@ export interface components {
             wall_seconds?: number | null;
         };
         /**
+         * NewApiKey
+         * @example {
+         *       "name": "ci",
+         *       "scopes": [
+         *         "executions:write"
+         *       ]
+         *     }
+         */
+        NewApiKey: {
+            /**
+             * Name
+             * @description What it is for.
+             */
+            name: string;
+            /**
+             * Scopes
+             * @description What the key may do.
+             * @default [
+             *       "executions:read",
+             *       "executions:write"
+             *     ]
+             */
+            scopes: components["schemas"]["Scope"][];
+        };
+        /**
          * Problem
          * @description RFC 9457 problem details.
          */
@@ -587,6 +801,11 @@ export interface components {
             /** Version */
             version: string;
         };
+        /**
+         * Scope
+         * @enum {string}
+         */
+        Scope: "executions:read" | "executions:write";
         /** ScriptOut */
         ScriptOut: {
             /** Content */
@@ -619,6 +838,16 @@ export interface components {
              * @description Pass as `cursor` to get the next page.
              */
             next_cursor: string | null;
+        };
+        /** SubmitBatch */
+        SubmitBatch: {
+            /**
+             * Items
+             * @description Submissions, each validated on its own (at most the server's `max_batch_items`).
+             */
+            items: (components["schemas"]["BatchItem"] | {
+                [key: string]: unknown;
+            })[];
         };
         /**
          * SubmitExecution
@@ -695,6 +924,221 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    list_api_keys_api_v1_auth_keys_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKeyOut"][];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+        };
+    };
+    create_api_key_api_v1_auth_keys_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewApiKey"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedApiKey"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+        };
+    };
+    revoke_api_key_api_v1_auth_keys__key_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                key_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKeyOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+        };
+    };
     login_api_v1_auth_login_post: {
         parameters: {
             query?: never;
@@ -966,8 +1410,14 @@ export interface operations {
             query?: {
                 /** @description Admins only: everyone's executions (ignored otherwise). */
                 all?: boolean;
+                /** @description Only those created after this time. */
+                created_after?: string | null;
+                /** @description Only those created before this time. */
+                created_before?: string | null;
                 cursor?: string | null;
                 limit?: number;
+                /** @description Only this runtime. */
+                runtime?: string | null;
                 status?: components["schemas"]["ExecutionStatus"] | null;
             };
             header?: never;
@@ -1018,7 +1468,10 @@ export interface operations {
     };
     submit_execution_api_v1_executions_post: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Hold the request open up to this many seconds (cut to the server's maximum): 200 with the finished execution when it ends in time, else 202 as without. */
+                wait?: number;
+            };
             header?: {
                 /** @description Retries with the same key and body return the same execution. */
                 "Idempotency-Key"?: string | null;
@@ -1032,6 +1485,15 @@ export interface operations {
             };
         };
         responses: {
+            /** @description With `wait`: the execution ended in time. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExecutionOut"];
+                };
+            };
             /** @description Successful Response */
             202: {
                 headers: {
@@ -1184,6 +1646,95 @@ export interface operations {
             };
         };
     };
+    delete_execution_api_v1_executions__execution_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                execution_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+        };
+    };
     cancel_execution_api_v1_executions__execution_id__cancel_post: {
         parameters: {
             query?: never;
@@ -1313,6 +1864,182 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+        };
+    };
+    retry_execution_api_v1_executions__execution_id__retry_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                execution_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExecutionOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+        };
+    };
+    submit_batch_api_v1_executions_batch_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SubmitBatch"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BatchOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
                 };
             };
             /** @description Too Many Requests */
