@@ -61,20 +61,21 @@ find_python() {
 
 bookworm_rootfs() {
   mkdir -p "$CACHE"
-  # One debootstrap at a time: .ci/run starts one in the background early.
-  exec 7>"$ROOTFS.lock"
-  flock 7
-  [[ -f $ROOTFS/.done ]] && return 0
-  command -v debootstrap >/dev/null 2>&1 || die "debootstrap is not installed: apt-get install debootstrap"
-  log "debootstrap bookworm into $ROOTFS (once; cached)"
-  rm -rf "$ROOTFS"
-  mkdir -p "$CACHE"
-  debootstrap --variant=minbase \
-    --include=ca-certificates,libssl3,libffi8,libsqlite3-0,libbz2-1.0,liblzma5,zlib1g,libreadline8,libncursesw6,libuuid1,libexpat1 \
-    bookworm "$ROOTFS" "$DEBIAN_MIRROR" >"$CACHE/debootstrap.log" 2>&1 \
-    || die "debootstrap failed; see $CACHE/debootstrap.log"
-  rm -rf "$ROOTFS"/var/cache/apt/archives/*.deb "$ROOTFS"/var/lib/apt/lists/*
-  touch "$ROOTFS/.done"
+  # One debootstrap at a time (.ci/run starts one in the background early); the lock lives in a
+  # subshell so no later process inherits it.
+  (
+    flock 7
+    [[ -f $ROOTFS/.done ]] && exit 0
+    command -v debootstrap >/dev/null 2>&1 || die "debootstrap is not installed: apt-get install debootstrap"
+    log "debootstrap bookworm into $ROOTFS (once; cached)"
+    rm -rf "$ROOTFS"
+    debootstrap --variant=minbase \
+      --include=ca-certificates,libssl3,libffi8,libsqlite3-0,libbz2-1.0,liblzma5,zlib1g,libreadline8,libncursesw6,libuuid1,libexpat1 \
+      bookworm "$ROOTFS" "$DEBIAN_MIRROR" >"$CACHE/debootstrap.log" 2>&1 \
+      || die "debootstrap failed; see $CACHE/debootstrap.log"
+    rm -rf "$ROOTFS"/var/cache/apt/archives/*.deb "$ROOTFS"/var/lib/apt/lists/*
+    touch "$ROOTFS/.done"
+  ) 7>"$ROOTFS.lock"
 }
 
 python_base() {

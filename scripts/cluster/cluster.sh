@@ -65,20 +65,21 @@ need_tools() {
 
 build() {
   mkdir -p "$BIN"
-  # One build at a time: .ci/run starts one in the background that `up` may then wait for.
-  exec 8>"$BIN.lock"
-  flock 8
-  local tools=(kube-apiserver kube-controller-manager kube-scheduler kubelet kubectl) tool missing=()
-  for tool in "${tools[@]}"; do [[ -x $BIN/$tool ]] || missing+=("$tool"); done
-  ((${#missing[@]})) || return 0
-  command -v go >/dev/null 2>&1 || die "go is not installed: Go 1.24+ builds the Kubernetes binaries"
-  log "building Kubernetes $KUBE_VERSION (${missing[*]}) into $BIN: ~15 min the first time on 2 cores"
-  mkdir -p "$BIN"
-  local pkgs=() start=$SECONDS
-  for tool in "${missing[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$tool"); done
-  (cd "$HERE/kube" && GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o "$BIN/" "${pkgs[@]}") \
-    || die "building Kubernetes failed (see the go output above)"
-  log "built in $((SECONDS - start))s"
+  # One build at a time (.ci/run starts one in the background that `up` may then wait for). The
+  # lock lives in a subshell so its descriptor is not inherited by the cluster's processes.
+  (
+    flock 8
+    local tools=(kube-apiserver kube-controller-manager kube-scheduler kubelet kubectl) tool missing=()
+    for tool in "${tools[@]}"; do [[ -x $BIN/$tool ]] || missing+=("$tool"); done
+    ((${#missing[@]})) || exit 0
+    command -v go >/dev/null 2>&1 || die "go is not installed: Go 1.24+ builds the Kubernetes binaries"
+    log "building Kubernetes $KUBE_VERSION (${missing[*]}) into $BIN: ~15 min the first time on 2 cores"
+    local pkgs=() start=$SECONDS
+    for tool in "${missing[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$tool"); done
+    (cd "$HERE/kube" && GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o "$BIN/" "${pkgs[@]}") \
+      || die "building Kubernetes failed (see the go output above)"
+    log "built in $((SECONDS - start))s"
+  ) 8>"$BIN.lock"
 }
 
 # ------------------------------------------------------------------------------- certificates
