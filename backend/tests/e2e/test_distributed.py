@@ -6,6 +6,7 @@ never gives an execution a second terminal state.
 """
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -21,6 +22,7 @@ import pymongo
 import pytest
 from pymongo.collection import Collection
 
+from sandpod.config import Settings
 from tests import isolation
 from tests.waiting import eventually
 
@@ -78,10 +80,9 @@ class Stack:
         return [role for role, process in self.processes.items() if process.poll() is not None]
 
 
-@pytest.fixture
-def stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
-    settings = isolation.isolated_settings(unique=True)
-    env = {
+def stack_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """The environment of every process of one test's stack (isolated names, a free port)."""
+    return {
         **os.environ,
         "SANDPOD_MODE": "distributed",
         "SANDPOD_PORT": str(free_port()),
@@ -99,11 +100,17 @@ def stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
         "SANDPOD_RATE_LIMIT_SUBMIT_PER_IP": "1000",
         "SANDPOD_RATE_LIMIT_READ_PER_USER": "100000",
         "SANDPOD_RATE_LIMIT_READ_PER_IP": "100000",
-        "SANDPOD_MAX_CONCURRENT_EXECUTIONS": "4",
         "SANDPOD_SWEEP_INTERVAL_SECONDS": "2",
+        **extra,
     }
-    stack = Stack(env, request.node.name)
-    for role in ("api", "runner", "results"):
+
+
+@contextlib.contextmanager
+def running_stack(name: str, roles: tuple[str, ...], **extra: str) -> Iterator[Stack]:
+    """Start `roles` as processes; stop them and drop the test's database at the end."""
+    settings = isolation.isolated_settings(unique=True)
+    stack = Stack(stack_env(settings, **extra), name)
+    for role in roles:
         stack.start(role)
     try:
         yield stack
@@ -114,8 +121,9 @@ def stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
             mongo.drop_database(settings.mongo.database)
 
 
-@pytest.fixture
-async def client(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
+@contextlib.asynccontextmanager
+async def signed_in(stack: Stack, *, ready_timeout: float) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the stack's API once it is ready, signed in as the admin."""
     async with httpx.AsyncClient(base_url=stack.url, timeout=30) as http:
 
         async def ready() -> bool:
@@ -124,7 +132,7 @@ async def client(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
 
         await eventually(
             ready,
-            timeout=60,
+            timeout=ready_timeout,
             interval=0.3,
             ignoring=(httpx.TransportError,),
             what=f"the stack to be ready (see {LOGS})",
@@ -134,6 +142,20 @@ async def client(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
         )
         assert login.status_code == 200, login.text
         http.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
+        yield http
+
+
+@pytest.fixture
+def stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
+    with running_stack(
+        request.node.name, ("api", "runner", "results"), SANDPOD_MAX_CONCURRENT_EXECUTIONS="4"
+    ) as stack:
+        yield stack
+
+
+@pytest.fixture
+async def client(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
+    async with signed_in(stack, ready_timeout=60) as http:
         yield http
 
 

@@ -9,12 +9,9 @@ result processor and the pod monitor as processes, on the local services and the
 """
 
 import asyncio
-import os
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
 
 import httpx
-import pymongo
 import pytest
 
 from sandpod.adapters.kubernetes.manifests import EXECUTOR_SELECTOR
@@ -22,14 +19,12 @@ from sandpod.domain.execution import new_execution_id
 from sandpod.domain.limits import DEFAULT_POLICY
 from sandpod.domain.runtimes import python
 from sandpod.ports import SandboxJob
-from tests import isolation
 from tests.cluster import Cluster
 from tests.e2e.test_distributed import (
-    ADMIN,
-    LOGS,
     Stack,
     assert_one_terminal_state,
-    free_port,
+    running_stack,
+    signed_in,
     stored_versions,
     submit,
     wait_all_terminal,
@@ -41,60 +36,21 @@ ROLES = ("api", "runner", "results", "pod-monitor")
 
 @pytest.fixture
 def pod_stack(request: pytest.FixtureRequest, cluster: Cluster) -> Iterator[Stack]:
-    settings = isolation.isolated_settings(unique=True)
-    env = {
-        **os.environ,
-        "SANDPOD_MODE": "distributed",
-        "SANDPOD_RUNNER": "kubernetes",
-        "SANDPOD_KUBERNETES_NAMESPACE": cluster.launcher.namespace,
-        "SANDPOD_PORT": str(free_port()),
-        "SANDPOD_LOG_LEVEL": "INFO",
-        "SANDPOD_LOG_JSON": "true",
-        "SANDPOD_MONGO_DATABASE": settings.mongo.database,
-        "SANDPOD_REDIS_PREFIX": settings.redis.prefix,
-        "SANDPOD_KAFKA_TOPIC_PREFIX": settings.kafka.topic_prefix,
-        "SANDPOD_KAFKA_GROUP_SUFFIX": settings.kafka.group_suffix,
-        "SANDPOD_SCHEMA_SUBJECT_PREFIX": settings.schema_registry.subject_prefix,
-        "SANDPOD_JWT_SECRET": "e2e-secret-" + "x" * 40,
-        "SANDPOD_ADMIN_USERNAME": ADMIN[0],
-        "SANDPOD_ADMIN_PASSWORD": ADMIN[1],
-        "SANDPOD_RATE_LIMIT_SUBMIT_PER_USER": "1000",
-        "SANDPOD_RATE_LIMIT_SUBMIT_PER_IP": "1000",
-        "SANDPOD_RATE_LIMIT_READ_PER_USER": "100000",
-        "SANDPOD_RATE_LIMIT_READ_PER_IP": "100000",
-        "SANDPOD_SWEEP_INTERVAL_SECONDS": "2",
+    with running_stack(
+        request.node.name,
+        ROLES,
+        SANDPOD_RUNNER="kubernetes",
+        SANDPOD_KUBERNETES_NAMESPACE=cluster.launcher.namespace,
         # 50 pods on a 2-core node queue in Pending (each requests 250m CPU): minutes, not the
         # sweep's default minute past the wall limit.
-        "SANDPOD_SWEEP_GRACE_SECONDS": "900",
-    }
-    stack = Stack(env, request.node.name)
-    for role in ROLES:
-        stack.start(role)
-    try:
+        SANDPOD_SWEEP_GRACE_SECONDS="900",
+    ) as stack:
         yield stack
-    finally:
-        stack.stop()
-        mongo: pymongo.MongoClient[dict[str, Any]]
-        with pymongo.MongoClient(settings.mongo.url.get_secret_value()) as mongo:
-            mongo.drop_database(settings.mongo.database)
 
 
 @pytest.fixture
 async def client(pod_stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=pod_stack.url, timeout=30) as http:
-
-        async def ready() -> bool:
-            assert not pod_stack.crashed(), f"process exited during startup: see {LOGS}"
-            return (await http.get("/api/v1/health/ready")).status_code == 200
-
-        await eventually(
-            ready, timeout=240, interval=0.3, ignoring=(httpx.TransportError,), what="the stack"
-        )
-        login = await http.post(
-            "/api/v1/auth/login", json={"username": ADMIN[0], "password": ADMIN[1]}
-        )
-        assert login.status_code == 200, login.text
-        http.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
+    async with signed_in(pod_stack, ready_timeout=240) as http:
         yield http
 
 

@@ -22,16 +22,14 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import httpx
-import pymongo
 import pytest
-import redis.asyncio
-from aiokafka.admin import AIOKafkaAdminClient
 
 from sandpod.composition.api import app_from_settings
 from sandpod.composition.results import build_results
 from sandpod.composition.runner import build_runner
 from sandpod.config import Settings
 from tests import isolation
+from tests.cleanup import clean_shared_servers
 from tests.fakes import FakeSandbox
 from tests.fixtures.apps import api_client
 from tests.fixtures.throwaway import Server, ThrowawayBroker
@@ -137,37 +135,7 @@ async def running(config: Settings) -> AsyncIterator[Stack]:
             http.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
             yield Stack(http)
     finally:
-        await _clean_shared_servers(config)
-
-
-async def _clean_shared_servers(config: Settings) -> None:
-    """Drop this test's database, keys and topics (the throwaway servers go with tmp_path)."""
-    mongo: pymongo.MongoClient[dict[str, Any]]
-    with (
-        contextlib.suppress(pymongo.errors.PyMongoError),
-        pymongo.MongoClient(
-            config.mongo.url.get_secret_value(), serverSelectionTimeoutMS=2000
-        ) as mongo,
-    ):
-        mongo.drop_database(config.mongo.database)
-    client = redis.asyncio.Redis.from_url(
-        config.redis.url.get_secret_value(), socket_connect_timeout=2
-    )
-    with contextlib.suppress(redis.RedisError):
-        keys = [key async for key in client.scan_iter(f"{config.redis.prefix}*")]
-        if keys:
-            await client.delete(*keys)
-    await client.aclose()
-    admin = AIOKafkaAdminClient(
-        bootstrap_servers=config.kafka.bootstrap_servers, request_timeout_ms=5000
-    )
-    with contextlib.suppress(Exception):
-        await admin.start()
-        topics = [t for t in await admin.list_topics() if t.startswith(config.kafka.topic_prefix)]
-        if topics:
-            await admin.delete_topics(topics)
-    with contextlib.suppress(Exception):
-        await admin.close()
+        await clean_shared_servers(config)
 
 
 def assert_unavailable(response: httpx.Response, service: str) -> None:
