@@ -138,16 +138,20 @@ async def test_each_key_has_its_own_rate_limit(
         auth={"max_api_keys_per_user": 2},
     ) as stack:
         first, second = (await create(stack))["key"], (await create(stack))["key"]
+        accepted = []
         for _ in range(2):
-            assert (
-                await stack.http.post(EXECUTIONS, json=HELLO, headers=bearer(first))
-            ).status_code == 202
+            response = await stack.http.post(EXECUTIONS, json=HELLO, headers=bearer(first))
+            assert response.status_code == 202
+            accepted.append(response.json()["id"])
         over = await stack.http.post(EXECUTIONS, json=HELLO, headers=bearer(first))
         assert over.status_code == 429
         assert "API key" in over.json()["detail"]
-        assert (
-            await stack.http.post(EXECUTIONS, json=HELLO, headers=bearer(second))
-        ).status_code == 202
+        response = await stack.http.post(EXECUTIONS, json=HELLO, headers=bearer(second))
+        assert response.status_code == 202
+        accepted.append(response.json()["id"])
         third = await stack.http.post(KEYS, json={"name": "x"}, headers=stack.headers["owner"])
         assert third.status_code == 409
         assert "at most 2 active API keys" in third.json()["detail"]
+        # Closing the app while a sandbox still runs can hang (a known shutdown defect).
+        for execution_id in accepted:
+            await stack.finished(execution_id)
