@@ -188,6 +188,14 @@ class WorkerSettings(SettingsGroup):
     max_concurrent_executions: int = Field(
         8, ge=1, description="Sandboxes one runner process runs at once."
     )
+    stop_grace_seconds: float = Field(
+        20.0,
+        ge=0,
+        description="On SIGTERM a runner takes no new work and lets the executions it is "
+        "running finish for up to this long; the rest are stopped, and the event bus gives "
+        "them to another runner. Keep it below the pod's termination grace period (30 s by "
+        "default).",
+    )
     sweep_interval_seconds: float = Field(
         15.0, description="How often the timeout sweep looks for stuck executions."
     )

@@ -42,7 +42,9 @@ async def build_runner(
                 service,
                 concurrency=settings.workers.max_concurrent_executions,
                 gate=guard.wait_until_safe if guard else None,
+                stop=stop,
+                stop_grace_seconds=settings.workers.stop_grace_seconds,
             )
-            tasks.create_task(until_stopped(runner, stop))
+            tasks.create_task(runner)
 
     return Worker("runner", work, stack)

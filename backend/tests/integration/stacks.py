@@ -92,25 +92,30 @@ def base_settings(mode: str, **groups: dict[str, Any]) -> Settings:
 
 
 @contextlib.asynccontextmanager
-async def distributed_workers(config: Settings, sandbox: SandboxRunner) -> AsyncIterator[None]:
+async def distributed_workers(
+    config: Settings, sandbox: SandboxRunner, *, with_runner: bool = True
+) -> AsyncIterator[None]:
     """The runner (over `sandbox`) and the result processor, as `sandpod worker` builds them."""
-    runner = await build_runner(config, sandbox)
-    results = await build_results(config)
+    workers = [await build_results(config)]
+    if with_runner:
+        workers.append(await build_runner(config, sandbox))
     stop = asyncio.Event()
-    tasks = [asyncio.create_task(worker.work(stop)) for worker in (runner, results)]
+    tasks = [asyncio.create_task(worker.work(stop)) for worker in workers]
     try:
         yield
     finally:
         stop.set()
         outcomes = await asyncio.gather(*tasks, return_exceptions=True)
-        for worker in (runner, results):
+        for worker in workers:
             await worker.aclose()
         crashed = [outcome for outcome in outcomes if outcome is not None]
         assert not crashed, f"a worker stopped on its own: {crashed}"
 
 
 @contextlib.asynccontextmanager
-async def _app(mode: str, config: Settings, sandbox: SandboxRunner) -> AsyncIterator[Any]:
+async def _app(
+    mode: str, config: Settings, sandbox: SandboxRunner, with_runner: bool
+) -> AsyncIterator[Any]:
     if mode == "embedded":
         app = embedded_app(config, sandbox)
         # Closing the real sandbox can take seconds on a loaded machine: a bound, not a speed test.
@@ -122,7 +127,7 @@ async def _app(mode: str, config: Settings, sandbox: SandboxRunner) -> AsyncIter
     try:
         async with (
             LifespanManager(app, startup_timeout=60, shutdown_timeout=30) as manager,
-            distributed_workers(config, sandbox),
+            distributed_workers(config, sandbox, with_runner=with_runner),
         ):
             yield manager.app
     finally:
@@ -131,10 +136,11 @@ async def _app(mode: str, config: Settings, sandbox: SandboxRunner) -> AsyncIter
 
 @contextlib.asynccontextmanager
 async def running(
-    mode: str, sandbox: SandboxRunner, **groups: dict[str, Any]
+    mode: str, sandbox: SandboxRunner, *, with_runner: bool = True, **groups: dict[str, Any]
 ) -> AsyncIterator[Stack]:
+    """`with_runner=False` (distributed mode only): the test starts its own runners."""
     config = base_settings(mode, **groups)
-    async with _app(mode, config, sandbox) as app:
+    async with _app(mode, config, sandbox, with_runner) as app:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(
             transport=transport, base_url="http://test", timeout=60

@@ -1,6 +1,7 @@
 """The local sandbox runner against the real bubblewrap, cgroups and interpreters of this host."""
 
 import asyncio
+import contextlib
 import secrets
 from pathlib import Path
 
@@ -194,6 +195,26 @@ async def test_cancelling_the_asyncio_task_still_cleans_up(
         await task
     assert host_pids_with(marker) == []
     assert not await sandbox_runner.cancel(job.execution_id)
+
+
+async def test_a_task_cancelled_while_its_sandbox_is_being_built_ends_and_cleans_up(
+    sandbox_runner: LocalSandboxRunner, sandbox_jobs: SandboxJobs
+) -> None:
+    """A cancel at any point of setup (an app closing) must end the run. Cancelled inside
+    create_subprocess_exec, asyncio waited forever for pipes the blocked sandbox init holds."""
+    warm = await sandbox_runner.run(sandbox_jobs("print('warm')"))  # the shared setup is done
+    assert warm.stdout == "warm\n"
+    for steps in range(40):
+        task = asyncio.create_task(sandbox_runner.run(sandbox_jobs("print('never')")))
+        for _ in range(steps):
+            await asyncio.sleep(0)
+        task.cancel()
+        # A bound on a hang, not a speed check: cleanup takes well under a second.
+        done, _ = await asyncio.wait([task], timeout=30)
+        assert done, f"the run, cancelled after {steps} loop steps, never ended"
+        with contextlib.suppress(asyncio.CancelledError):
+            task.result()
+    await asyncio.sleep(1)  # cleanups of cancelled runs finish in the background
 
 
 async def test_concurrent_runs(
