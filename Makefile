@@ -77,7 +77,7 @@ hooks: install ## Run every pre-commit hook over all files
 test-unit: install web-test-unit ## Unit tests (no I/O): pytest, and vitest (web-test-unit)
 	@$(UV_RUN) pytest tests/unit -n $(PYTEST_WORKERS) -q
 
-test-local: install web-build ## Every test suite that runs on this machine, with coverage (KUBECONFIG: the local cluster's; browser tests included)
+test-local: install web-build toolchains ## Every test suite that runs on this machine, with coverage (KUBECONFIG: the local cluster's; browser tests included)
 	@export KUBECONFIG="$${KUBECONFIG:-$$($(ROOT)/scripts/cluster/cluster.sh kubeconfig)}"; $(UV_RUN) pytest tests --ignore=tests/teardown -n $(PYTEST_WORKERS) --cov --cov-report=term --cov-report=xml:../artifacts/coverage.xml -q
 
 test-cluster-down: install ## Stop the local cluster and check nothing is left (process, mount, link, pod cgroup)
@@ -98,15 +98,18 @@ all-green: ## (CI) Fail unless every job in RESULTS (the needed jobs' results) s
 	done; echo "every required job succeeded"
 
 # ---------------------------------------------------------------- run
-.PHONY: run openapi system-deps
+.PHONY: run openapi system-deps toolchains
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
 system-deps: ## Install the Debian packages sandpod needs (bubblewrap, redis-server) if missing
 	@$(ROOT)/scripts/install-system-deps.sh
 
-run: system-deps install web-build ## Start the embedded server on 127.0.0.1:8000 (HOST, PORT to change)
+run: system-deps install web-build toolchains ## Start the embedded server on 127.0.0.1:8000 (HOST, PORT to change)
 	@$(UV_RUN) sandpod run --host $(HOST) --port $(PORT)
+
+toolchains: system-deps install ## Prepare what catalogue runtimes need besides the host's compilers (Go std cache, tsc, python:3.12-data packages), once
+	@$(UV_RUN) python ../scripts/build_toolchains.py
 
 OPENAPI_FILE := $(ROOT)/docs/reference/openapi.json
 OPENAPI_URL ?=
@@ -201,7 +204,7 @@ bench-k8s: system-deps install cluster-images ## Pods vs the local runner: pod c
 	@export KUBECONFIG="$${KUBECONFIG:-$$($(ROOT)/scripts/cluster/cluster.sh kubeconfig)}"; $(UV_RUN) python ../bench/bench_k8s.py --runs $(BENCH_K8S_RUNS)
 
 # ---------------------------------------------------------------- docs
-.PHONY: docs docs-serve docs-config
+.PHONY: docs docs-serve docs-config docs-runtimes
 DOCS_ADDR ?= 127.0.0.1:8001
 
 docs: install ## Build the documentation site into site/ (mkdocs --strict, from the committed files)
@@ -212,6 +215,9 @@ docs-serve: install ## Serve the docs with live reload on 127.0.0.1:8001 (DOCS_A
 
 docs-config: install ## Regenerate docs/reference/configuration.md from the Settings class
 	@$(UV_RUN) python ../scripts/gen_config_docs.py
+
+docs-runtimes: install ## Regenerate docs/reference/runtimes.md from the runtime catalogue
+	@$(UV_RUN) python ../scripts/gen_runtime_docs.py
 
 # ---------------------------------------------------------------- images, compose stack, integration flow
 # Images: `docker buildx bake` (docker-bake.hcl). Stack: docker-compose.yaml, run with the compose

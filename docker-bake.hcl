@@ -89,3 +89,92 @@ target "cert-generator" {
   cache-from = cache_from("cert-generator")
   cache-to   = cache_to("cert-generator")
 }
+
+# ---------------------------------------------------------------- runtime images (Kubernetes runner)
+# One image per runtime of the catalogue (backend/sandpod/domain/catalogue.toml: `image`), from
+# runtimes/<language>/Dockerfile; the context is the kubernetes adapter folder (entrypoint.py).
+# `docker buildx bake runtimes --load` builds them all; a unit test checks every catalogue image
+# has its target here. RUNTIME_TAG_PREFIX empty keeps the catalogue's names (sandpod-runtime-...).
+
+variable "RUNTIME_TAG_PREFIX" {
+  default = ""
+}
+
+group "runtimes" {
+  targets = [
+    "runtime-python", "runtime-python-data", "runtime-node", "runtime-typescript", "runtime-bash",
+    "runtime-ruby", "runtime-c", "runtime-go", "runtime-rust", "runtime-java",
+  ]
+}
+
+target "_runtime" {
+  context = "backend/sandpod/adapters/kubernetes"
+}
+
+target "runtime-python" {
+  inherits   = ["_runtime"]
+  name       = "runtime-python-${replace(version, ".", "-")}"
+  matrix     = { version = ["3.11", "3.12", "3.13"] }
+  dockerfile = "../../../../runtimes/python/Dockerfile"
+  args       = { PYTHON_VERSION = version }
+  tags       = ["${RUNTIME_TAG_PREFIX}sandpod-runtime-python:${version}"]
+}
+
+target "runtime-python-data" {
+  inherits   = ["_runtime"]
+  dockerfile = "../../../../runtimes/python-data/Dockerfile"
+  contexts   = { lock = "runtimes/python-data" }
+  tags       = ["${RUNTIME_TAG_PREFIX}sandpod-runtime-python:3.12-data"]
+}
+
+target "runtime-node" {
+  inherits   = ["_runtime"]
+  dockerfile = "../../../../runtimes/node/Dockerfile"
+  tags       = ["${RUNTIME_TAG_PREFIX}sandpod-runtime-node:20"]
+}
+
+target "runtime-typescript" {
+  inherits   = ["_runtime"]
+  dockerfile = "../../../../runtimes/typescript/Dockerfile"
+  contexts   = { lock = "runtimes/typescript" }
+  tags       = ["${RUNTIME_TAG_PREFIX}sandpod-runtime-typescript:5"]
+}
+
+target "runtime-bash" {
+  inherits   = ["_runtime"]
+  dockerfile = "../../../../runtimes/bash/Dockerfile"
+  tags       = ["${RUNTIME_TAG_PREFIX}sandpod-runtime-bash:5"]
+}
+
+target "runtime-ruby" {
+  inherits   = ["_runtime"]
+  dockerfile = "../../../../runtimes/ruby/Dockerfile"
+  tags       = ["${RUNTIME_TAG_PREFIX}sandpod-runtime-ruby:3"]
+}
+
+target "runtime-c" {
+  inherits   = ["_runtime"]
+  dockerfile = "../../../../runtimes/c/Dockerfile"
+  tags = [
+    "${RUNTIME_TAG_PREFIX}sandpod-runtime-c:gcc-12",
+    "${RUNTIME_TAG_PREFIX}sandpod-runtime-cpp:gcc-12",
+  ]
+}
+
+target "runtime-go" {
+  inherits   = ["_runtime"]
+  dockerfile = "../../../../runtimes/go/Dockerfile"
+  tags       = ["${RUNTIME_TAG_PREFIX}sandpod-runtime-go:1.26"]
+}
+
+target "runtime-rust" {
+  inherits   = ["_runtime"]
+  dockerfile = "../../../../runtimes/rust/Dockerfile"
+  tags       = ["${RUNTIME_TAG_PREFIX}sandpod-runtime-rust:1"]
+}
+
+target "runtime-java" {
+  inherits   = ["_runtime"]
+  dockerfile = "../../../../runtimes/java/Dockerfile"
+  tags       = ["${RUNTIME_TAG_PREFIX}sandpod-runtime-java:17"]
+}

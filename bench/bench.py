@@ -8,6 +8,9 @@ noisy), so read the ratios, not the absolute numbers:
   c  submit-to-result latency      POST /executions, then the SSE stream until the terminal event
   w  run-and-wait latency          POST /executions?wait=5: the result in one round trip
   d  sustained throughput          executions per second at concurrency 8 through the API
+  e  per language                  each runtime the local runner has: raw start (b) and
+                                   submit-to-result (c, embedded) p50 of its example, and
+                                   their ratio; compiled languages include their compile step
 
 Run with `make bench` (or `cd backend && uv run python ../bench/bench.py --help`).
 """
@@ -68,6 +71,19 @@ class Report:
     raw_sandbox: Figures
     raw_sandbox_rate_2_parallel: float
     modes: dict[str, ModeFigures] = field(default_factory=dict)
+    languages: dict[str, "LanguageFigures"] = field(default_factory=dict)
+
+
+@dataclass
+class LanguageFigures:
+    raw: Figures
+    submit_to_result: Figures | None = None
+
+    @property
+    def ratio(self) -> float | None:
+        if self.submit_to_result is None:
+            return None
+        return self.submit_to_result.p50_ms / self.raw.p50_ms
 
 
 def free_port() -> int:
@@ -123,9 +139,55 @@ async def raw_sandbox(runs: int) -> tuple[Figures, float]:
     return Figures.of(times), rate
 
 
-async def submit_and_wait(http: httpx.AsyncClient) -> float:
+async def raw_languages(runs: int) -> dict[str, LanguageFigures]:
+    """Each runtime's example, straight on the local runner, with that runtime's default limits."""
+    settings = Settings()
+    runner = build_local_runner(settings.local_runner)
+    figures = {}
+    try:
+        for entry in runner.runtimes():
+            limits = entry.limits.policy(settings.executions.limit_policy).defaults
+            times = []
+            for index in range(runs):
+                job = SandboxJob(
+                    f"bench-{entry.language}-{index}-{time.monotonic_ns()}",
+                    entry,
+                    entry.example,
+                    entry.example_stdin,
+                    limits,
+                )
+                started = time.perf_counter()
+                result = await runner.run(job)
+                times.append(time.perf_counter() - started)
+                if result.stdout != entry.example_stdout:
+                    raise RuntimeError(f"{entry.id} example printed {result.stdout!r}: {result}")
+            figures[entry.id] = LanguageFigures(Figures.of(times))
+            print(f"e  {entry.id}: raw p50 {figures[entry.id].raw.p50_ms:.0f} ms", file=sys.stderr)
+    finally:
+        runner.close()
+    return figures
+
+
+async def languages_through_api(
+    url: str, headers: dict[str, str], figures: dict[str, LanguageFigures], runs: int
+) -> None:
+    async with httpx.AsyncClient(base_url=url, timeout=120, headers=headers) as http:
+        catalogue = {item["id"]: item for item in (await http.get("/api/v1/runtimes")).json()}
+        for runtime_id, entry in figures.items():
+            body = {
+                "runtime": runtime_id,
+                "script": catalogue[runtime_id]["example"],
+                "stdin": catalogue[runtime_id]["example_stdin"],
+            }
+            times = [await submit_and_wait(http, body) for _ in range(runs)]
+            entry.submit_to_result = Figures.of(times)
+
+
+async def submit_and_wait(http: httpx.AsyncClient, body: dict[str, str] | None = None) -> float:
     started = time.perf_counter()
-    response = await http.post("/api/v1/executions", json={"runtime": RUNTIME, "script": HELLO})
+    response = await http.post(
+        "/api/v1/executions", json=body or {"runtime": RUNTIME, "script": HELLO}
+    )
     response.raise_for_status()
     execution_id = response.json()["id"]
     async with http.stream("GET", f"/api/v1/executions/{execution_id}/events") as stream:
@@ -228,7 +290,12 @@ async def processes(
 
 
 async def measure_mode(
-    name: str, env: dict[str, str], commands: list[list[str]], url: str, runs: int
+    name: str,
+    env: dict[str, str],
+    commands: list[list[str]],
+    url: str,
+    runs: int,
+    languages: dict[str, LanguageFigures] | None = None,
 ) -> ModeFigures:
     async with processes(commands, env) as started:
         await wait_ready(url, started[0])
@@ -238,6 +305,9 @@ async def measure_mode(
         c1, _ = await latency(url, 1, runs, headers)
         c8, rate8 = await latency(url, 8, runs * 2, headers)
         w1 = await wait_latency(url, runs, headers)
+        if languages:
+            print("e  each language through the API ...", file=sys.stderr)
+            await languages_through_api(url, headers, languages, max(3, runs // 3))
     return ModeFigures(c1, c8, rate8, idle_rss, w1)
 
 
@@ -287,12 +357,19 @@ async def main() -> None:
         help="also measure distributed mode (needs make services-up)",
     )
     parser.add_argument("--output", type=Path, default=ROOT / "artifacts" / "bench.json")
+    parser.add_argument(
+        "--no-languages", action="store_true", help="skip the per-language figures (e)"
+    )
     args = parser.parse_args()
 
     print(f"a  bare interpreter start ({args.runs} runs) ...", file=sys.stderr)
     bare = bare_interpreter(args.runs)
     print(f"b  raw sandbox start ({args.runs} runs) ...", file=sys.stderr)
     report = Report(bare, *await raw_sandbox(args.runs))
+    if not args.no_languages:
+        print("e  each language, raw ...", file=sys.stderr)
+        # Fewer samples: compiled languages take seconds each.
+        report.languages = await raw_languages(max(3, args.runs // 3))
 
     port = free_port()
     env = {
@@ -304,7 +381,12 @@ async def main() -> None:
     }
     print("c,d embedded mode through the API ...", file=sys.stderr)
     report.modes["embedded"] = await measure_mode(
-        "embedded", env, [sandpod_command("run")], f"http://127.0.0.1:{port}", args.runs
+        "embedded",
+        env,
+        [sandpod_command("run")],
+        f"http://127.0.0.1:{port}",
+        args.runs,
+        report.languages,
     )
     if args.distributed:
         print("c,d distributed mode through the API ...", file=sys.stderr)
@@ -340,7 +422,10 @@ async def main() -> None:
     report.raw_sandbox_rate_2_parallel = (report.raw_sandbox_rate_2_parallel + rate_after) / 2
     print_report(report)
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(asdict(report), indent=2))
+    saved = asdict(report)
+    for runtime_id, entry in report.languages.items():
+        saved["languages"][runtime_id]["ratio"] = entry.ratio
+    args.output.write_text(json.dumps(saved, indent=2))
     print(f"\nwrote {args.output}", file=sys.stderr)
 
 
@@ -366,6 +451,15 @@ def print_report(report: Report) -> None:
         ratio = figures.rate_c8 / ceiling
         print(f"d  sustained, concurrency 8: {figures.rate_c8:.1f}/s = {ratio:.2f} x raw (>= 0.7)")
         print(f"   idle server RSS: {figures.idle_rss_mb:.0f} MB (target <= 120)")
+    if report.languages:
+        print(
+            f"\n{'e  runtime (embedded)':24} {'raw p50 ms':>11} {'submit p50 ms':>14} {'ratio':>6}"
+        )
+        for runtime_id, entry in report.languages.items():
+            submit = entry.submit_to_result
+            through = f"{submit.p50_ms:14.0f}" if submit else f"{'-':>14}"
+            ratio = f"{entry.ratio:6.2f}" if entry.ratio else f"{'-':>6}"
+            print(f"   {runtime_id:21} {entry.raw.p50_ms:11.0f} {through} {ratio}")
     if {"embedded", "distributed"} <= set(report.modes):
         ratio = report.modes["distributed"].c1.p50_ms / report.modes["embedded"].c1.p50_ms
         print(f"\ndistributed p50 / embedded p50 = {ratio:.2f} (target <= 3)")

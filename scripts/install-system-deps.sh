@@ -21,6 +21,7 @@ command -v redis-server >/dev/null 2>&1 || want+=(redis-server)
 command -v git >/dev/null 2>&1 || want+=(git)
 command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || want+=(chromium)
 command -v shellcheck >/dev/null 2>&1 || want+=(shellcheck)  # pipeline scripts (make validate)
+command -v ruby >/dev/null 2>&1 || want+=(ruby)  # the ruby:3 runtime of the local runner
 
 if ((${#want[@]})); then
   as_root=()

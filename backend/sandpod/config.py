@@ -44,6 +44,9 @@ class KafkaSaslMechanism(StrEnum):
     SCRAM_SHA_512 = "SCRAM-SHA-512"
 
 
+DEFAULT_TOOLCHAINS_DIR = Path.home() / ".cache" / "sandpod" / "toolchains"
+
+
 class SettingsGroup(BaseSettings):
     """A settings model read from the environment; refuses keyword arguments it does not know."""
 
@@ -78,6 +81,11 @@ class ExecutionSettings(SettingsGroup):
     idempotency_ttl_seconds: int = Field(
         24 * 3600, description="How long an Idempotency-Key is remembered."
     )
+    max_files: int = Field(32, ge=1, description="Most files one submission may carry.")
+    max_files_bytes: int = Field(
+        1024 * 1024, ge=1, description="Total size of a submission's files, decoded, in bytes."
+    )
+    max_args: int = Field(64, ge=0, description="Most command-line arguments one submission gives.")
 
     @property
     def limit_policy(self) -> LimitPolicy:
@@ -256,6 +264,18 @@ class LocalRunnerSettings(SettingsGroup):
         "sandpod", description="Parent cgroup under each controller for sandboxes."
     )
     bwrap_path: str = Field("bwrap", description="The bubblewrap executable.")
+    toolchains_dir: Path = Field(
+        DEFAULT_TOOLCHAINS_DIR,
+        description="Where `make toolchains` prepares package sets and compiled standard "
+        "libraries the local runner binds read-only (runtimes that need them are unavailable "
+        "until then).",
+    )
+    output_files_max_count: int = Field(
+        20, ge=0, description="Most files kept from a program's output folder (/tmp/out)."
+    )
+    output_files_max_bytes: int = Field(
+        8 * 1024 * 1024, ge=0, description="Total bytes kept from a program's output folder."
+    )
 
 
 class KubernetesSettings(SettingsGroup):

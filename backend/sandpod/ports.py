@@ -10,6 +10,7 @@ from sandpod.domain.api_keys import ApiKey
 from sandpod.domain.errors import ConflictError, UnavailableError
 from sandpod.domain.events import Event, EventType, StatusUpdate
 from sandpod.domain.execution import Execution
+from sandpod.domain.files import SourceFile, StoredFile
 from sandpod.domain.limits import Limits
 from sandpod.domain.result import Result
 from sandpod.domain.runtimes import Runtime
@@ -254,9 +255,23 @@ class UserStore(Protocol):
 class SandboxJob:
     execution_id: str
     runtime: Runtime
-    script: str
+    script: str  # the entrypoint's text (the single-script form)
     stdin: str
     limits: Limits
+    files: tuple[SourceFile, ...] = ()  # when given, the program's files (script is one of them)
+    entrypoint: str | None = None  # which of `files` runs; None: the runtime's file_name
+    args: tuple[str, ...] = ()
+    compiler_options: tuple[str, ...] = ()
+
+
+class OutputFileStore(Protocol):
+    """The files executions left behind, kept with their results."""
+
+    async def put(self, execution_id: str, files: Sequence[StoredFile]) -> None:
+        """Keep these files (replacing any kept before for the execution)."""
+        ...
+
+    async def get(self, execution_id: str, name: str) -> StoredFile | None: ...
 
 
 class SandboxRunner(Protocol):

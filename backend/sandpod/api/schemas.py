@@ -7,9 +7,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from sandpod.domain.api_keys import ApiKey, Scope
 from sandpod.domain.execution import Execution
-from sandpod.domain.limits import Limits, LimitsRequest
+from sandpod.domain.files import OutputFile, SourceFile
+from sandpod.domain.limits import LimitPolicy, Limits, LimitsRequest
 from sandpod.domain.result import Result
-from sandpod.domain.runtimes import Runtime
+from sandpod.domain.runtimes import CompileLimits, Runtime
 from sandpod.domain.status import ExecutionStatus
 from sandpod.domain.users import USERNAME_PATTERN, Role, User
 
@@ -23,8 +24,37 @@ class SubmitExecution(BaseModel):
     )
 
     runtime: Annotated[str, Field(min_length=1, max_length=64, examples=["python:3.12"])]
-    script: Annotated[str, Field(description="Source code to run.")]
+    script: Annotated[
+        str | None,
+        Field(description="Source code to run: one file named as the runtime's `file_name`."),
+    ] = None
+    files: Annotated[
+        list[SourceFile] | None,
+        Field(
+            max_length=1000,
+            description="The program's files, instead of `script`. They are read-only under "
+            "/sandbox; the program runs in /tmp and keeps files by writing them under /tmp/out.",
+        ),
+    ] = None
+    entrypoint: Annotated[
+        str | None,
+        Field(
+            max_length=255,
+            description="Which of `files` runs (default: the runtime's `file_name`, or the only "
+            "file).",
+        ),
+    ] = None
     stdin: Annotated[str, Field(description="Text written to the script's standard input.")] = ""
+    args: Annotated[
+        list[str], Field(max_length=1000, description="Command-line arguments of the program.")
+    ] = []
+    compiler_options: Annotated[
+        list[str],
+        Field(
+            max_length=100,
+            description="Extra compiler options; each must match the runtime's allow-list.",
+        ),
+    ] = []
     limits: LimitsRequest | None = Field(
         default=None, description="Ask for less than the defaults, or up to the maxima."
     )
@@ -92,6 +122,13 @@ class ExecutionOut(BaseModel):
         )
 
 
+class OutputFiles(BaseModel):
+    files: list[OutputFile] = Field(
+        description="Fetch each from /api/v1/executions/{id}/files/{name}."
+    )
+    truncated: bool = Field(description="The program left more than the caps keep.")
+
+
 class ExecutionPage(BaseModel):
     items: list[ExecutionOut]
     next_cursor: str | None = Field(description="Pass as `cursor` to get the next page.")
@@ -114,23 +151,44 @@ class RuntimeLimits(BaseModel):
     maxima: Limits
 
 
+class CompileOut(BaseModel):
+    limits: CompileLimits = Field(description="Fixed limits of the compile step.")
+    allowed_options: list[str] = Field(
+        description="Patterns (regular expressions, matched in full) a compiler option must "
+        "match to be accepted in `compiler_options`."
+    )
+
+
 class RuntimeOut(BaseModel):
     id: str
     language: str
     version: str
-    file_name: str
+    display_name: str
+    available: bool = Field(description="Whether this deployment can run it now.")
+    file_name: str = Field(description="The entrypoint's name when only `script` is sent.")
+    compile: CompileOut | None = Field(description="The compile step, for compiled languages.")
+    image: str = Field(description="Container image of the Kubernetes runner.")
     example: str
+    example_stdin: str
     limits: RuntimeLimits
 
     @classmethod
-    def of(cls, runtime: Runtime, limits: RuntimeLimits) -> "RuntimeOut":
+    def of(cls, runtime: Runtime, *, available: bool, policy: LimitPolicy) -> "RuntimeOut":
+        step = runtime.compile
         return cls(
             id=runtime.id,
             language=runtime.language,
             version=runtime.version,
+            display_name=runtime.display_name,
+            available=available,
             file_name=runtime.file_name,
+            compile=CompileOut(limits=step.limits, allowed_options=list(step.allowed_options))
+            if step is not None
+            else None,
+            image=runtime.image,
             example=runtime.example,
-            limits=limits,
+            example_stdin=runtime.example_stdin,
+            limits=RuntimeLimits(defaults=policy.defaults, maxima=policy.maxima),
         )
 
 

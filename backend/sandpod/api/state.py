@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from sandpod.api.budgets import RateBudgets
 from sandpod.domain.limits import LimitPolicy
 from sandpod.domain.runtimes import RuntimeRegistry
-from sandpod.ports import RateLimiter
+from sandpod.ports import OutputFileStore, RateLimiter
 from sandpod.services.accounts import AccountService
 from sandpod.services.api_keys import ApiKeyService
 from sandpod.services.executions import ExecutionService
@@ -17,6 +17,7 @@ from sandpod.services.scripts import ScriptService
 class ApiState:
     executions: ExecutionService
     runtimes: RuntimeRegistry
+    files: OutputFileStore
     limits: LimitPolicy
     rate_limiter: RateLimiter
     # None only when authentication is off (embedded mode on loopback): all act as local admin.

@@ -15,7 +15,7 @@ from sandpod.composition.opening import opening
 from sandpod.composition.services import execution_service, script_service
 from sandpod.config import Mode, Settings
 from sandpod.domain.runtimes import CATALOGUE, RuntimeRegistry
-from sandpod.ports import RateLimiter, UserStore
+from sandpod.ports import OutputFileStore, RateLimiter, UserStore
 from sandpod.services.accounts import AccountService
 from sandpod.services.api_keys import ApiKeyService
 from sandpod.services.executions import ExecutionService
@@ -30,6 +30,7 @@ def api_state(
     executions: ExecutionService,
     scripts: ScriptService,
     runtimes: RuntimeRegistry,
+    files: OutputFileStore,
     rate_limiter: RateLimiter,
     accounts: AccountService | None,
     readiness: ReadinessChecks,
@@ -44,6 +45,7 @@ def api_state(
         api_keys=api_keys,
         executions=executions,
         runtimes=runtimes,
+        files=files,
         limits=settings.executions.limit_policy,
         rate_limiter=rate_limiter,
         accounts=accounts,
@@ -66,7 +68,7 @@ async def distributed_api(settings: Settings) -> AsyncIterator[ApiState]:
         accounts = build_accounts(settings, mongo.users)
         redis = await connections.redis(settings, stack)
         bus = await connections.kafka(settings, stack)
-        runtimes = RuntimeRegistry(CATALOGUE)
+        runtimes = RuntimeRegistry(CATALOGUE, catalogue=CATALOGUE)
         state = api_state(
             settings,
             executions=execution_service(
@@ -79,6 +81,7 @@ async def distributed_api(settings: Settings) -> AsyncIterator[ApiState]:
             ),
             scripts=script_service(settings, store=mongo.scripts, runtimes=runtimes),
             runtimes=runtimes,
+            files=mongo.executions.output_files,
             rate_limiter=redis.rate_limiter,
             accounts=accounts,
             users=mongo.users,

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from sandpod.adapters.memory.event_bus import InMemoryEventBus
 from sandpod.adapters.memory.idempotency import InMemoryIdempotencyKeys
 from sandpod.adapters.memory.live_updates import InMemoryLiveUpdates
+from sandpod.adapters.memory.output_files import InMemoryOutputFiles
 from sandpod.adapters.memory.rate_limiter import InMemoryRateLimiter
 from sandpod.adapters.memory.scripts import InMemoryScriptStore
 from sandpod.adapters.memory.store import InMemoryExecutionStore
@@ -28,7 +29,7 @@ from sandpod.composition.services import (
     script_service,
 )
 from sandpod.config import Settings
-from sandpod.domain.runtimes import RuntimeRegistry
+from sandpod.domain.runtimes import CATALOGUE, RuntimeRegistry
 from sandpod.observability import InstrumentedSandbox
 from sandpod.ports import EventBus, SandboxRunner
 from sandpod.services.accounts import AccountService
@@ -119,7 +120,8 @@ def build_embedded(settings: Settings, sandbox: SandboxRunner | None = None) -> 
     users = InMemoryUserStore()
     accounts = build_accounts(settings, users)  # fails before any sandbox work
     runner = InstrumentedSandbox(sandbox) if sandbox else connections.local_sandbox(settings)
-    runtimes = RuntimeRegistry(runner.runtimes())
+    runtimes = RuntimeRegistry(runner.runtimes(), catalogue=CATALOGUE)
+    files = InMemoryOutputFiles()
     store = InMemoryExecutionStore()
     bus = InMemoryEventBus()
     live = InMemoryLiveUpdates()
@@ -144,6 +146,7 @@ def build_embedded(settings: Settings, sandbox: SandboxRunner | None = None) -> 
         ),
         scripts=script_service(settings, store=InMemoryScriptStore(), runtimes=runtimes),
         runtimes=runtimes,
+        files=files,
         rate_limiter=InMemoryRateLimiter(),
         accounts=accounts,
         users=users,
@@ -154,7 +157,7 @@ def build_embedded(settings: Settings, sandbox: SandboxRunner | None = None) -> 
         state=state,
         bus=bus,
         sandbox=runner,
-        runner=runner_service(store=store, bus=bus, sandbox=runner),
+        runner=runner_service(store=store, bus=bus, sandbox=runner, files=files),
         results=result_processor(settings, store=store, live=live, bus=bus, republish=False),
         retention=retention_sweep(settings, store=store, idempotency=idempotency),
         guard=guard,

@@ -23,7 +23,7 @@ async def build_runner(
         bus = await connections.kafka(settings, stack)
         if sandbox is None:
             sandbox = await connections.worker_sandbox(settings, stack)
-    service = runner_service(store=store, bus=bus, sandbox=sandbox)
+    service = runner_service(store=store, bus=bus, sandbox=sandbox, files=store.output_files)
     # A sandbox handed in by a test is not checked: the canary proves the configured one.
     guard = None if given else isolation_guard(settings, sandbox)
     checks: dict[str, Check] = {"store": store.ping, "event_bus": bus.ping}

@@ -3,12 +3,14 @@
 from sandpod.config import Mode, RunnerKind, Settings
 from sandpod.domain.limits import KUBERNETES_INPUT_MAX_BYTES
 from sandpod.domain.runtimes import RuntimeRegistry
+from sandpod.domain.submission import SubmissionCaps
 from sandpod.observability import count_finished
 from sandpod.ports import (
     EventBus,
     ExecutionStore,
     IdempotencyKeys,
     LiveUpdates,
+    OutputFileStore,
     SandboxLauncher,
     SandboxRunner,
     ScriptStore,
@@ -48,6 +50,11 @@ def input_caps(settings: Settings) -> InputCaps:
         max_stdin_bytes=settings.executions.max_stdin_bytes,
         idempotency_ttl_seconds=settings.executions.idempotency_ttl_seconds,
         max_input_bytes=KUBERNETES_INPUT_MAX_BYTES if kubernetes else None,
+        program=SubmissionCaps(
+            max_files=settings.executions.max_files,
+            max_files_bytes=settings.executions.max_files_bytes,
+            max_args=settings.executions.max_args,
+        ),
     )
 
 
@@ -79,11 +86,19 @@ def result_processor(
 
 
 def runner_service(
-    *, store: ExecutionStore, bus: EventBus, sandbox: SandboxRunner | SandboxLauncher
+    *,
+    store: ExecutionStore,
+    bus: EventBus,
+    sandbox: SandboxRunner | SandboxLauncher,
+    files: OutputFileStore,
 ) -> RunnerService:
     """The runner over `sandbox`; it runs the runtimes that sandbox has."""
     return RunnerService(
-        store=store, bus=bus, sandbox=sandbox, runtimes=RuntimeRegistry(sandbox.runtimes())
+        store=store,
+        bus=bus,
+        sandbox=sandbox,
+        runtimes=RuntimeRegistry(sandbox.runtimes()),
+        files=files,
     )
 
 

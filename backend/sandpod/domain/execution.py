@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from sandpod.domain.files import SourceFile
 from sandpod.domain.limits import Limits
 from sandpod.domain.result import Result
 from sandpod.domain.status import ExecutionStatus, check_transition
@@ -27,9 +28,13 @@ class ExecutionSpec(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     runtime: str
-    script: str
+    script: str  # the entrypoint's text; the whole program when `files` is empty
     stdin: str = ""
     limits: Limits
+    files: tuple[SourceFile, ...] = ()
+    entrypoint: str | None = None  # which of `files` runs (None: the runtime's file_name)
+    args: tuple[str, ...] = ()
+    compiler_options: tuple[str, ...] = ()
 
     def fingerprint(self) -> str:
         """Stable hash of the request, to tell idempotent retries from key reuse."""

@@ -16,6 +16,11 @@ class ExecutionNotFoundError(NotFoundError):
         self.execution_id = execution_id
 
 
+class OutputFileNotFoundError(NotFoundError):
+    def __init__(self, execution_id: str, name: str) -> None:
+        super().__init__(f"execution {execution_id!r} kept no output file {name!r}")
+
+
 class IdempotencyConflictError(ConflictError):
     def __init__(self, key: str) -> None:
         super().__init__(

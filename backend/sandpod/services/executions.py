@@ -3,15 +3,17 @@
 import asyncio
 import logging
 from collections.abc import AsyncGenerator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sandpod.domain.api_keys import Scope
 from sandpod.domain.events import CancelRequested, ExecutionRequested, StatusUpdate
 from sandpod.domain.execution import Execution, ExecutionSpec
+from sandpod.domain.files import SourceFile
 from sandpod.domain.limits import LimitPolicy, LimitsRequest
 from sandpod.domain.runtimes import RuntimeRegistry
 from sandpod.domain.status import ExecutionStatus
+from sandpod.domain.submission import SubmissionCaps, check_program
 from sandpod.ports import (
     EventBus,
     ExecutionStore,
@@ -22,7 +24,6 @@ from sandpod.ports import (
 )
 from sandpod.services.errors import (
     AlreadyFinishedError,
-    EmptyScriptError,
     ExecutionNotFoundError,
     IdempotencyConflictError,
     IdempotencyInFlightError,
@@ -53,9 +54,13 @@ class Principal:
 @dataclass(frozen=True)
 class SubmitCommand:
     runtime: str
-    script: str
+    script: str | None
     stdin: str = ""
     limits: LimitsRequest | None = None
+    files: list[SourceFile] | None = None
+    entrypoint: str | None = None
+    args: list[str] = field(default_factory=list)
+    compiler_options: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,7 @@ class InputCaps:
     max_script_bytes: int
     max_stdin_bytes: int
     idempotency_ttl_seconds: int
+    program: SubmissionCaps
     # Script and stdin together, when the sandbox receives them in one bounded carrier.
     max_input_bytes: int | None = None
 
@@ -98,22 +104,36 @@ class ExecutionService:
     def validate(self, command: SubmitCommand) -> ExecutionSpec:
         """Turn a request into a spec, or raise a domain error a person can read."""
         runtime = self._runtimes.get(command.runtime)
-        if not command.script.strip():
-            raise EmptyScriptError()
-        script_bytes = len(command.script.encode())
-        if script_bytes > self._caps.max_script_bytes:
-            raise InputTooLargeError("script", script_bytes, self._caps.max_script_bytes)
+        script_bytes = 0
+        if command.script is not None:
+            script_bytes = len(command.script.encode())
+            if script_bytes > self._caps.max_script_bytes:
+                raise InputTooLargeError("script", script_bytes, self._caps.max_script_bytes)
+        program = check_program(
+            runtime,
+            script=command.script,
+            files=command.files,
+            entrypoint=command.entrypoint,
+            args=command.args,
+            compiler_options=command.compiler_options,
+            caps=self._caps.program,
+        )
         stdin_bytes = len(command.stdin.encode())
         if stdin_bytes > self._caps.max_stdin_bytes:
             raise InputTooLargeError("stdin", stdin_bytes, self._caps.max_stdin_bytes)
         most = self._caps.max_input_bytes
-        if most is not None and script_bytes + stdin_bytes > most:
-            raise InputTooLargeError("script and stdin together", script_bytes + stdin_bytes, most)
+        carried = program.input_bytes() + stdin_bytes
+        if most is not None and carried > most:
+            raise InputTooLargeError("the program's files, arguments and stdin together", carried, most)
         return ExecutionSpec(
             runtime=runtime.id,
-            script=command.script,
+            script=program.script,
             stdin=command.stdin,
-            limits=self._limits.resolve(command.limits),
+            limits=runtime.limits.policy(self._limits).resolve(command.limits),
+            files=program.files,
+            entrypoint=program.entrypoint,
+            args=program.args,
+            compiler_options=program.compiler_options,
         )
 
     async def submit(

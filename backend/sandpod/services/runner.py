@@ -15,7 +15,15 @@ from sandpod.domain.execution import Execution
 from sandpod.domain.result import EndReason, Result
 from sandpod.domain.runtimes import RuntimeRegistry, UnknownRuntimeError
 from sandpod.domain.status import ExecutionStatus
-from sandpod.ports import EventBus, ExecutionStore, SandboxJob, SandboxLauncher, SandboxRunner
+from sandpod.ports import (
+    EventBus,
+    ExecutionStore,
+    OutputFileStore,
+    SandboxJob,
+    SandboxLauncher,
+    SandboxRunner,
+    ServiceUnavailableError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +52,9 @@ class RunnerService:
         bus: EventBus,
         sandbox: SandboxRunner | SandboxLauncher,
         runtimes: RuntimeRegistry,
+        files: OutputFileStore,
     ) -> None:
+        self._files = files
         self._store = store
         self._bus = bus
         self._sandbox = sandbox
@@ -104,6 +114,10 @@ class RunnerService:
             script=spec.script,
             stdin=spec.stdin,
             limits=spec.limits,
+            files=spec.files,
+            entrypoint=spec.entrypoint,
+            args=spec.args,
+            compiler_options=spec.compiler_options,
         )
         sandbox = self._sandbox
         started = ExecutionStarted(execution_id=job.execution_id, runner=sandbox.name)
@@ -116,7 +130,21 @@ class RunnerService:
             if cancelled.is_set():
                 await sandbox.cancel(job.execution_id)
             return
-        await self._finish(job.execution_id, await _run_until_cancelled(sandbox, job, cancelled))
+        result = await _run_until_cancelled(sandbox, job, cancelled)
+        await self._finish(job.execution_id, await self._keep_files(job.execution_id, result))
+
+    async def _keep_files(self, execution_id: str, result: Result) -> Result:
+        """Store the files the run left; the result goes on without their bytes."""
+        if result.stored_files:
+            try:
+                await self._files.put(execution_id, result.stored_files)
+            except ServiceUnavailableError as error:
+                # The result still counts; only the files are lost, and it says so.
+                log.warning("output files not kept", extra={"execution_id": execution_id})
+                result = result.with_stored_files([], truncated=True).model_copy(
+                    update={"message": f"{result.message or 'ended'}; output files lost: {error}"}
+                )
+        return result.without_file_data()
 
     async def _finish(self, execution_id: str, result: Result) -> None:
         await self._bus.publish(ExecutionFinished(execution_id=execution_id, result=result))

@@ -19,58 +19,83 @@ from sandpod.adapters.sandbox.cgroups import (
     open_cgroups,
     remove_stale,
 )
-from sandpod.adapters.sandbox.interpreters import discover, find_interpreter, search_dirs
+from sandpod.adapters.sandbox.toolchains import (
+    discover_on_host,
+    find_program,
+    locate,
+    search_dirs,
+)
 from sandpod.config import LocalRunnerSettings
-from sandpod.domain.runtimes import CATALOGUE
+from sandpod.domain.runtimes import CATALOGUE, python, runtime
 from tests.fixtures.sandbox import SANDBOX_CGROUP_PARENT
 
-ELF = b"\x7fELF" + b"\0" * 60
+
+def shim(folder: Path, name: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(f'#!/bin/sh\nexec pyenv exec {name} "$@"\n')
+    path.chmod(0o755)
+    return path
 
 
-def fake_python(prefix: Path, version: str, content: bytes = ELF) -> Path:
-    (prefix / "lib" / f"python{version}").mkdir(parents=True)
-    binary = prefix / "bin" / f"python{version}"
-    binary.parent.mkdir(parents=True, exist_ok=True)
-    binary.write_bytes(content)
-    binary.chmod(0o755)
-    return binary
+def test_search_dirs_are_the_catalogue_globs_newest_first_then_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    for version in ("3.12.1", "3.12.10", "3.12.9", "3.13.0"):
+        (tmp_path / ".pyenv" / "versions" / version / "bin").mkdir(parents=True)
+    dirs = search_dirs(python("3.12"), tmp_path / "toolchains", "/opt/a:/opt/b")
+    versions = tmp_path / ".pyenv" / "versions"
+    assert dirs == [
+        versions / "3.12.10" / "bin",
+        versions / "3.12.9" / "bin",
+        versions / "3.12.1" / "bin",
+        Path("/opt/a"),
+        Path("/opt/b"),
+        Path("/usr/bin"),
+    ]
 
 
-def test_discovery_skips_shims_and_prefers_path_then_newest_pyenv(tmp_path: Path) -> None:
+def test_programs_skip_shims_and_resolve_links(tmp_path: Path) -> None:
     shims = tmp_path / "shims"
-    shims.mkdir()
-    (shims / "python3.12").write_text('#!/bin/sh\nexec pyenv exec python3.12 "$@"\n')
-    (shims / "python3.12").chmod(0o755)
-    pyenv = tmp_path / "pyenv"
-    fake_python(pyenv / "versions" / "3.12.1", "3.12")
-    newest = fake_python(pyenv / "versions" / "3.12.10", "3.12")
-    fake_python(pyenv / "versions" / "3.13.0", "3.13")
-    (pyenv / "versions" / "system").mkdir()  # not a version folder: ignored
-
-    dirs = search_dirs(str(shims), tmp_path / "home", str(pyenv))
-    assert dirs[0] == shims
-    found = discover(CATALOGUE, dirs)
-    assert found["python:3.12"].executable == newest
-    assert found["python:3.12"].prefix == pyenv / "versions" / "3.12.10"
-    assert found["python:3.13"].version == "3.13"
+    shim(shims, "bash")
+    links = tmp_path / "links"
+    links.mkdir()
+    (links / "bash").symlink_to("/usr/bin/bash")
+    assert find_program("bash", [shims]) is None  # a wrapper script cannot run in the sandbox
+    assert find_program("bash", [shims, links]) == Path("/usr/bin/bash").resolve()
 
 
-def test_a_symlink_resolves_to_its_installation(tmp_path: Path) -> None:
-    real = fake_python(tmp_path / "opt" / "python", "3.13")
-    venv = tmp_path / "venv" / "bin"
-    venv.mkdir(parents=True)
-    (venv / "python3.13").symlink_to(real)
-    interpreter = find_interpreter("3.13", [venv])
-    assert interpreter is not None
-    assert (interpreter.executable, interpreter.prefix) == (real, tmp_path / "opt" / "python")
+def test_a_toolchain_is_found_only_at_the_catalogue_version(tmp_path: Path) -> None:
+    bash = runtime("bash:5")
+    found = locate(bash, [Path("/usr/bin")], tmp_path)
+    assert found is not None
+    assert found.installed_version.startswith("5.")
+    assert found.binds == ()  # under /usr: nothing more to bind
+    future = bash.model_copy(
+        update={"toolchain": bash.toolchain.model_copy(update={"version": "9"})}
+    )
+    assert locate(future, [Path("/usr/bin")], tmp_path) is None
 
 
-def test_a_binary_without_its_stdlib_is_not_an_interpreter(tmp_path: Path) -> None:
-    lonely = tmp_path / "bin"
-    lonely.mkdir()
-    (lonely / "python3.12").write_bytes(ELF)
-    (lonely / "python3.12").chmod(0o755)
-    assert find_interpreter("3.12", [lonely]) is None
+def test_a_missing_prepared_folder_or_config_path_makes_a_runtime_unavailable(
+    tmp_path: Path,
+) -> None:
+    data = python("3.12-data")
+    assert locate(data, search_dirs(data, tmp_path, None), tmp_path) is None
+    (tmp_path / "python-3.12-data").mkdir()
+    assert locate(data, search_dirs(data, tmp_path, None), tmp_path) is None  # no stamp yet
+    bash = runtime("bash:5")
+    needs = bash.model_copy(
+        update={"toolchain": bash.toolchain.model_copy(update={"paths": (str(tmp_path / "x"),)})}
+    )
+    assert locate(needs, [Path("/usr/bin")], tmp_path) is None
+
+
+def test_host_discovery_finds_the_catalogue_runtimes_of_this_machine(sandbox_host: object) -> None:
+    found = discover_on_host(CATALOGUE, LocalRunnerSettings().toolchains_dir)
+    assert {"python:3.12", "bash:5"} <= found.keys()
+    assert set(found) <= {r.id for r in CATALOGUE}
 
 
 def test_root_layout_mirrors_the_host(tmp_path: Path) -> None:

@@ -296,6 +296,7 @@ print(json.dumps(dump))
     assert set(env) <= {
         "PATH", "HOME", "LANG", "PYTHONDONTWRITEBYTECODE", "PYTHONIOENCODING",
         "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "PWD", "LC_CTYPE",
+        "TMPDIR",
     }  # fmt: skip
 
 

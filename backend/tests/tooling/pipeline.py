@@ -16,6 +16,7 @@ DOCKERFILES = [
     ROOT / "backend" / "Dockerfile.base",
     ROOT / "backend" / "Dockerfile",
     ROOT / "cert-generator" / "Dockerfile",
+    *sorted((ROOT / "runtimes").glob("*/Dockerfile")),
 ]
 COMPOSE_FILE = ROOT / "docker-compose.yaml"
 

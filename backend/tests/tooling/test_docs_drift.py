@@ -24,6 +24,8 @@ OPENAPI = DOCS / "reference" / "openapi.json"
 CONFIGURATION = DOCS / "reference" / "configuration.md"
 MERMAID = DOCS / "assets" / "vendor" / "mermaid"
 GENERATOR = ROOT / "scripts" / "gen_config_docs.py"
+RUNTIMES = DOCS / "reference" / "runtimes.md"
+RUNTIME_GENERATOR = ROOT / "scripts" / "gen_runtime_docs.py"
 
 
 # ---------------------------------------------------------------- generated reference pages
@@ -72,8 +74,8 @@ def test_json_differences_names_each_changed_place() -> None:
     assert list(json_differences(new, new)) == []
 
 
-def load_generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("gen_config_docs", GENERATOR)
+def load_generator(path: Path = GENERATOR) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(path.stem, path)
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -104,6 +106,23 @@ def test_generator_check_mode_fails_on_drift_and_passes_when_current(tmp_path: P
     assert main(["--output", str(page)]) == 0
     assert main(["--check", "--output", str(page)]) == 0
     page.write_text(page.read_text().replace("SANDPOD_PORT", "SANDPOD_PORTS"))
+    assert main(["--check", "--output", str(page)]) == 1
+
+
+def test_runtime_reference_is_what_the_catalogue_produces() -> None:
+    render: Callable[[], str] = load_generator(RUNTIME_GENERATOR).render
+    assert RUNTIMES.read_text() == render(), (
+        "docs/reference/runtimes.md is out of date with the runtime catalogue: "
+        "run `make docs-runtimes`"
+    )
+
+
+def test_runtime_reference_check_mode_fails_on_drift(tmp_path: Path) -> None:
+    main: Callable[[list[str]], int] = load_generator(RUNTIME_GENERATOR).main
+    page = tmp_path / "runtimes.md"
+    assert main(["--output", str(page)]) == 0
+    assert main(["--check", "--output", str(page)]) == 0
+    page.write_text(page.read_text().replace("java:17", "java:16"))
     assert main(["--check", "--output", str(page)]) == 1
 
 

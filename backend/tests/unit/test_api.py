@@ -10,6 +10,7 @@ import pytest
 
 from sandpod.composition.embedded import build_embedded
 from sandpod.config import ApiSettings, ExecutionSettings, Settings
+from sandpod.domain.runtimes import CATALOGUE
 from tests.fakes import FakeSandbox
 from tests.fixtures.apps import api_client
 from tests.waiting import eventually
@@ -62,7 +63,7 @@ async def test_failed_script_reports_its_exit_code(client: httpx.AsyncClient) ->
 @pytest.mark.parametrize(
     ("body", "status", "fragment"),
     [
-        ({"runtime": "ruby:3", "script": "x"}, 422, "unknown runtime 'ruby:3'"),
+        ({"runtime": "cobol:85", "script": "x"}, 422, "unknown runtime 'cobol:85'"),
         ({"runtime": "python:3.12", "script": "   "}, 422, "script is empty"),
         ({"runtime": "python:3.12", "script": "x" * 1001}, 413, "script is 1001 bytes"),
         (
@@ -177,11 +178,20 @@ async def test_events_stream_status_changes_and_closes(client: httpx.AsyncClient
     assert set(statuses) <= {"queued", "running", "completed"}
 
 
-async def test_runtimes_list_limits_and_examples(client: httpx.AsyncClient) -> None:
-    runtimes = (await client.get("/api/v1/runtimes")).json()
-    assert [runtime["id"] for runtime in runtimes] == ["python:3.12"]
-    assert runtimes[0]["limits"]["maxima"]["memory_mb"] == 1024
-    assert "print(" in runtimes[0]["example"]
+async def test_runtimes_list_the_catalogue_and_what_runs_here(client: httpx.AsyncClient) -> None:
+    runtimes = {item["id"]: item for item in (await client.get("/api/v1/runtimes")).json()}
+    assert runtimes.keys() == {runtime.id for runtime in CATALOGUE}
+    # The fake sandbox of these tests runs python:3.12 only.
+    assert [key for key, item in runtimes.items() if item["available"]] == ["python:3.12"]
+    python = runtimes["python:3.12"]
+    assert python["limits"]["maxima"]["memory_mb"] == 1024
+    assert "print(" in python["example"]
+    assert python["compile"] is None
+    java = runtimes["java:17"]
+    assert java["limits"]["defaults"]["memory_mb"] == 512  # the catalogue's, not the server's
+    assert java["compile"]["limits"]["memory_mb"] == 768
+    assert "-Werror" in java["compile"]["allowed_options"]
+    assert java["image"] == "sandpod-runtime-java:17"
 
 
 async def test_health(client: httpx.AsyncClient) -> None:

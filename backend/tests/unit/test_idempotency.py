@@ -8,6 +8,7 @@ from sandpod.adapters.memory.live_updates import InMemoryLiveUpdates
 from sandpod.adapters.memory.store import InMemoryExecutionStore
 from sandpod.domain.limits import DEFAULT_POLICY
 from sandpod.domain.runtimes import RuntimeRegistry, python
+from sandpod.domain.submission import SubmissionCaps
 from sandpod.services.errors import IdempotencyConflictError, IdempotencyInFlightError
 from sandpod.services.executions import ExecutionService, InputCaps, Principal, SubmitCommand
 
@@ -23,7 +24,12 @@ def service(keys: InMemoryIdempotencyKeys) -> ExecutionService:
         idempotency=keys,
         runtimes=RuntimeRegistry([python("3.12")]),
         limits=DEFAULT_POLICY,
-        caps=InputCaps(max_script_bytes=1000, max_stdin_bytes=1000, idempotency_ttl_seconds=60),
+        caps=InputCaps(
+            max_script_bytes=1000,
+            max_stdin_bytes=1000,
+            idempotency_ttl_seconds=60,
+            program=SubmissionCaps(max_files=4, max_files_bytes=1000, max_args=4),
+        ),
     )
 
 

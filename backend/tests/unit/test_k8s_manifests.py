@@ -154,7 +154,7 @@ def test_entrypoint_command_carries_the_limits_and_runs_the_runtime_argv() -> No
     assert flags["--stdin"] == "/sandbox/stdin"
     separator = command.index("--")
     assert "--cgroup-accounting" in command[:separator]
-    assert command[separator + 1 :] == ["python3.12", "-I", "-u", "/sandbox/main.py"]
+    assert command[separator + 1 :] == ["python3.12", "-E", "-s", "-u", "/sandbox/main.py"]
 
 
 def test_script_environment_limits_threads_and_points_home_at_tmp() -> None:

@@ -10,6 +10,7 @@ import pytest
 from sandpod.adapters.memory.event_bus import InMemoryEventBus
 from sandpod.adapters.memory.idempotency import InMemoryIdempotencyKeys
 from sandpod.adapters.memory.live_updates import InMemoryLiveUpdates
+from sandpod.adapters.memory.output_files import InMemoryOutputFiles
 from sandpod.adapters.memory.store import InMemoryExecutionStore
 from sandpod.composition.embedded import build_embedded
 from sandpod.config import Settings
@@ -19,6 +20,7 @@ from sandpod.domain.limits import DEFAULT_POLICY
 from sandpod.domain.result import EndReason
 from sandpod.domain.runtimes import RuntimeRegistry
 from sandpod.domain.status import ExecutionStatus
+from sandpod.domain.submission import SubmissionCaps
 from sandpod.ports import ServiceUnavailableError
 from sandpod.services import results
 from sandpod.services.executions import ExecutionService, InputCaps, Principal, SubmitCommand
@@ -169,7 +171,12 @@ async def test_a_submit_whose_request_was_lost_still_runs_once(clock: Clock) -> 
         idempotency=InMemoryIdempotencyKeys(),
         runtimes=RuntimeRegistry(sandbox.runtimes()),
         limits=DEFAULT_POLICY,
-        caps=InputCaps(max_script_bytes=1000, max_stdin_bytes=1000, idempotency_ttl_seconds=60),
+        caps=InputCaps(
+            max_script_bytes=1000,
+            max_stdin_bytes=1000,
+            idempotency_ttl_seconds=60,
+            program=SubmissionCaps(max_files=4, max_files_bytes=1000, max_args=4),
+        ),
     )
     bus.down = True
     with pytest.raises(ServiceUnavailableError) as refused:
@@ -193,7 +200,11 @@ async def test_a_submit_whose_request_was_lost_still_runs_once(clock: Clock) -> 
     assert isinstance(resent, ExecutionRequested)
 
     runner = RunnerService(
-        store=store, bus=bus, sandbox=sandbox, runtimes=RuntimeRegistry(sandbox.runtimes())
+        store=store,
+        bus=bus,
+        sandbox=sandbox,
+        runtimes=RuntimeRegistry(sandbox.runtimes()),
+        files=InMemoryOutputFiles(),
     )
     await runner.handle(resent)
     assert sandbox.started == [stored.id]
@@ -202,7 +213,11 @@ async def test_a_submit_whose_request_was_lost_still_runs_once(clock: Clock) -> 
 async def test_a_runner_starts_a_resent_request_only_while_queued() -> None:
     store, bus, sandbox = InMemoryExecutionStore(), InMemoryEventBus(), FakeSandbox()
     runner = RunnerService(
-        store=store, bus=bus, sandbox=sandbox, runtimes=RuntimeRegistry(sandbox.runtimes())
+        store=store,
+        bus=bus,
+        sandbox=sandbox,
+        runtimes=RuntimeRegistry(sandbox.runtimes()),
+        files=InMemoryOutputFiles(),
     )
     queued, running = execution(), execution()
     for item in (queued, running):

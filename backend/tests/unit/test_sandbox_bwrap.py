@@ -1,23 +1,32 @@
 from pathlib import Path
 
-import pytest
-
 from sandpod.adapters.sandbox.bwrap import (
     SANDBOX_UID,
     BwrapSpec,
     RootEntry,
     build_argv,
-    sandbox_env,
 )
-from sandpod.adapters.sandbox.interpreters import Interpreter, sandbox_command
-from sandpod.domain.runtimes import python
+from sandpod.adapters.sandbox.commands import compile_command, environment, run_command
+from sandpod.adapters.sandbox.toolchains import Toolchain
+from sandpod.domain.files import SourceFile
+from sandpod.domain.limits import DEFAULT_POLICY
+from sandpod.domain.runtimes import python, runtime
+from sandpod.ports import SandboxJob
 
-PYENV = Interpreter(
-    version="3.12",
-    executable=Path("/root/.pyenv/versions/3.12.1/bin/python3.12"),
-    prefix=Path("/root/.pyenv/versions/3.12.1"),
+PYENV = Toolchain(
+    runtime_id="python:3.12",
+    programs={"python3.12": Path("/root/.pyenv/versions/3.12.1/bin/python3.12")},
+    binds=(Path("/root/.pyenv/versions/3.12.1"),),
+    toolchains_dir=Path("/var/cache/toolchains"),
+    installed_version="3.12.1",
 )
-DEBIAN = Interpreter(version="3.11", executable=Path("/usr/bin/python3.11"), prefix=Path("/usr"))
+DEBIAN = Toolchain(
+    runtime_id="python:3.11",
+    programs={"python3.11": Path("/usr/bin/python3.11")},
+    binds=(),
+    toolchains_dir=Path("/var/cache/toolchains"),
+    installed_version="3.11.2",
+)
 MERGED_USR = (
     RootEntry("bin", "usr/bin"),
     RootEntry("lib", "usr/lib"),
@@ -25,20 +34,33 @@ MERGED_USR = (
 )
 
 
-def spec(interpreter: Interpreter = PYENV, **changes: object) -> BwrapSpec:
+def job(version: str = "3.12", **changes: object) -> SandboxJob:
+    values: dict[str, object] = {
+        "execution_id": "ex_1",
+        "runtime": python(version),
+        "script": "print(1)",
+        "stdin": "",
+        "limits": DEFAULT_POLICY.defaults,
+    }
+    values.update(changes)
+    return SandboxJob(**values)  # type: ignore[arg-type]  # builder: any field may be overridden
+
+
+def spec(toolchain: Toolchain = PYENV, **changes: object) -> BwrapSpec:
+    version = toolchain.runtime_id.split(":")[1]
     values: dict[str, object] = {
         "bwrap": "/usr/bin/bwrap",
-        "interpreter": interpreter,
-        "command": sandbox_command(python(interpreter.version), interpreter, "/sandbox/main.py"),
-        "script": Path("/var/lib/sandpod/ex_1-ab12/main.py"),
-        "script_name": "main.py",
-        "tmp_bytes": 32 * 1024 * 1024,
-        "env": sandbox_env(interpreter),
+        "command": run_command(job(version), toolchain),
+        "sources": Path("/var/lib/sandpod/ex_1-ab12/sources"),
+        "tmp": Path("/var/lib/sandpod/ex_1-ab12/tmp"),
+        "shm_bytes": 32 * 1024 * 1024,
+        "env": environment(python(version), toolchain, 128),
         "userns_fd": 5,
         "block_fd": 6,
         "status_fd": 7,
         "seccomp_fd": 8,
         "root_entries": MERGED_USR,
+        "binds": toolchain.binds,
     }
     values.update(changes)
     return BwrapSpec(**values)  # type: ignore[arg-type]  # builder: any field may be overridden
@@ -78,14 +100,15 @@ def test_seccomp_is_optional() -> None:
     assert "--seccomp" not in build_argv(spec(seccomp_fd=None))
 
 
-def test_filesystem_is_read_only_except_capped_tmpfs() -> None:
+def test_filesystem_is_read_only_except_capped_tmp() -> None:
     argv = build_argv(spec())
     assert ("/usr", "/usr") in pairs(argv, "--ro-bind", 2)
     assert ("/root/.pyenv/versions/3.12.1",) * 2 in pairs(argv, "--ro-bind", 2)
-    assert ("/var/lib/sandpod/ex_1-ab12/main.py", "/sandbox/main.py") in pairs(argv, "--ro-bind", 2)
-    assert "--bind" not in argv  # nothing of the host is writable
+    assert ("/var/lib/sandpod/ex_1-ab12/sources", "/sandbox") in pairs(argv, "--ro-bind", 2)
+    # The one writable host path: the execution's own size-capped tmpfs (scratch.py).
+    assert pairs(argv, "--bind", 2) == [("/var/lib/sandpod/ex_1-ab12/tmp", "/tmp")]
     size = str(32 * 1024 * 1024)
-    assert pairs(argv, "--size", 3) == [(size, "--tmpfs", "/tmp"), (size, "--tmpfs", "/dev/shm")]
+    assert pairs(argv, "--size", 3) == [(size, "--tmpfs", "/dev/shm")]
     assert pairs(argv, "--proc") == [("/proc",)]
     assert pairs(argv, "--dev") == [("/dev",)]
     assert pairs(argv, "--remount-ro") == [("/dev",), ("/",)]
@@ -95,7 +118,9 @@ def test_filesystem_is_read_only_except_capped_tmpfs() -> None:
 def test_root_is_remounted_read_only_after_every_mount() -> None:
     opts = options(build_argv(spec()))
     last_mount = max(
-        i for i, arg in enumerate(opts) if arg in {"--ro-bind", "--tmpfs", "--proc", "--dev"}
+        i
+        for i, arg in enumerate(opts)
+        if arg in {"--ro-bind", "--bind", "--tmpfs", "--proc", "--dev"}
     )
     assert opts.index("/", opts.index("--remount-ro") + 2) > last_mount
 
@@ -114,9 +139,15 @@ def test_merged_usr_links_and_split_usr_binds() -> None:
 def test_interpreter_under_usr_needs_no_extra_mount() -> None:
     argv = build_argv(spec(DEBIAN))
     assert [pair for pair in pairs(argv, "--ro-bind", 2) if pair[0] != pair[1]] == [
-        ("/var/lib/sandpod/ex_1-ab12/main.py", "/sandbox/main.py")
+        ("/var/lib/sandpod/ex_1-ab12/sources", "/sandbox")
     ]
-    assert argv[argv.index("--") + 1 :] == ["/usr/bin/python3.11", "-I", "-u", "/sandbox/main.py"]
+    assert argv[argv.index("--") + 1 :] == [
+        "/usr/bin/python3.11",
+        "-E",
+        "-s",
+        "-u",
+        "/sandbox/main.py",
+    ]
 
 
 def test_environment_is_cleared_then_set_exactly() -> None:
@@ -127,6 +158,7 @@ def test_environment_is_cleared_then_set_exactly() -> None:
     assert env == {
         "PATH": "/root/.pyenv/versions/3.12.1/bin:/usr/local/bin:/usr/bin:/bin",
         "HOME": "/tmp",
+        "TMPDIR": "/tmp",
         "LANG": "C.UTF-8",
         "PYTHONDONTWRITEBYTECODE": "1",
         "PYTHONIOENCODING": "utf-8",
@@ -143,12 +175,43 @@ def test_program_runs_after_the_block_and_reports_status() -> None:
     assert argv[0] == "/usr/bin/bwrap"
     assert argv[argv.index("--") + 1 :] == [
         "/root/.pyenv/versions/3.12.1/bin/python3.12",
-        "-I",
+        "-E",
+        "-s",
         "-u",
         "/sandbox/main.py",
     ]
 
 
-def test_sandbox_command_refuses_a_mismatched_interpreter() -> None:
-    with pytest.raises(ValueError, match="does not run"):
-        sandbox_command(python("3.13"), PYENV, "/sandbox/main.py")
+def test_compile_and_run_commands_fill_their_placeholders() -> None:
+    gcc = Toolchain(
+        runtime_id="c:gcc-12",
+        programs={"gcc": Path("/usr/bin/x86_64-linux-gnu-gcc-12")},
+        binds=(),
+        toolchains_dir=Path("/var/cache/toolchains"),
+        installed_version="12.2.0",
+    )
+    c = job(
+        runtime=runtime("c:gcc-12"),
+        files=(
+            SourceFile(name="main.c", content=""),
+            SourceFile(name="util.c", content=""),
+            SourceFile(name="util.h", content=""),
+        ),
+        args=("--verbose", "x y"),
+        compiler_options=("-O0", "-Wall"),
+    )
+    assert compile_command(c, gcc) == [
+        "/usr/bin/x86_64-linux-gnu-gcc-12",
+        "-std=gnu17",
+        "-O2",
+        "-pipe",
+        "-O0",
+        "-Wall",
+        "-o",
+        "/tmp/.build/main",
+        "/sandbox/main.c",
+        "/sandbox/util.c",
+        "-lm",
+    ]
+    assert run_command(c, gcc) == ["/tmp/.build/main", "--verbose", "x y"]
+    assert compile_command(job(), PYENV) is None

@@ -4,8 +4,8 @@ import signal
 import pytest
 
 from sandpod.adapters.sandbox.cgroups import CgroupUsage
-from sandpod.adapters.sandbox.execution import cgroup_limits, rlimits
 from sandpod.adapters.sandbox.outcome import Outcome, StopReason, classify, decode_exit_status
+from sandpod.adapters.sandbox.phase import cgroup_limits, rlimits
 from sandpod.domain.limits import MIB, Limits
 from sandpod.domain.result import EndReason
 

@@ -15,6 +15,7 @@ from sandpod.adapters.mongo.documents import (
     to_document,
 )
 from sandpod.adapters.mongo.errors import unavailable_when_down
+from sandpod.adapters.mongo.output_files import OUTPUT_FILES_COLLECTION, MongoOutputFiles
 from sandpod.domain.execution import Execution
 from sandpod.domain.result import Result
 from sandpod.domain.status import TERMINAL_STATUSES, ExecutionStatus, allowed_sources
@@ -51,6 +52,7 @@ class MongoExecutionStore:
             lease=timedelta(seconds=claim_lease_seconds),
             max_attempts=max_attempts,
         )
+        self.output_files = MongoOutputFiles(client, self._db[OUTPUT_FILES_COLLECTION])
 
     async def ensure_indexes(self) -> None:
         with unavailable_when_down(self._client):
@@ -64,6 +66,7 @@ class MongoExecutionStore:
             await self._changes.ensure_indexes()
             # The retention sweep (finished long enough ago).
             await self._executions.create_index([("finished_at", ASCENDING)], name="finished")
+            await self.output_files.ensure_indexes()
 
     async def add(self, execution: Execution) -> None:
         with unavailable_when_down(self._client):

@@ -3,13 +3,16 @@
 import logging
 
 from sandpod.adapters.sandbox.cgroups import open_cgroups, remove_stale
+from sandpod.adapters.sandbox.collect import OutputCaps
 from sandpod.adapters.sandbox.host import HostReport, SandboxHostError, check_host
 from sandpod.adapters.sandbox.runner import LocalSandboxRunner
+from sandpod.adapters.sandbox.scratch import mounts_under, unmount_scratch
 from sandpod.config import LocalRunnerSettings
 
 __all__ = [
     "HostReport",
     "LocalSandboxRunner",
+    "OutputCaps",
     "SandboxHostError",
     "build_local_runner",
     "check_host",
@@ -27,4 +30,6 @@ def build_local_runner(
         cgroups = open_cgroups(settings.cgroup_root, settings.cgroup_parent)
         if removed := remove_stale(cgroups.parents()):
             logging.getLogger(__name__).info("removed %d stale sandbox cgroups", removed)
+        for mount in mounts_under(settings.sandbox_root):  # ...and their /tmp mounts
+            unmount_scratch(mount)
     return LocalSandboxRunner(settings)

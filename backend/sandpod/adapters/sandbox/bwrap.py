@@ -4,11 +4,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sandpod.adapters.sandbox.interpreters import Interpreter
-
 SANDBOX_UID = 65534  # nobody inside the sandbox, and (see userns.py) on the host as well
 SANDBOX_GID = 65534
-SCRIPT_DIR = "/sandbox"
+SOURCE_DIR = "/sandbox"  # the submitted files, read-only
 # Paths inside the sandbox: /tmp (and /dev/shm) are private tmpfs mounts with a size cap.
 # Paths inside the sandbox, each its own tmpfs: not host temp files (S108/B108 do not apply).
 WORKDIR = "/tmp"  # noqa: S108  # nosec B108
@@ -27,31 +25,33 @@ class RootEntry:
 @dataclass(frozen=True)
 class BwrapSpec:
     bwrap: str
-    interpreter: Interpreter
     command: Sequence[str]
-    script: Path  # host path of the script file
-    script_name: str  # file name inside SCRIPT_DIR
-    tmp_bytes: int
+    sources: Path  # host folder of the submitted files, bound read-only at SOURCE_DIR
+    tmp: Path  # host folder (a size-capped tmpfs the runner mounted) bound writable at /tmp
+    shm_bytes: int
     env: Mapping[str, str]
     userns_fd: int
     block_fd: int
     status_fd: int
     seccomp_fd: int | None = None
     root_entries: Sequence[RootEntry] = field(default_factory=tuple)
+    binds: Sequence[Path] = field(default_factory=tuple)  # toolchain paths, read-only, same path
+    chdir: str = WORKDIR
 
 
-def sandbox_env(interpreter: Interpreter) -> dict[str, str]:
+def sandbox_env(extra: Mapping[str, str], path: Sequence[str]) -> dict[str, str]:
     """The whole environment of the sandboxed program; nothing is inherited."""
-    path = [str(interpreter.bin_dir), "/usr/local/bin", "/usr/bin", "/bin"]
+    search = [*path, "/usr/local/bin", "/usr/bin", "/bin"]
     return {
-        "PATH": ":".join(dict.fromkeys(path)),
+        "PATH": ":".join(dict.fromkeys(search)),
         "HOME": WORKDIR,
+        "TMPDIR": WORKDIR,
         "LANG": "C.UTF-8",
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "PYTHONIOENCODING": "utf-8",
+        # Numeric libraries start one thread per core; under a process limit that breaks them.
         "OPENBLAS_NUM_THREADS": "1",
         "OMP_NUM_THREADS": "1",
         "MKL_NUM_THREADS": "1",
+        **extra,
     }
 
 
@@ -93,21 +93,20 @@ def build_argv(spec: BwrapSpec) -> list[str]:
             argv += ["--symlink", entry.symlink_target, f"/{entry.name}"]
         else:
             argv += ["--ro-bind", f"/{entry.name}", f"/{entry.name}"]
-    if not _under_usr(spec.interpreter.prefix):
-        prefix = str(spec.interpreter.prefix)
-        argv += ["--ro-bind", prefix, prefix]
-    size = str(spec.tmp_bytes)
+    for path in spec.binds:
+        if not _under_usr(path):
+            argv += ["--ro-bind", str(path), str(path)]
     argv += [
         "--proc", "/proc",
         "--dev", "/dev",
-        "--size", size, "--tmpfs", WORKDIR,
-        # POSIX shared memory (multiprocessing locks) gets its own tmpfs with the same cap...
-        "--size", size, "--tmpfs", SHM_DIR,
+        "--bind", str(spec.tmp), WORKDIR,
+        # POSIX shared memory (multiprocessing locks) gets its own capped tmpfs...
+        "--size", str(spec.shm_bytes), "--tmpfs", SHM_DIR,
         # ...and the rest of /dev becomes read-only (the flag does not recurse into /dev/shm).
         "--remount-ro", "/dev",
-        "--ro-bind", str(spec.script), f"{SCRIPT_DIR}/{spec.script_name}",
+        "--ro-bind", str(spec.sources), SOURCE_DIR,
         "--remount-ro", "/",
-        "--chdir", WORKDIR,
+        "--chdir", spec.chdir,
         "--clearenv",
     ]  # fmt: skip
     for name, value in spec.env.items():

@@ -1,100 +1,53 @@
-"""One execution in one sandbox, from temp folder to cleanup.
+"""One execution: its folder and tmpfs, the compile phase (if any), the run phase, its outputs.
 
-The order matters. bwrap is started with --block-fd: it builds the sandbox, drops privileges
-and then waits before it forks the program. Meanwhile the runner learns the pid of the
-sandbox's init from --json-status-fd, moves that process into the execution's cgroups and
-applies rlimits to it with prlimit(2). Only then is the block released, so the program and
-everything it starts are born limited and accounted.
+Each phase is its own sandbox (phase.py) with its own cgroup and limits: the compile step's fixed
+limits from the catalogue, then the caller's. Both see the same read-only sources and the same
+size-capped /tmp, which is how the compiled program reaches the run step and how the files the
+program leaves in /tmp/out are read after it has ended.
 """
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
-import resource
 import shutil
-import signal
 import stat
 import tempfile
-import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from sandpod.adapters.sandbox.bwrap import (
-    SCRIPT_DIR,
-    BwrapSpec,
-    RootEntry,
-    build_argv,
-    sandbox_env,
+from sandpod.adapters.sandbox.bwrap import SANDBOX_GID, SANDBOX_UID, SOURCE_DIR, WORKDIR
+from sandpod.adapters.sandbox.collect import OutputCaps, collect_outputs
+from sandpod.adapters.sandbox.commands import (
+    BUILD_DIR,
+    compile_command,
+    entrypoint,
+    environment,
+    refused_options,
+    run_command,
 )
-from sandpod.adapters.sandbox.cgroups import (
-    CgroupError,
-    CgroupLimits,
-    Cgroups,
-    CgroupUsage,
-    SandboxCgroup,
+from sandpod.adapters.sandbox.outcome import Outcome, StopReason, classify, decode_exit_status
+from sandpod.adapters.sandbox.phase import (
+    Phase,
+    PhaseOutcome,
+    PhaseSpec,
+    PlatformFault,
+    SandboxContext,
 )
-from sandpod.adapters.sandbox.interpreters import Interpreter, sandbox_command
-from sandpod.adapters.sandbox.outcome import Outcome, StopReason, classify
-from sandpod.adapters.sandbox.output import Captured, feed_stdin, read_capped
+from sandpod.adapters.sandbox.scratch import ScratchError, mount_scratch, unmount_scratch
+from sandpod.adapters.sandbox.toolchains import Toolchain
+from sandpod.domain.files import OUTPUT_DIR
 from sandpod.domain.limits import MIB, Limits
-from sandpod.domain.result import EndReason, Result
+from sandpod.domain.result import CompileReport, EndReason, Result
 from sandpod.ports import SandboxJob
 
 logger = logging.getLogger(__name__)
 
-POLL_SECONDS = 0.05  # how often wall time, CPU time and stop requests are checked
-SETUP_SECONDS = 10.0  # bwrap must report its sandbox within this
-GRACE_SECONDS = 5.0  # after a kill, how long processes and pipes may take to go away
-OPEN_FILES = 256
-BWRAP_ENV = {"PATH": "/usr/bin:/bin"}  # bwrap's own environment shows in /proc/1/environ
-
-_background: set[asyncio.Task[None]] = set()  # cleanups that outlive a cancelled run()
-
-
-class PlatformFault(RuntimeError):
-    """The platform, not the script, failed; becomes Result.platform_error."""
-
-
-@dataclass(frozen=True)
-class SandboxContext:
-    """What every execution of a runner shares."""
-
-    bwrap: str
-    userns_fd: int
-    cgroups: Cgroups
-    root_entries: tuple[RootEntry, ...]
-    seccomp: bytes | None
-    sandbox_root: Path
-
-
-def rlimits(limits: Limits) -> dict[int, tuple[int, int]]:
-    cpu = max(1, int(limits.cpu_seconds + 0.999))  # whole seconds; the cgroup check is finer
-    file_size = limits.file_size_mb * MIB
-    return {
-        resource.RLIMIT_CPU: (cpu, cpu + 1),  # SIGXCPU first, SIGKILL a second later
-        resource.RLIMIT_FSIZE: (file_size, file_size),
-        resource.RLIMIT_NOFILE: (OPEN_FILES, OPEN_FILES),
-        resource.RLIMIT_CORE: (0, 0),
-    }
-
-
-def cgroup_limits(limits: Limits) -> CgroupLimits:
-    # +1 for bwrap's init (pid 1 of the sandbox), which lives in the cgroup too.
-    return CgroupLimits(memory_bytes=limits.memory_mb * MIB, pids=limits.processes + 1)
-
-
-def _close(fd: int | None) -> None:
-    if fd is not None:
-        with contextlib.suppress(OSError):
-            os.close(fd)
+COMPILE_FILE_SIZE_MB = 64  # a linked binary may be larger than what a program usually writes
 
 
 def _check_private(root: Path) -> None:
     """The sandbox root (under /tmp by default) must not be someone else's: whoever controls
-    it could swap an execution folder for a link before bwrap mounts the script."""
+    it could swap an execution folder for a link before bwrap mounts the sources."""
     info = root.lstat()
     if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o022:
         raise PlatformFault(
@@ -103,380 +56,243 @@ def _check_private(root: Path) -> None:
         )
 
 
-async def _program_exit(status: asyncio.StreamReader) -> int | None:
-    """The program's exit status from bwrap's JSON status lines; None if bwrap ended without."""
-    while line := await status.readline():
-        with contextlib.suppress(ValueError, TypeError):
-            report = json.loads(line)
-            if "exit-code" in report:
-                return int(report["exit-code"])
-    return None
+def compile_limits(job: SandboxJob) -> Limits:
+    step = job.runtime.compile
+    assert step is not None
+    return job.limits.model_copy(
+        update={
+            "wall_seconds": step.limits.wall_seconds,
+            "cpu_seconds": step.limits.cpu_seconds,
+            "memory_mb": step.limits.memory_mb,
+            "processes": step.limits.processes,
+            "file_size_mb": max(job.limits.file_size_mb, COMPILE_FILE_SIZE_MB),
+        }
+    )
 
 
-async def _drain(stream: asyncio.StreamReader | None) -> None:
-    if stream is not None:
-        while await stream.read(65536):
-            pass
+def compile_failure(outcome: PhaseOutcome, limits: Limits) -> str | None:
+    """Why the compile step failed, or None when it succeeded."""
+    if outcome.stop_reason in (StopReason.WALL, StopReason.CPU):
+        return f"compilation exceeded its time limit ({limits.wall_seconds:g} s wall)"
+    if outcome.stop_reason is StopReason.OUTPUT:
+        return f"the compiler wrote more than {limits.output_bytes} bytes"
+    if outcome.usage.oom_kills > 0:
+        return f"compilation ran out of memory ({limits.memory_mb} MiB)"
+    code = decode_exit_status(outcome.exit_status)
+    if code == 0:
+        return None
+    return f"compilation failed (exit code {code})"
+
+
+def compile_report(outcome: PhaseOutcome) -> CompileReport:
+    output = outcome.stdout.text() + outcome.stderr.text()
+    return CompileReport(
+        exit_code=decode_exit_status(outcome.exit_status),
+        output=output,
+        output_truncated=outcome.stdout.truncated or outcome.stderr.truncated,
+        wall_seconds=round(outcome.wall, 4),
+        cpu_seconds=round(outcome.usage.cpu_seconds, 4),
+        peak_memory_bytes=outcome.usage.peak_memory_bytes,
+    )
+
+
+def _seed(source: Path, dest: Path) -> None:
+    """Copy a prepared folder into the sandbox's /tmp (counts against its size), as its user."""
+    shutil.copytree(source, dest, symlinks=True)
+    for path in [dest, *dest.rglob("*")]:
+        os.chown(path, SANDBOX_UID, SANDBOX_GID, follow_symlinks=False)
 
 
 class Execution:
-    def __init__(self, job: SandboxJob, interpreter: Interpreter, cgroup_name: str) -> None:
+    def __init__(
+        self, job: SandboxJob, toolchain: Toolchain, cgroup_name: str, caps: OutputCaps
+    ) -> None:
         self.job = job
-        self.interpreter = interpreter
+        self.toolchain = toolchain
         self.cgroup_name = cgroup_name
-        self.stop_reason: StopReason | None = None
-        self._stop = asyncio.Event()
+        self.caps = caps
+        self._phase: Phase | None = None
+        self._cancelled = False
         self._finished = False
         self._workdir: Path | None = None
-        self._cgroup: SandboxCgroup | None = None
-        self._proc: asyncio.subprocess.Process | None = None
-        self._pidfd: int | None = None
-        self._block_w: int | None = None
-        self._status: asyncio.ReadTransport | None = None
-        self._starting: asyncio.Task[Any] | None = None
-        self._tasks: list[asyncio.Task[Any]] = []
-
-    # ------------------------------------------------------------------ control
-
-    def request_stop(self, reason: StopReason) -> None:
-        """Ask the supervisor to kill the sandbox (cancel, output flood). First reason wins."""
-        if self.stop_reason is None:
-            self.stop_reason = reason
-        self._stop.set()
+        self._tmp: Path | None = None
 
     def cancel(self) -> bool:
-        """Stop a running (or not yet started) sandbox; False once the program has ended."""
+        """Stop the execution (whichever phase runs); False once the program has ended."""
         if self._finished:
             return False
-        self.request_stop(StopReason.CANCEL)
+        self._cancelled = True
+        if self._phase is not None:
+            self._phase.cancel()
         return True
-
-    def _cancel_requested(self) -> bool:
-        # A method, not an inline test: cancel() changes stop_reason while run() awaits.
-        return self.stop_reason is StopReason.CANCEL
-
-    def _kill(self, *, with_bwrap: bool = False) -> None:
-        """SIGKILL the sandbox: its init (the kernel then kills the whole pid namespace) and,
-        for anything else, every process in the cgroup. `with_bwrap` also kills bwrap's
-        process group, which holds the init too before it is known or confined: bwrap's init
-        outlives its parent and would start the program once the block is closed."""
-        if self._pidfd is not None:
-            with contextlib.suppress(OSError):
-                signal.pidfd_send_signal(self._pidfd, signal.SIGKILL)
-        proc = self._proc
-        if with_bwrap and proc is not None and proc.returncode is None:
-            # Group of the session bwrap leads (start_new_session); alive, so not reused.
-            with contextlib.suppress(OSError):
-                os.killpg(proc.pid, signal.SIGKILL)
-        if self._cgroup is not None:
-            self._cgroup.kill_all()
-
-    # ------------------------------------------------------------------ run
 
     async def run(self, ctx: SandboxContext) -> Result:
         try:
             return await self._run(ctx)
         finally:
-            cleanup = asyncio.create_task(self._cleanup())
-            _background.add(cleanup)
-            cleanup.add_done_callback(_background.discard)
-            # Shielded: if this task is cancelled again, cleanup still finishes in the background.
-            await asyncio.shield(cleanup)
+            self._finished = True
+            await asyncio.shield(asyncio.to_thread(self._remove_workdir))
 
     async def _run(self, ctx: SandboxContext) -> Result:
-        if self._cancel_requested():
+        if self._cancelled:
             return Result(end_reason=EndReason.CANCELLED, message="cancelled before it started")
-        limits = self.job.limits
-        script = self._prepare_workdir(ctx.sandbox_root)
-        try:
-            self._cgroup = ctx.cgroups.create(self.cgroup_name, cgroup_limits(limits))
-        except CgroupError as exc:
-            raise PlatformFault(f"cannot create the sandbox cgroup: {exc}") from exc
-        proc, status = await self._spawn(ctx, script)
-        child = await self._child_pid(proc, status)
-        # In a thread: on cgroup v1 the first move into a cgroup after a pause waits for an RCU
-        # grace period (~10 ms measured), which must not stall every other sandbox's I/O.
-        try:
-            await asyncio.to_thread(self._confine, child)
-        except PlatformFault as exc:  # most often bwrap failed its setup; it says why
-            raise PlatformFault(await self._setup_failure(proc, str(exc))) from exc
-        if self._cancel_requested():  # cancelled while the sandbox was being built
-            return Result(end_reason=EndReason.CANCELLED, message="cancelled before it started")
-        started_at = time.monotonic()
-        self._release()
-        stdout, stderr, (exit_status, started, wall) = await self._communicate(
-            proc, status, started_at
+        sources, tmp = await asyncio.to_thread(self._prepare_workdir, ctx.sandbox_root)
+        env = environment(self.job.runtime, self.toolchain, self.job.limits.memory_mb)
+        report: CompileReport | None = None
+        refused = refused_options(self.job)
+        if refused:
+            # The API checks the allow-list; a job that skipped it never reaches a compiler.
+            return Result(
+                end_reason=EndReason.COMPILE_ERROR,
+                message=f"compiler option(s) not allowed: {' '.join(refused)}",
+            )
+        compile_argv = compile_command(self.job, self.toolchain)
+        if compile_argv is not None:
+            limits = compile_limits(self.job)
+            spec = PhaseSpec(
+                label="compile",
+                execution_id=self.job.execution_id,
+                command=compile_argv,
+                limits=limits,
+                stdin=b"",
+                env=env,
+                sources=sources,
+                tmp=tmp,
+                binds=self.toolchain.binds,
+                chdir=SOURCE_DIR,
+            )
+            built = await self._phase_run(ctx, spec, "c")
+            if built is None:
+                return Result(end_reason=EndReason.CANCELLED, message="cancelled while compiling")
+            if not built.started:
+                raise PlatformFault(
+                    "the sandbox failed to start the compiler: "
+                    + built.stderr.text().strip()[-2000:]
+                )
+            report = compile_report(built)
+            failure = compile_failure(built, limits)
+            if failure is not None:
+                return Result(
+                    end_reason=EndReason.COMPILE_ERROR,
+                    exit_code=report.exit_code,
+                    stdout=built.stdout.text(),
+                    stderr=built.stderr.text(),
+                    stdout_truncated=built.stdout.truncated,
+                    stderr_truncated=built.stderr.truncated,
+                    wall_seconds=report.wall_seconds,
+                    cpu_seconds=report.cpu_seconds,
+                    peak_memory_bytes=report.peak_memory_bytes,
+                    message=failure,
+                    compile=report,
+                )
+        spec = PhaseSpec(
+            label="run",
+            execution_id=self.job.execution_id,
+            command=run_command(self.job, self.toolchain),
+            limits=self.job.limits,
+            stdin=self.job.stdin.encode("utf-8"),
+            env=env,
+            sources=sources,
+            tmp=tmp,
+            binds=self.toolchain.binds,
         )
-        usage = self._cgroup.usage() if self._cgroup else CgroupUsage()
-        return self._result(stdout, stderr, exit_status, started, usage, wall)
+        ran = await self._phase_run(ctx, spec, "r")
+        if ran is None:
+            return Result(end_reason=EndReason.CANCELLED, message="cancelled before it started")
+        result = self._result(ran, report)
+        if result.end_reason is EndReason.PLATFORM_ERROR:
+            return result
+        kept, truncated = await asyncio.to_thread(
+            collect_outputs, tmp / Path(OUTPUT_DIR).relative_to(WORKDIR), self.caps
+        )
+        return result.with_stored_files(kept, truncated=truncated)
 
-    def _prepare_workdir(self, root: Path) -> Path:
+    async def _phase_run(
+        self, ctx: SandboxContext, spec: PhaseSpec, suffix: str
+    ) -> PhaseOutcome | None:
+        if self._cancelled:
+            return None
+        phase = Phase(spec, f"{self.cgroup_name}{suffix}")
+        self._phase = phase
+        try:
+            return await phase.run(ctx)
+        finally:
+            self._phase = None
+
+    def _prepare_workdir(self, root: Path) -> tuple[Path, Path]:
+        """sources/ (the files, world-readable: the sandbox user reads them through a bind
+        mount) and tmp/ (a tmpfs of the execution's tmp size, the sandbox's /tmp)."""
         try:
             root.mkdir(mode=0o700, parents=True, exist_ok=True)
             _check_private(root)
-            # mkdtemp makes it 0700: only root on the host may enter. The script inside is
-            # world-readable because the sandbox user (host nobody) opens it through a bind mount.
+            # mkdtemp makes it 0700: only root on the host may enter.
             self._workdir = Path(tempfile.mkdtemp(prefix=f"{self.cgroup_name}-", dir=root))
-            script = self._workdir / self.job.runtime.file_name
-            script.write_text(self.job.script, encoding="utf-8")
-            script.chmod(0o444)
+            sources = self._workdir / "sources"
+            sources.mkdir(mode=0o755)
+            files = self.job.files or ()
+            written = [(item.name, item.data()) for item in files] or [
+                (entrypoint(self.job), self.job.script.encode("utf-8"))
+            ]
+            for name, data in written:
+                path = sources / name
+                path.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
+                path.write_bytes(data)
+                path.chmod(0o444)
+            tmp = self._workdir / "tmp"
+            tmp.mkdir(mode=0o700)
+            mount_scratch(tmp, self.job.limits.tmp_mb * MIB, SANDBOX_UID, SANDBOX_GID)
+            self._tmp = tmp
+            # Made here so neither the compiler nor the program has to.
+            for folder in (BUILD_DIR, OUTPUT_DIR):
+                made = tmp / Path(folder).relative_to(WORKDIR)
+                made.mkdir(mode=0o755)
+                os.chown(made, SANDBOX_UID, SANDBOX_GID)
+            for dest, source in self.toolchain.tmp_seed.items():
+                _seed(source, tmp / dest)
+        except ScratchError as exc:
+            raise PlatformFault(str(exc)) from exc
         except OSError as exc:
             raise PlatformFault(f"cannot prepare the sandbox folder in {root}: {exc}") from exc
-        return script
+        return sources, tmp
 
-    async def _spawn(
-        self, ctx: SandboxContext, script: Path
-    ) -> tuple[asyncio.subprocess.Process, asyncio.StreamReader]:
-        # Never cancelled halfway: cancelled inside create_subprocess_exec, asyncio kills bwrap
-        # and then waits for its pipes, which the blocked sandbox init holds open: forever.
-        # A cancel waits here for the start; cleanup then kills the sandbox properly.
-        self._starting = asyncio.create_task(self._start_bwrap(ctx, script))
-        return await asyncio.shield(self._starting)
-
-    async def _start_bwrap(
-        self, ctx: SandboxContext, script: Path
-    ) -> tuple[asyncio.subprocess.Process, asyncio.StreamReader]:
-        status_r, status_w = os.pipe()
-        status = asyncio.StreamReader()
-        loop = asyncio.get_running_loop()
-        self._status, _ = await loop.connect_read_pipe(
-            lambda: asyncio.StreamReaderProtocol(status), os.fdopen(status_r, "rb", buffering=0)
-        )
-        block_r, self._block_w = os.pipe()
-        seccomp_r: int | None = None
-        try:
-            if ctx.seccomp is not None:
-                seccomp_r, seccomp_w = os.pipe()
-                os.write(seccomp_w, ctx.seccomp)  # a few hundred bytes: fits the pipe buffer
-                os.close(seccomp_w)
-            spec = BwrapSpec(
-                bwrap=ctx.bwrap,
-                interpreter=self.interpreter,
-                command=sandbox_command(
-                    self.job.runtime, self.interpreter, f"{SCRIPT_DIR}/{script.name}"
-                ),
-                script=script,
-                script_name=script.name,
-                tmp_bytes=self.job.limits.tmp_mb * MIB,
-                env=sandbox_env(self.interpreter),
-                userns_fd=ctx.userns_fd,
-                block_fd=block_r,
-                status_fd=status_w,
-                seccomp_fd=seccomp_r,
-                root_entries=ctx.root_entries,
-            )
-            fds = [fd for fd in (ctx.userns_fd, block_r, status_w, seccomp_r) if fd is not None]
+    def _remove_workdir(self) -> None:
+        if self._tmp is not None:
             try:
-                self._proc = await asyncio.create_subprocess_exec(
-                    *build_argv(spec),
-                    stdin=asyncio.subprocess.PIPE,
-                    stdout=asyncio.subprocess.PIPE,
-                    stderr=asyncio.subprocess.PIPE,
-                    pass_fds=fds,
-                    env=BWRAP_ENV,
-                    start_new_session=True,
-                )
-            except OSError as exc:
-                raise PlatformFault(f"cannot start bubblewrap ({ctx.bwrap}): {exc}") from exc
-        finally:
-            for fd in (block_r, status_w, seccomp_r):
-                _close(fd)
-        return self._proc, status
+                unmount_scratch(self._tmp)
+            except ScratchError:
+                logger.exception("cannot unmount the tmpfs of %s", self.job.execution_id)
+                return  # never delete through a mount that is still there
+            self._tmp = None
+        if self._workdir is not None:
+            with contextlib.suppress(OSError):
+                shutil.rmtree(self._workdir)
+            self._workdir = None
 
-    async def _child_pid(
-        self, proc: asyncio.subprocess.Process, status: asyncio.StreamReader
-    ) -> int:
-        try:
-            line = await asyncio.wait_for(status.readline(), SETUP_SECONDS)
-            child = int(json.loads(line)["child-pid"])
-            self._pidfd = os.pidfd_open(child)
-        except (TimeoutError, ValueError, KeyError, OSError) as exc:
-            raise PlatformFault(
-                await self._setup_failure(proc, "bubblewrap did not start")
-            ) from exc
-        return child
-
-    async def _setup_failure(self, proc: asyncio.subprocess.Process, what: str) -> str:
-        self._kill(with_bwrap=True)
-        try:
-            _, err = await asyncio.wait_for(proc.communicate(), GRACE_SECONDS)
-        except TimeoutError:
-            err = b""
-        detail = err.decode(errors="replace").strip()[-2000:]
-        return f"{what}: {detail}" if detail else what
-
-    def _confine(self, child: int) -> None:
-        """Join the cgroups and set the rlimits of the (still blocked) sandbox init."""
-        assert self._cgroup is not None
-        try:
-            self._cgroup.add(child)
-            for limit, values in rlimits(self.job.limits).items():
-                resource.prlimit(child, limit, values)
-        except (CgroupError, OSError) as exc:
-            raise PlatformFault(f"cannot confine the sandbox: {exc}") from exc
-
-    def _release(self) -> None:
-        assert self._block_w is not None
-        # EPIPE when the sandbox died during setup; the exit status tells the rest.
-        with contextlib.suppress(BrokenPipeError):
-            os.write(self._block_w, b"1")
-        _close(self._block_w)
-        self._block_w = None
-
-    async def _communicate(
-        self, proc: asyncio.subprocess.Process, status: asyncio.StreamReader, started_at: float
-    ) -> tuple[Captured, Captured, tuple[int, bool, float]]:
-        cap = self.job.limits.output_bytes
-
-        def overflow() -> None:
-            self.request_stop(StopReason.OUTPUT)
-
-        assert proc.stdin is not None
-        assert proc.stdout is not None
-        assert proc.stderr is not None
-        out = asyncio.create_task(read_capped(proc.stdout, cap, overflow))
-        err = asyncio.create_task(read_capped(proc.stderr, cap, overflow))
-        feed = asyncio.create_task(feed_stdin(proc.stdin, self.job.stdin.encode("utf-8")))
-        self._tasks = [out, err, feed]
-        ended = await self._supervise(status, started_at)
-        wall = time.monotonic() - started_at
-        # The program is gone; so must be whatever it left running (daemons would hold the
-        # pipes open). Killing the sandbox's init takes its whole pid namespace with it.
-        self._kill()
-        try:
-            returncode = await asyncio.wait_for(proc.wait(), GRACE_SECONDS)
-            stdout, stderr = await asyncio.wait_for(asyncio.gather(out, err), GRACE_SECONDS)
-        except TimeoutError as exc:
-            raise PlatformFault("the sandbox did not go away after its program ended") from exc
-        if ended is None:  # bwrap never ran the program: its own status says why
-            return stdout, stderr, (returncode, False, wall)
-        return stdout, stderr, (ended, True, wall)
-
-    async def _supervise(self, status: asyncio.StreamReader, started_at: float) -> int | None:
-        """Wait for the program to end while enforcing wall time, CPU time and stop requests.
-
-        The end is bwrap's {"exit-code": N} status (written only when the program itself was
-        executed), not bwrap's own exit: that waits for every process of the sandbox.
-        """
-        limits = self.job.limits
-        deadline = started_at + limits.wall_seconds
-        ended = asyncio.create_task(_program_exit(status))
-        stop = asyncio.create_task(self._stop.wait())
-        killed_at: float | None = None
-        try:
-            while not ended.done():
-                now = time.monotonic()
-                waitables: set[asyncio.Task[Any]] = {ended}
-                if killed_at is None:
-                    waitables.add(stop)
-                    timeout = max(0.0, min(POLL_SECONDS, deadline - now))
-                else:
-                    timeout = POLL_SECONDS
-                await asyncio.wait(waitables, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-                if ended.done():
-                    break
-                if killed_at is None:
-                    reason = self._due_stop(deadline, limits)
-                    if reason is not None:
-                        self.request_stop(reason)
-                        self._kill()
-                        killed_at = time.monotonic()
-                else:
-                    # Sweep stragglers until bwrap reports the end; if it does not, kill it too.
-                    self._kill(with_bwrap=time.monotonic() - killed_at > GRACE_SECONDS)
-        finally:
-            stop.cancel()
-            ended.cancel()  # no-op once done; never leave the reader pending
-        self._finished = True
-        return ended.result()
-
-    def _due_stop(self, deadline: float, limits: Limits) -> StopReason | None:
-        if self.stop_reason is not None:
-            return self.stop_reason
-        if time.monotonic() >= deadline:
-            return StopReason.WALL
-        if self._cgroup is not None and self._cgroup.cpu_seconds() >= limits.cpu_seconds:
-            return StopReason.CPU
-        return None
-
-    def _result(
-        self,
-        stdout: Captured,
-        stderr: Captured,
-        exit_status: int,
-        started: bool,
-        usage: CgroupUsage,
-        wall: float,
-    ) -> Result:
+    def _result(self, ran: PhaseOutcome, report: CompileReport | None) -> Result:
         outcome = Outcome(
             limits=self.job.limits,
-            exit_status=exit_status,
-            started=started,
-            stop_reason=self.stop_reason,
-            usage=usage,
-            stdout_truncated=stdout.truncated,
-            stderr_truncated=stderr.truncated,
+            exit_status=ran.exit_status,
+            started=ran.started,
+            stop_reason=ran.stop_reason,
+            usage=ran.usage,
+            stdout_truncated=ran.stdout.truncated,
+            stderr_truncated=ran.stderr.truncated,
         )
         reason, code, message = classify(outcome)
         if reason is EndReason.PLATFORM_ERROR:
-            detail = stderr.text().strip()[-2000:]
+            detail = ran.stderr.text().strip()[-2000:]
             message = message or "the sandbox failed"
             return Result.platform_error(f"{message}: {detail}" if detail else message)
         return Result(
             end_reason=reason,
             exit_code=code,
-            stdout=stdout.text(),
-            stderr=stderr.text(),
-            stdout_truncated=stdout.truncated,
-            stderr_truncated=stderr.truncated,
-            wall_seconds=round(wall, 4),
-            cpu_seconds=round(usage.cpu_seconds, 4),
-            peak_memory_bytes=usage.peak_memory_bytes,
+            stdout=ran.stdout.text(),
+            stderr=ran.stderr.text(),
+            stdout_truncated=ran.stdout.truncated,
+            stderr_truncated=ran.stderr.truncated,
+            wall_seconds=round(ran.wall, 4),
+            cpu_seconds=round(ran.usage.cpu_seconds, 4),
+            peak_memory_bytes=ran.usage.peak_memory_bytes,
             message=message,
+            compile=report,
         )
-
-    # ------------------------------------------------------------------ cleanup
-
-    async def _cleanup(self) -> None:
-        if self._starting is not None:
-            await asyncio.gather(self._starting, return_exceptions=True)
-        proc = self._proc
-        if proc is not None:
-            if proc.returncode is None:
-                self._kill(with_bwrap=True)
-            for task in self._tasks:
-                task.cancel()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
-            if proc.stdin is not None:
-                proc.stdin.close()
-            # Read what is left while waiting: the transport closes itself only at EOF.
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    asyncio.gather(proc.wait(), _drain(proc.stdout), _drain(proc.stderr)),
-                    GRACE_SECONDS,
-                )
-        # Only now, with bwrap gone, may the block be released (it would start the program).
-        _close(self._block_w)
-        self._block_w = None
-        if self._status is not None:
-            self._status.close()
-        _close(self._pidfd)
-        self._pidfd = None
-        await self._remove_cgroup()
-        if self._workdir is not None:
-            shutil.rmtree(self._workdir, ignore_errors=True)
-
-    async def _remove_cgroup(self) -> None:
-        cgroup = self._cgroup
-        if cgroup is None:
-            return
-        for _ in range(100):
-            try:
-                if cgroup.remove():
-                    return
-            except CgroupError:
-                logger.exception("cannot remove the cgroup of %s", self.job.execution_id)
-                return
-            cgroup.kill_all()
-            await asyncio.sleep(0.02)  # killed processes leave the cgroup asynchronously
-        logger.warning("cgroup of %s still busy; left behind", self.job.execution_id)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sandpod.adapters.sandbox.cgroups import CgroupError, CgroupLimits, open_cgroups
-from sandpod.adapters.sandbox.interpreters import discover_on_host
+from sandpod.adapters.sandbox.toolchains import discover_on_host
 from sandpod.config import LocalRunnerSettings
 from sandpod.domain.runtimes import CATALOGUE, Runtime
 
@@ -98,10 +98,10 @@ def check_host(
     _check_bwrap_options(bwrap, version)
     _check_user_namespaces()
     cgroup_version = _check_cgroups(settings.cgroup_root, settings.cgroup_parent)
-    runtimes = sorted(discover_on_host(catalogue))
+    runtimes = sorted(discover_on_host(catalogue, settings.toolchains_dir))
     if not runtimes:
-        wanted = ", ".join(runtime.command[0] for runtime in catalogue)
+        wanted = ", ".join(sorted({runtime.toolchain.programs[0] for runtime in catalogue}))
         raise SandboxHostError(
-            f"no interpreter of the catalogue ({wanted}) found: apt-get install python3"
+            f"no toolchain of the catalogue ({wanted}) found: apt-get install python3"
         )
     return HostReport(bwrap, version, cgroup_version, runtimes)

@@ -9,10 +9,12 @@ from collections.abc import Mapping, Sequence
 
 from sandpod.adapters.sandbox.bwrap import host_root_entries
 from sandpod.adapters.sandbox.cgroups import CgroupError, open_cgroups
-from sandpod.adapters.sandbox.execution import Execution, PlatformFault, SandboxContext
+from sandpod.adapters.sandbox.collect import OutputCaps
+from sandpod.adapters.sandbox.execution import Execution
 from sandpod.adapters.sandbox.host import SandboxHostError, find_bwrap
-from sandpod.adapters.sandbox.interpreters import Interpreter, discover_on_host
+from sandpod.adapters.sandbox.phase import PlatformFault, SandboxContext
 from sandpod.adapters.sandbox.seccomp import host_filter
+from sandpod.adapters.sandbox.toolchains import Toolchain, discover_on_host
 from sandpod.adapters.sandbox.userns import UserNamespaceError, create_sandbox_userns
 from sandpod.config import LocalRunnerSettings
 from sandpod.domain.result import Result
@@ -38,12 +40,19 @@ class LocalSandboxRunner:
         self,
         settings: LocalRunnerSettings,
         *,
-        interpreters: Mapping[str, Interpreter] | None = None,
+        toolchains: Mapping[str, Toolchain] | None = None,
         catalogue: Sequence[Runtime] = CATALOGUE,
     ) -> None:
         self._settings = settings
-        found = discover_on_host(catalogue) if interpreters is None else dict(interpreters)
-        self._interpreters = found
+        found = (
+            discover_on_host(catalogue, settings.toolchains_dir)
+            if toolchains is None
+            else dict(toolchains)
+        )
+        self._toolchains = found
+        self._output_caps = OutputCaps(
+            max_files=settings.output_files_max_count, max_bytes=settings.output_files_max_bytes
+        )
         self._runtimes = [runtime for runtime in catalogue if runtime.id in found]
         self._active: dict[str, Execution] = {}
         self._context: SandboxContext | None = None
@@ -53,12 +62,12 @@ class LocalSandboxRunner:
         return list(self._runtimes)
 
     async def run(self, job: SandboxJob) -> Result:
-        interpreter = self._interpreters.get(job.runtime.id)
-        if interpreter is None:
+        toolchain = self._toolchains.get(job.runtime.id)
+        if toolchain is None:
             return Result.platform_error(f"runtime {job.runtime.id} is not installed on this host")
         if job.execution_id in self._active:
             return Result.platform_error(f"execution {job.execution_id} is already running here")
-        execution = Execution(job, interpreter, cgroup_name(job.execution_id))
+        execution = Execution(job, toolchain, cgroup_name(job.execution_id), self._output_caps)
         self._active[job.execution_id] = execution
         try:
             context = await self._shared_context()

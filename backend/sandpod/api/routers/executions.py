@@ -70,7 +70,14 @@ async def submit_execution(
     execution, created = await executions.submit(
         principal,
         SubmitCommand(
-            runtime=body.runtime, script=body.script, stdin=body.stdin, limits=body.limits
+            runtime=body.runtime,
+            script=body.script,
+            stdin=body.stdin,
+            limits=body.limits,
+            files=body.files,
+            entrypoint=body.entrypoint,
+            args=body.args,
+            compiler_options=body.compiler_options,
         ),
         idempotency_key,
     )

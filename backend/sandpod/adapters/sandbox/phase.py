@@ -1,0 +1,421 @@
+"""One phase (compile or run) of an execution in its own sandbox, from spawn to cleanup.
+
+The order matters. bwrap is started with --block-fd: it builds the sandbox, drops privileges
+and then waits before it forks the program. Meanwhile the runner learns the pid of the
+sandbox's init from --json-status-fd, moves that process into the execution's cgroups and
+applies rlimits to it with prlimit(2). Only then is the block released, so the program and
+everything it starts are born limited and accounted.
+"""
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import resource
+import signal
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sandpod.adapters.sandbox.bwrap import WORKDIR, BwrapSpec, RootEntry, build_argv
+from sandpod.adapters.sandbox.cgroups import (
+    CgroupError,
+    CgroupLimits,
+    Cgroups,
+    CgroupUsage,
+    SandboxCgroup,
+)
+from sandpod.adapters.sandbox.outcome import StopReason
+from sandpod.adapters.sandbox.output import Captured, feed_stdin, read_capped
+from sandpod.domain.limits import MIB, Limits
+
+logger = logging.getLogger(__name__)
+
+POLL_SECONDS = 0.05  # how often wall time, CPU time and stop requests are checked
+SETUP_SECONDS = 10.0  # bwrap must report its sandbox within this
+GRACE_SECONDS = 5.0  # after a kill, how long processes and pipes may take to go away
+OPEN_FILES = 256
+BWRAP_ENV = {"PATH": "/usr/bin:/bin"}  # bwrap's own environment shows in /proc/1/environ
+
+_background: set[asyncio.Task[None]] = set()  # cleanups that outlive a cancelled run()
+
+
+class PlatformFault(RuntimeError):
+    """The platform, not the script, failed; becomes Result.platform_error."""
+
+
+@dataclass(frozen=True)
+class SandboxContext:
+    """What every execution of a runner shares."""
+
+    bwrap: str
+    userns_fd: int
+    cgroups: Cgroups
+    root_entries: tuple[RootEntry, ...]
+    seccomp: bytes | None
+    sandbox_root: Path
+
+
+def rlimits(limits: Limits) -> dict[int, tuple[int, int]]:
+    cpu = max(1, int(limits.cpu_seconds + 0.999))  # whole seconds; the cgroup check is finer
+    file_size = limits.file_size_mb * MIB
+    return {
+        resource.RLIMIT_CPU: (cpu, cpu + 1),  # SIGXCPU first, SIGKILL a second later
+        resource.RLIMIT_FSIZE: (file_size, file_size),
+        resource.RLIMIT_NOFILE: (OPEN_FILES, OPEN_FILES),
+        resource.RLIMIT_CORE: (0, 0),
+    }
+
+
+def cgroup_limits(limits: Limits) -> CgroupLimits:
+    # +1 for bwrap's init (pid 1 of the sandbox), which lives in the cgroup too.
+    return CgroupLimits(memory_bytes=limits.memory_mb * MIB, pids=limits.processes + 1)
+
+
+def _close(fd: int | None) -> None:
+    if fd is not None:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+
+
+async def _program_exit(status: asyncio.StreamReader) -> int | None:
+    """The program's exit status from bwrap's JSON status lines; None if bwrap ended without."""
+    while line := await status.readline():
+        with contextlib.suppress(ValueError, TypeError):
+            report = json.loads(line)
+            if "exit-code" in report:
+                return int(report["exit-code"])
+    return None
+
+
+async def _drain(stream: asyncio.StreamReader | None) -> None:
+    if stream is not None:
+        while await stream.read(65536):
+            pass
+
+
+@dataclass(frozen=True)
+class PhaseSpec:
+    """What one sandbox runs, with which limits, seeing which host folders."""
+
+    label: str  # "compile" or "run", for messages and logs
+    execution_id: str
+    command: Sequence[str]
+    limits: Limits
+    stdin: bytes
+    env: Mapping[str, str]
+    sources: Path
+    tmp: Path
+    binds: Sequence[Path] = field(default_factory=tuple)
+    chdir: str = WORKDIR
+
+
+@dataclass(frozen=True)
+class PhaseOutcome:
+    stdout: Captured
+    stderr: Captured
+    exit_status: int | None
+    started: bool
+    usage: CgroupUsage
+    wall: float
+    stop_reason: StopReason | None
+
+
+class Phase:
+    def __init__(self, spec: PhaseSpec, cgroup_name: str) -> None:
+        self.spec = spec
+        self.cgroup_name = cgroup_name
+        self.stop_reason: StopReason | None = None
+        self._stop = asyncio.Event()
+        self._finished = False
+        self._cgroup: SandboxCgroup | None = None
+        self._proc: asyncio.subprocess.Process | None = None
+        self._pidfd: int | None = None
+        self._block_w: int | None = None
+        self._status: asyncio.ReadTransport | None = None
+        self._tasks: list[asyncio.Task[Any]] = []
+
+    # ------------------------------------------------------------------ control
+
+    def request_stop(self, reason: StopReason) -> None:
+        """Ask the supervisor to kill the sandbox (cancel, output flood). First reason wins."""
+        if self.stop_reason is None:
+            self.stop_reason = reason
+        self._stop.set()
+
+    def cancel(self) -> bool:
+        """Stop a running (or not yet started) sandbox; False once the program has ended."""
+        if self._finished:
+            return False
+        self.request_stop(StopReason.CANCEL)
+        return True
+
+    def _cancel_requested(self) -> bool:
+        # A method, not an inline test: cancel() changes stop_reason while run() awaits.
+        return self.stop_reason is StopReason.CANCEL
+
+    def _kill(self, *, with_bwrap: bool = False) -> None:
+        """SIGKILL the sandbox: its init (the kernel then kills the whole pid namespace) and,
+        for anything else, every process in the cgroup. `with_bwrap` also kills bwrap's
+        process group, which holds the init too before it is known or confined: bwrap's init
+        outlives its parent and would start the program once the block is closed."""
+        if self._pidfd is not None:
+            with contextlib.suppress(OSError):
+                signal.pidfd_send_signal(self._pidfd, signal.SIGKILL)
+        proc = self._proc
+        if with_bwrap and proc is not None and proc.returncode is None:
+            # Group of the session bwrap leads (start_new_session); alive, so not reused.
+            with contextlib.suppress(OSError):
+                os.killpg(proc.pid, signal.SIGKILL)
+        if self._cgroup is not None:
+            self._cgroup.kill_all()
+
+    # ------------------------------------------------------------------ run
+
+    async def run(self, ctx: SandboxContext) -> PhaseOutcome | None:
+        """How the phase ended; None when it was cancelled before its program started."""
+        try:
+            return await self._run(ctx)
+        finally:
+            cleanup = asyncio.create_task(self._cleanup())
+            _background.add(cleanup)
+            cleanup.add_done_callback(_background.discard)
+            # Shielded: if this task is cancelled again, cleanup still finishes in the background.
+            await asyncio.shield(cleanup)
+
+    async def _run(self, ctx: SandboxContext) -> PhaseOutcome | None:
+        if self._cancel_requested():
+            return None
+        try:
+            self._cgroup = ctx.cgroups.create(self.cgroup_name, cgroup_limits(self.spec.limits))
+        except CgroupError as exc:
+            raise PlatformFault(f"cannot create the sandbox cgroup: {exc}") from exc
+        proc, status = await self._spawn(ctx)
+        child = await self._child_pid(proc, status)
+        # In a thread: on cgroup v1 the first move into a cgroup after a pause waits for an RCU
+        # grace period (~10 ms measured), which must not stall every other sandbox's I/O.
+        try:
+            await asyncio.to_thread(self._confine, child)
+        except PlatformFault as exc:  # most often bwrap failed its setup; it says why
+            raise PlatformFault(await self._setup_failure(proc, str(exc))) from exc
+        if self._cancel_requested():  # cancelled while the sandbox was being built
+            return None
+        started_at = time.monotonic()
+        self._release()
+        stdout, stderr, (exit_status, started, wall) = await self._communicate(
+            proc, status, started_at
+        )
+        usage = self._cgroup.usage() if self._cgroup else CgroupUsage()
+        return PhaseOutcome(
+            stdout, stderr, exit_status, started, usage, wall, stop_reason=self.stop_reason
+        )
+
+    async def _spawn(
+        self, ctx: SandboxContext
+    ) -> tuple[asyncio.subprocess.Process, asyncio.StreamReader]:
+        status_r, status_w = os.pipe()
+        status = asyncio.StreamReader()
+        loop = asyncio.get_running_loop()
+        self._status, _ = await loop.connect_read_pipe(
+            lambda: asyncio.StreamReaderProtocol(status), os.fdopen(status_r, "rb", buffering=0)
+        )
+        block_r, self._block_w = os.pipe()
+        seccomp_r: int | None = None
+        try:
+            if ctx.seccomp is not None:
+                seccomp_r, seccomp_w = os.pipe()
+                os.write(seccomp_w, ctx.seccomp)  # a few hundred bytes: fits the pipe buffer
+                os.close(seccomp_w)
+            spec = BwrapSpec(
+                bwrap=ctx.bwrap,
+                command=self.spec.command,
+                sources=self.spec.sources,
+                tmp=self.spec.tmp,
+                shm_bytes=self.spec.limits.tmp_mb * MIB,
+                env=self.spec.env,
+                userns_fd=ctx.userns_fd,
+                block_fd=block_r,
+                status_fd=status_w,
+                seccomp_fd=seccomp_r,
+                root_entries=ctx.root_entries,
+                binds=self.spec.binds,
+                chdir=self.spec.chdir,
+            )
+            fds = [fd for fd in (ctx.userns_fd, block_r, status_w, seccomp_r) if fd is not None]
+            try:
+                self._proc = await asyncio.create_subprocess_exec(
+                    *build_argv(spec),
+                    stdin=asyncio.subprocess.PIPE,
+                    stdout=asyncio.subprocess.PIPE,
+                    stderr=asyncio.subprocess.PIPE,
+                    pass_fds=fds,
+                    env=BWRAP_ENV,
+                    start_new_session=True,
+                )
+            except OSError as exc:
+                raise PlatformFault(f"cannot start bubblewrap ({ctx.bwrap}): {exc}") from exc
+        finally:
+            for fd in (block_r, status_w, seccomp_r):
+                _close(fd)
+        return self._proc, status
+
+    async def _child_pid(
+        self, proc: asyncio.subprocess.Process, status: asyncio.StreamReader
+    ) -> int:
+        try:
+            line = await asyncio.wait_for(status.readline(), SETUP_SECONDS)
+            child = int(json.loads(line)["child-pid"])
+            self._pidfd = os.pidfd_open(child)
+        except (TimeoutError, ValueError, KeyError, OSError) as exc:
+            raise PlatformFault(
+                await self._setup_failure(proc, "bubblewrap did not start")
+            ) from exc
+        return child
+
+    async def _setup_failure(self, proc: asyncio.subprocess.Process, what: str) -> str:
+        self._kill(with_bwrap=True)
+        try:
+            _, err = await asyncio.wait_for(proc.communicate(), GRACE_SECONDS)
+        except TimeoutError:
+            err = b""
+        detail = err.decode(errors="replace").strip()[-2000:]
+        return f"{what}: {detail}" if detail else what
+
+    def _confine(self, child: int) -> None:
+        """Join the cgroups and set the rlimits of the (still blocked) sandbox init."""
+        assert self._cgroup is not None
+        try:
+            self._cgroup.add(child)
+            for limit, values in rlimits(self.spec.limits).items():
+                resource.prlimit(child, limit, values)
+        except (CgroupError, OSError) as exc:
+            raise PlatformFault(f"cannot confine the sandbox: {exc}") from exc
+
+    def _release(self) -> None:
+        assert self._block_w is not None
+        # EPIPE when the sandbox died during setup; the exit status tells the rest.
+        with contextlib.suppress(BrokenPipeError):
+            os.write(self._block_w, b"1")
+        _close(self._block_w)
+        self._block_w = None
+
+    async def _communicate(
+        self, proc: asyncio.subprocess.Process, status: asyncio.StreamReader, started_at: float
+    ) -> tuple[Captured, Captured, tuple[int, bool, float]]:
+        cap = self.spec.limits.output_bytes
+
+        def overflow() -> None:
+            self.request_stop(StopReason.OUTPUT)
+
+        assert proc.stdin is not None
+        assert proc.stdout is not None
+        assert proc.stderr is not None
+        out = asyncio.create_task(read_capped(proc.stdout, cap, overflow))
+        err = asyncio.create_task(read_capped(proc.stderr, cap, overflow))
+        feed = asyncio.create_task(feed_stdin(proc.stdin, self.spec.stdin))
+        self._tasks = [out, err, feed]
+        ended = await self._supervise(status, started_at)
+        wall = time.monotonic() - started_at
+        # The program is gone; so must be whatever it left running (daemons would hold the
+        # pipes open). Killing the sandbox's init takes its whole pid namespace with it.
+        self._kill()
+        try:
+            returncode = await asyncio.wait_for(proc.wait(), GRACE_SECONDS)
+            stdout, stderr = await asyncio.wait_for(asyncio.gather(out, err), GRACE_SECONDS)
+        except TimeoutError as exc:
+            raise PlatformFault("the sandbox did not go away after its program ended") from exc
+        if ended is None:  # bwrap never ran the program: its own status says why
+            return stdout, stderr, (returncode, False, wall)
+        return stdout, stderr, (ended, True, wall)
+
+    async def _supervise(self, status: asyncio.StreamReader, started_at: float) -> int | None:
+        """Wait for the program to end while enforcing wall time, CPU time and stop requests.
+
+        The end is bwrap's {"exit-code": N} status (written only when the program itself was
+        executed), not bwrap's own exit: that waits for every process of the sandbox.
+        """
+        limits = self.spec.limits
+        deadline = started_at + limits.wall_seconds
+        ended = asyncio.create_task(_program_exit(status))
+        stop = asyncio.create_task(self._stop.wait())
+        killed_at: float | None = None
+        try:
+            while not ended.done():
+                now = time.monotonic()
+                waitables: set[asyncio.Task[Any]] = {ended}
+                if killed_at is None:
+                    waitables.add(stop)
+                    timeout = max(0.0, min(POLL_SECONDS, deadline - now))
+                else:
+                    timeout = POLL_SECONDS
+                await asyncio.wait(waitables, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+                if ended.done():
+                    break
+                if killed_at is None:
+                    reason = self._due_stop(deadline, limits)
+                    if reason is not None:
+                        self.request_stop(reason)
+                        self._kill()
+                        killed_at = time.monotonic()
+                else:
+                    # Sweep stragglers until bwrap reports the end; if it does not, kill it too.
+                    self._kill(with_bwrap=time.monotonic() - killed_at > GRACE_SECONDS)
+        finally:
+            stop.cancel()
+            ended.cancel()  # no-op once done; never leave the reader pending
+        self._finished = True
+        return ended.result()
+
+    def _due_stop(self, deadline: float, limits: Limits) -> StopReason | None:
+        if self.stop_reason is not None:
+            return self.stop_reason
+        if time.monotonic() >= deadline:
+            return StopReason.WALL
+        if self._cgroup is not None and self._cgroup.cpu_seconds() >= limits.cpu_seconds:
+            return StopReason.CPU
+        return None
+
+    # ------------------------------------------------------------------ cleanup
+
+    async def _cleanup(self) -> None:
+        proc = self._proc
+        if proc is not None:
+            if proc.returncode is None:
+                self._kill(with_bwrap=True)
+            for task in self._tasks:
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+            if proc.stdin is not None:
+                proc.stdin.close()
+            # Read what is left while waiting: the transport closes itself only at EOF.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    asyncio.gather(proc.wait(), _drain(proc.stdout), _drain(proc.stderr)),
+                    GRACE_SECONDS,
+                )
+        # Only now, with bwrap gone, may the block be released (it would start the program).
+        _close(self._block_w)
+        self._block_w = None
+        if self._status is not None:
+            self._status.close()
+        _close(self._pidfd)
+        self._pidfd = None
+        await self._remove_cgroup()
+
+    async def _remove_cgroup(self) -> None:
+        cgroup = self._cgroup
+        if cgroup is None:
+            return
+        for _ in range(100):
+            try:
+                if cgroup.remove():
+                    return
+            except CgroupError:
+                logger.exception("cannot remove the cgroup of %s", self.spec.execution_id)
+                return
+            cgroup.kill_all()
+            await asyncio.sleep(0.02)  # killed processes leave the cgroup asynchronously
+        logger.warning("cgroup of %s still busy; left behind", self.spec.execution_id)
