@@ -32,8 +32,10 @@ class Program:
 
     def input_bytes(self) -> int:
         """What a sandbox receives besides stdin: the files (or the script) and the arguments."""
-        sources = sum(len(item.data()) for item in self.files) if self.files else len(
-            self.script.encode()
+        sources = (
+            sum(len(item.data()) for item in self.files)
+            if self.files
+            else len(self.script.encode())
         )
         return sources + sum(len(arg.encode()) for arg in self.args)
 

@@ -124,7 +124,7 @@ class ExecutionService:
         most = self._caps.max_input_bytes
         carried = program.input_bytes() + stdin_bytes
         if most is not None and carried > most:
-            raise InputTooLargeError("the program's files, arguments and stdin together", carried, most)
+            raise InputTooLargeError("script (or files), args and stdin together", carried, most)
         return ExecutionSpec(
             runtime=runtime.id,
             script=program.script,

@@ -131,20 +131,9 @@ class RunnerService:
                 await sandbox.cancel(job.execution_id)
             return
         result = await _run_until_cancelled(sandbox, job, cancelled)
-        await self._finish(job.execution_id, await self._keep_files(job.execution_id, result))
-
-    async def _keep_files(self, execution_id: str, result: Result) -> Result:
-        """Store the files the run left; the result goes on without their bytes."""
-        if result.stored_files:
-            try:
-                await self._files.put(execution_id, result.stored_files)
-            except ServiceUnavailableError as error:
-                # The result still counts; only the files are lost, and it says so.
-                log.warning("output files not kept", extra={"execution_id": execution_id})
-                result = result.with_stored_files([], truncated=True).model_copy(
-                    update={"message": f"{result.message or 'ended'}; output files lost: {error}"}
-                )
-        return result.without_file_data()
+        await self._finish(
+            job.execution_id, await keep_output_files(self._files, job.execution_id, result)
+        )
 
     async def _finish(self, execution_id: str, result: Result) -> None:
         await self._bus.publish(ExecutionFinished(execution_id=execution_id, result=result))
@@ -152,6 +141,20 @@ class RunnerService:
             "execution finished",
             extra={"execution_id": execution_id, "end_reason": result.end_reason},
         )
+
+
+async def keep_output_files(files: OutputFileStore, execution_id: str, result: Result) -> Result:
+    """Store the files a run left; the result goes on without their bytes."""
+    if result.stored_files:
+        try:
+            await files.put(execution_id, result.stored_files)
+        except ServiceUnavailableError as error:
+            # The result still counts; only the files are lost, and it says so.
+            log.warning("output files not kept", extra={"execution_id": execution_id})
+            result = result.with_stored_files([], truncated=True).model_copy(
+                update={"message": f"{result.message or 'ended'}; output files lost: {error}"}
+            )
+    return result.without_file_data()
 
 
 async def _run_until_cancelled(

@@ -13,13 +13,14 @@ from sandpod.adapters.kafka import KafkaEventBus
 from sandpod.adapters.memory.idempotency import InMemoryIdempotencyKeys
 from sandpod.adapters.memory.live_updates import InMemoryLiveUpdates
 from sandpod.adapters.memory.store import InMemoryExecutionStore
+from sandpod.composition.services import input_caps
 from sandpod.config import Settings
 from sandpod.domain.events import Event, EventType, ExecutionFinished
 from sandpod.domain.limits import DEFAULT_POLICY
 from sandpod.domain.result import EndReason, Result
 from sandpod.domain.runtimes import CATALOGUE, RuntimeRegistry
 from sandpod.domain.status import ExecutionStatus
-from sandpod.services.executions import ExecutionService, InputCaps, Principal, SubmitCommand
+from sandpod.services.executions import ExecutionService, Principal, SubmitCommand
 from tests.kafka_support import fast_options, started_bus
 from tests.waiting import eventually
 
@@ -60,11 +61,7 @@ async def test_a_submit_at_the_input_caps_is_queued(bus: KafkaEventBus) -> None:
         idempotency=InMemoryIdempotencyKeys(),
         runtimes=RuntimeRegistry(CATALOGUE),
         limits=DEFAULT_POLICY,
-        caps=InputCaps(
-            max_script_bytes=settings.executions.max_script_bytes,
-            max_stdin_bytes=settings.executions.max_stdin_bytes,
-            idempotency_ttl_seconds=60,
-        ),
+        caps=input_caps(settings),
     )
     script = "#" * settings.executions.max_script_bytes
     stdin = "x" * settings.executions.max_stdin_bytes

@@ -243,7 +243,12 @@ def submitting_service(store: InMemoryExecutionStore, bus: RecordingBus) -> Exec
         idempotency=InMemoryIdempotencyKeys(),
         runtimes=RuntimeRegistry(FakeSandbox().runtimes()),
         limits=DEFAULT_POLICY,
-        caps=InputCaps(max_script_bytes=1000, max_stdin_bytes=1000, idempotency_ttl_seconds=60),
+        caps=InputCaps(
+            max_script_bytes=1000,
+            max_stdin_bytes=1000,
+            idempotency_ttl_seconds=60,
+            program=SubmissionCaps(max_files=4, max_files_bytes=1000, max_args=4),
+        ),
     )
 
 

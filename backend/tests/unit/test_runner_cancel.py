@@ -2,6 +2,7 @@
 
 import asyncio
 
+from sandpod.adapters.memory.output_files import InMemoryOutputFiles
 from sandpod.adapters.memory.store import InMemoryExecutionStore
 from sandpod.domain.events import CancelRequested, Event, ExecutionFinished, ExecutionStarted
 from sandpod.domain.execution import Execution, ExecutionSpec
@@ -32,7 +33,11 @@ async def test_a_cancel_arriving_while_started_is_published_stops_the_run() -> N
     store = InMemoryExecutionStore()
     bus, sandbox = GatedBus(), FakeSandbox()
     runner = RunnerService(
-        store=store, bus=bus, sandbox=sandbox, runtimes=RuntimeRegistry(sandbox.runtimes())
+        store=store,
+        bus=bus,
+        sandbox=sandbox,
+        runtimes=RuntimeRegistry(sandbox.runtimes()),
+        files=InMemoryOutputFiles(),
     )
     spec = ExecutionSpec(runtime="python:3.12", script="# block", limits=DEFAULT_POLICY.defaults)
     execution = Execution(owner="alice", spec=spec)

@@ -57,7 +57,7 @@ async def test_with_the_kubernetes_runner_more_than_a_config_map_holds_is_refuse
 
     total = KUBERNETES.executions.max_script_bytes + KUBERNETES.executions.max_stdin_bytes
     assert str(refused.value) == (
-        f"script and stdin together is {total} bytes; "
+        f"script (or files), args and stdin together is {total} bytes; "
         f"the most accepted is {KUBERNETES_INPUT_MAX_BYTES} bytes"
     )
     assert await store.count(ExecutionStatus.QUEUED) == 0, "nothing stored, nothing queued"

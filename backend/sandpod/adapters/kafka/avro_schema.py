@@ -117,6 +117,11 @@ class _Builder:
         if origin is list:
             (item,) = get_args(annotation)
             return {"type": "array", "items": self._type(item, where=where)}
+        if origin is tuple:
+            args = get_args(annotation)
+            if len(args) == 2 and args[1] is Ellipsis:
+                return {"type": "array", "items": self._type(args[0], where=where)}
+            raise UnsupportedTypeError(f"{where}: only `tuple[X, ...]` tuples are supported")
         if origin is dict:
             key, value = get_args(annotation)
             if key is not str:
@@ -164,4 +169,6 @@ def _json_default(value: Any) -> Any:
         return value.model_dump(mode="json")
     if value is None or isinstance(value, str | int | float | bool | list | dict):
         return value
+    if isinstance(value, tuple):
+        return [_json_default(item) for item in value]
     raise UnsupportedTypeError(f"cannot express the default {value!r} in Avro")

@@ -198,6 +198,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/executions/{execution_id}/files": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The files a finished execution left in /tmp/out */
+        get: operations["list_output_files_api_v1_executions__execution_id__files_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/executions/{execution_id}/files/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One output file, with its content type (a PNG opens as an image) */
+        get: operations["get_output_file_api_v1_executions__execution_id__files__name__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/executions/{execution_id}/retry": {
         parameters: {
             query?: never;
@@ -273,7 +307,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Runtimes you can submit to */
+        /** The runtime catalogue and which runtimes you can submit to here */
         get: operations["list_runtimes_api_v1_runtimes_get"];
         put?: never;
         post?: never;
@@ -413,6 +447,28 @@ export interface components {
          */
         BatchItem: {
             /**
+             * Args
+             * @description Command-line arguments of the program.
+             * @default []
+             */
+            args: string[];
+            /**
+             * Compiler Options
+             * @description Extra compiler options; each must match the runtime's allow-list.
+             * @default []
+             */
+            compiler_options: string[];
+            /**
+             * Entrypoint
+             * @description Which of `files` runs (default: the runtime's `file_name`, or the only file).
+             */
+            entrypoint?: string | null;
+            /**
+             * Files
+             * @description The program's files, instead of `script`. They are read-only under /sandbox; the program runs in /tmp and keeps files by writing them under /tmp/out.
+             */
+            files?: components["schemas"]["SourceFile"][] | null;
+            /**
              * Idempotency Key
              * @description Like the Idempotency-Key header, for this item alone.
              */
@@ -426,9 +482,9 @@ export interface components {
             runtime: string;
             /**
              * Script
-             * @description Source code to run.
+             * @description Source code to run: one file named as the runtime's `file_name`.
              */
-            script: string;
+            script?: string | null;
             /**
              * Stdin
              * @description Text written to the script's standard input.
@@ -461,6 +517,64 @@ export interface components {
              * @description 202 when accepted, else the status of `problem`.
              */
             status: number;
+        };
+        /**
+         * CompileLimits
+         * @description Fixed limits of the compile phase (a caller cannot change them).
+         */
+        CompileLimits: {
+            /** Cpu Seconds */
+            cpu_seconds: number;
+            /** Memory Mb */
+            memory_mb: number;
+            /** Processes */
+            processes: number;
+            /** Wall Seconds */
+            wall_seconds: number;
+        };
+        /** CompileOut */
+        CompileOut: {
+            /**
+             * Allowed Options
+             * @description Patterns (regular expressions, matched in full) a compiler option must match to be accepted in `compiler_options`.
+             */
+            allowed_options: string[];
+            /** @description Fixed limits of the compile step. */
+            limits: components["schemas"]["CompileLimits"];
+        };
+        /**
+         * CompileReport
+         * @description How the compile step went (runtimes with one).
+         */
+        CompileReport: {
+            /**
+             * Cpu Seconds
+             * @default 0
+             */
+            cpu_seconds: number;
+            /** Exit Code */
+            exit_code?: number | null;
+            /**
+             * Output
+             * @description What the compiler wrote (stdout, then stderr).
+             * @default
+             */
+            output: string;
+            /**
+             * Output Truncated
+             * @default false
+             */
+            output_truncated: boolean;
+            /**
+             * Peak Memory Bytes
+             * @default 0
+             */
+            peak_memory_bytes: number;
+            /**
+             * Wall Seconds
+             * @default 0
+             */
+            wall_seconds: number;
         };
         /** CreatedApiKey */
         CreatedApiKey: {
@@ -541,7 +655,7 @@ export interface components {
          * EndReason
          * @enum {string}
          */
-        EndReason: "completed" | "failed" | "timed_out" | "memory_limit" | "output_limit" | "cancelled" | "platform_error";
+        EndReason: "completed" | "failed" | "compile_error" | "timed_out" | "memory_limit" | "output_limit" | "cancelled" | "platform_error";
         /** ExecutionOut */
         ExecutionOut: {
             /**
@@ -687,6 +801,37 @@ export interface components {
             scopes: components["schemas"]["Scope"][];
         };
         /**
+         * OutputFile
+         * @description A file the program left under OUTPUT_DIR and the platform kept.
+         */
+        OutputFile: {
+            /** Content Type */
+            content_type: string;
+            /**
+             * Name
+             * @description Path relative to the output folder.
+             */
+            name: string;
+            /**
+             * Size
+             * @description Bytes.
+             */
+            size: number;
+        };
+        /** OutputFiles */
+        OutputFiles: {
+            /**
+             * Files
+             * @description Fetch each from /api/v1/executions/{id}/files/{name}.
+             */
+            files: components["schemas"]["OutputFile"][];
+            /**
+             * Truncated
+             * @description The program left more than the caps keep.
+             */
+            truncated: boolean;
+        };
+        /**
          * Problem
          * @description RFC 9457 problem details.
          */
@@ -730,6 +875,8 @@ export interface components {
         };
         /** Result */
         Result: {
+            /** @description The compile step, for runtimes that have one. */
+            compile?: components["schemas"]["CompileReport"] | null;
             /**
              * Cpu Seconds
              * @default 0
@@ -741,6 +888,18 @@ export interface components {
              * @description Process exit code; negative is the killing signal.
              */
             exit_code?: number | null;
+            /**
+             * Files
+             * @description Files the program left in /tmp/out that were kept; fetch each from /api/v1/executions/{id}/files/{name}.
+             * @default []
+             */
+            files: components["schemas"]["OutputFile"][];
+            /**
+             * Files Truncated
+             * @description More (or larger) files were left than the caps keep.
+             * @default false
+             */
+            files_truncated: boolean;
             /**
              * Message
              * @description Why it ended, for a person.
@@ -789,12 +948,31 @@ export interface components {
         };
         /** RuntimeOut */
         RuntimeOut: {
+            /**
+             * Available
+             * @description Whether this deployment can run it now.
+             */
+            available: boolean;
+            /** @description The compile step, for compiled languages. */
+            compile: components["schemas"]["CompileOut"] | null;
+            /** Display Name */
+            display_name: string;
             /** Example */
             example: string;
-            /** File Name */
+            /** Example Stdin */
+            example_stdin: string;
+            /**
+             * File Name
+             * @description The entrypoint's name when only `script` is sent.
+             */
             file_name: string;
             /** Id */
             id: string;
+            /**
+             * Image
+             * @description Container image of the Kubernetes runner.
+             */
+            image: string;
             /** Language */
             language: string;
             limits: components["schemas"]["RuntimeLimits"];
@@ -839,6 +1017,29 @@ export interface components {
              */
             next_cursor: string | null;
         };
+        /**
+         * SourceFile
+         * @description One submitted file.
+         */
+        SourceFile: {
+            /**
+             * Content
+             * @description The file's content, as `encoding` says.
+             */
+            content: string;
+            /**
+             * Encoding
+             * @description How `content` is written.
+             * @default utf-8
+             * @enum {string}
+             */
+            encoding: "utf-8" | "base64";
+            /**
+             * Name
+             * @description Relative path inside the program's folder, e.g. `lib/util.py`.
+             */
+            name: string;
+        };
         /** SubmitBatch */
         SubmitBatch: {
             /**
@@ -858,6 +1059,28 @@ export interface components {
          *     }
          */
         SubmitExecution: {
+            /**
+             * Args
+             * @description Command-line arguments of the program.
+             * @default []
+             */
+            args: string[];
+            /**
+             * Compiler Options
+             * @description Extra compiler options; each must match the runtime's allow-list.
+             * @default []
+             */
+            compiler_options: string[];
+            /**
+             * Entrypoint
+             * @description Which of `files` runs (default: the runtime's `file_name`, or the only file).
+             */
+            entrypoint?: string | null;
+            /**
+             * Files
+             * @description The program's files, instead of `script`. They are read-only under /sandbox; the program runs in /tmp and keeps files by writing them under /tmp/out.
+             */
+            files?: components["schemas"]["SourceFile"][] | null;
             /** @description Ask for less than the defaults, or up to the maxima. */
             limits?: components["schemas"]["LimitsRequest"] | null;
             /**
@@ -867,9 +1090,9 @@ export interface components {
             runtime: string;
             /**
              * Script
-             * @description Source code to run.
+             * @description Source code to run: one file named as the runtime's `file_name`.
              */
-            script: string;
+            script?: string | null;
             /**
              * Stdin
              * @description Text written to the script's standard input.
@@ -1835,6 +2058,130 @@ export interface operations {
                 content: {
                     "application/json": unknown;
                     "text/event-stream": unknown;
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+        };
+    };
+    list_output_files_api_v1_executions__execution_id__files_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                execution_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OutputFiles"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+        };
+    };
+    get_output_file_api_v1_executions__execution_id__files__name__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                execution_id: string;
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                    "application/octet-stream": unknown;
                 };
             };
             /** @description Unauthorized */
