@@ -302,9 +302,12 @@ test-integration: .need-buildx .need-k3s install ## Full stack: k3s, CI compose 
 .PHONY: runtime-images k8s-validate
 RUNTIME_PYTHON_VERSIONS ?= 3.11 3.12 3.13
 RUNTIME_BASE ?=
+# Runtimes whose toolchain comes from Debian bookworm's packages (runtimes/<name>/Dockerfile).
+RUNTIME_DEBIAN ?= bash c ruby
 
-runtime-images: ## Build the Kubernetes runner's runtime images sandpod-runtime-python:<version> (local bases, no registry)
+runtime-images: ## Build the Kubernetes runner's runtime images: Python per version, and RUNTIME_DEBIAN (bash c ruby) on Debian (local bases, no registry)
 	@RUNTIME_PYTHON_VERSIONS="$(RUNTIME_PYTHON_VERSIONS)" $(ROOT)/scripts/images.sh runtimes
+	@$(ROOT)/scripts/images.sh runtime $(RUNTIME_DEBIAN)
 
 k8s-validate: install ## Validate deploy/*.yaml and the generated pod/ConfigMap/NetworkPolicy offline (strict schemas)
 	@$(UV_RUN) kubernetes-validate --strict --quiet $(ROOT)/deploy/*.yaml
@@ -316,6 +319,7 @@ k8s-validate: install ## Validate deploy/*.yaml and the generated pod/ConfigMap/
 .PHONY: cluster-deps cluster-up cluster-down cluster-kubeconfig cluster-status cluster-images cluster-clean
 CLUSTER := $(ROOT)/scripts/cluster/cluster.sh
 CLUSTER_TEST_PYTHONS ?= 3.12
+CLUSTER_TEST_RUNTIMES ?= c
 
 cluster-deps: ## Install the local cluster's Debian packages (etcd, containerd, runc, CNI plugins, docker.io, debootstrap)
 	@$(ROOT)/scripts/install-system-deps.sh --cluster
@@ -334,7 +338,9 @@ cluster-status: ## Say whether the local cluster's API server is ready (exit 1 i
 
 cluster-images: cluster-up ## Build the runtime images the tests use and import them into the cluster
 	@RUNTIME_PYTHON_VERSIONS="$(CLUSTER_TEST_PYTHONS)" $(ROOT)/scripts/images.sh runtimes
-	@$(CLUSTER) import $(addprefix sandpod-runtime-python:,$(CLUSTER_TEST_PYTHONS))
+	@$(ROOT)/scripts/images.sh runtime $(CLUSTER_TEST_RUNTIMES)
+	@$(CLUSTER) import $(addprefix sandpod-runtime-python:,$(CLUSTER_TEST_PYTHONS)) \
+		$$($(ROOT)/scripts/images.sh tags $(CLUSTER_TEST_RUNTIMES))
 	@$(ROOT)/scripts/images.sh engine-down
 
 cluster-clean: ## Stop the local cluster and delete its state (etcd data, images, certificates)

@@ -10,6 +10,10 @@
 #   scripts/images.sh rootfs                 only the cached bookworm root filesystem (debootstrap)
 #   scripts/images.sh runtimes [VERSION...]  build sandpod-runtime-python:VERSION from
 #                                            runtimes/python/Dockerfile on those bases
+#   scripts/images.sh runtime NAME...        build runtimes/NAME/Dockerfile (bash, c, ruby: the
+#                                            toolchain from Debian bookworm's packages) on the
+#                                            cached bookworm root filesystem; tags as the catalogue
+#   scripts/images.sh tags NAME...           print the image names `runtime NAME...` builds
 #
 # Env: SANDPOD_CACHE (default ~/.cache/sandpod: the debootstrap root filesystem), DEBIAN_MIRROR,
 # RUNTIME_PYTHON_VERSIONS (default "3.11 3.12 3.13").
@@ -111,6 +115,42 @@ python_base() {
   rm -rf "$rootfs"
 }
 
+debian_base() {
+  local image=sandpod-local/debian:bookworm
+  docker image inspect "$image" >/dev/null 2>&1 && return 0
+  bookworm_rootfs
+  log "making $image"
+  tar -C "$ROOTFS" --exclude=./.done -c . | docker import \
+    --change 'ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    --change 'ENV LANG=C.UTF-8' - "$image" >/dev/null
+}
+
+# The catalogue's image names per runtime folder (backend/sandpod/domain/catalogue.toml).
+runtime_tags() {
+  case $1 in
+    c) echo sandpod-runtime-c:gcc-12 sandpod-runtime-cpp:gcc-12 ;;
+    bash) echo sandpod-runtime-bash:5 ;;
+    ruby) echo sandpod-runtime-ruby:3 ;;
+    *) die "no Debian-based build for runtime $1 (bash, c, ruby)" ;;
+  esac
+}
+
+runtime() {
+  (($#)) || die "usage: images.sh runtime NAME..."
+  engine_up
+  debian_base
+  local name tag tags
+  for name in "$@"; do
+    tags=()
+    for tag in $(runtime_tags "$name"); do tags+=(--tag "$tag"); done
+    log "building runtimes/$name (${tags[*]})"
+    # The layer cache keeps the package step: a rebuild after an entrypoint change is seconds.
+    DOCKER_BUILDKIT=0 docker build --quiet --network host --file "$ROOT/runtimes/$name/Dockerfile" \
+      --build-arg BASE_IMAGE=sandpod-local/debian:bookworm \
+      "${tags[@]}" "$ROOT/backend/sandpod/adapters/kubernetes" >/dev/null
+  done
+}
+
 runtimes() {
   # shellcheck disable=SC2086  # a space-separated list of versions
   (($#)) || set -- ${RUNTIME_PYTHON_VERSIONS:-3.11 3.12 3.13}
@@ -131,5 +171,7 @@ case ${1:-} in
   rootfs) bookworm_rootfs ;;
   python-base) engine_up; python_base "${2:?usage: images.sh python-base VERSION}" ;;
   runtimes) shift; runtimes "$@" ;;
+  runtime) shift; runtime "$@" ;;
+  tags) shift; for name in "$@"; do runtime_tags "$name"; done | tr ' ' '\n' ;;
   *) sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 1 ;;
 esac

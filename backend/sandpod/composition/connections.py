@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from sandpod.composition.errors import StartupError
 from sandpod.config import RunnerKind, Settings
 from sandpod.observability import InstrumentedSandbox
-from sandpod.ports import SandboxLauncher, SandboxRunner
+from sandpod.ports import OutputFileStore, SandboxLauncher, SandboxRunner
 
 if TYPE_CHECKING:
     from sandpod.adapters.kafka import KafkaEventBus
@@ -32,6 +32,15 @@ async def mongo_stores(settings: Settings, stack: AsyncExitStack) -> "MongoStore
     stores = await connect_stores(settings.mongo)
     stack.push_async_callback(stores.close)
     return stores
+
+
+def output_files(settings: Settings, stack: AsyncExitStack) -> "OutputFileStore":
+    """MongoDB's output file store, connecting on first use (the pod monitor starts without it)."""
+    from sandpod.adapters.mongo import output_files_store
+
+    files, client = output_files_store(settings.mongo)
+    stack.push_async_callback(client.close)
+    return files
 
 
 async def redis(settings: Settings, stack: AsyncExitStack) -> "RedisAdapters":

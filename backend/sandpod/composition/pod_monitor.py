@@ -7,6 +7,9 @@ from sandpod.composition.errors import StartupError
 from sandpod.composition.opening import opening
 from sandpod.composition.worker import Worker
 from sandpod.config import Settings
+from sandpod.domain.events import ExecutionFinished
+from sandpod.ports import OutputFileStore
+from sandpod.services.runner import keep_output_files
 
 
 async def build_pod_monitor(settings: Settings) -> Worker:
@@ -18,12 +21,22 @@ async def build_pod_monitor(settings: Settings) -> Worker:
 
     async with opening("pod monitor", settings) as stack:
         bus = await connections.kafka(settings, stack)
+        files = connections.output_files(settings, stack)
+
+    async def publish(event: ExecutionFinished) -> None:
+        await bus.publish(await files_kept(files, event))
 
     async def work(stop: asyncio.Event) -> None:
         """Watches until `stop` is set, then drains (the monitor's own graceful end)."""
         try:
-            await run_pod_monitor(settings, bus.publish, stop)
+            await run_pod_monitor(settings, publish, stop)
         except (KubernetesConfigError, UnsafeNamespaceError) as error:
             raise StartupError(f"cannot start the pod monitor: {error}") from error
 
     return Worker("pod-monitor", work, stack)
+
+
+async def files_kept(files: OutputFileStore, event: ExecutionFinished) -> ExecutionFinished:
+    """The event with the files its pod sent back stored (MongoDB), and their bytes dropped."""
+    result = await keep_output_files(files, event.execution_id, event.result)
+    return event.model_copy(update={"result": result})

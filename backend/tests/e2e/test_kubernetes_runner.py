@@ -39,14 +39,21 @@ async def run(
     runtime: Runtime | None = None,
     cancel_after: float | None = None,
 ) -> ExecutionFinished:
-    execution_id = new_execution_id()
     job = SandboxJob(
-        execution_id=execution_id,
+        execution_id=new_execution_id(),
         runtime=runtime or python("3.12"),
         script=script,
         stdin="e2e\n",
         limits=limits or DEFAULT_POLICY.defaults,
     )
+    return await run_job(cluster, job, cancel_after=cancel_after)
+
+
+async def run_job(
+    cluster: Cluster, job: SandboxJob, *, cancel_after: float | None = None
+) -> ExecutionFinished:
+    """Launch `job` (twice: idempotent) and wait for the one terminal event its pod gives."""
+    execution_id = job.execution_id
     finished: asyncio.Queue[ExecutionFinished] = asyncio.Queue()
     stop = asyncio.Event()
 

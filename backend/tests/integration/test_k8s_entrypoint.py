@@ -17,7 +17,7 @@ import pytest
 from sandpod.adapters.kubernetes import entrypoint as ep
 from sandpod.adapters.kubernetes.api import PodListing, WatchEvent
 from sandpod.adapters.kubernetes.framing import parse_summary, read_report
-from sandpod.adapters.kubernetes.manifests import EXECUTION_ID_ANNOTATION
+from sandpod.adapters.kubernetes.manifests import EXECUTION_ID_ANNOTATION, OUTPUT_FILES_ANNOTATION
 from sandpod.adapters.kubernetes.monitor import PodMonitor
 from sandpod.domain.events import ExecutionFinished
 from sandpod.domain.result import EndReason
@@ -86,6 +86,7 @@ async def run_script(
     command: list[str] | None = None,
     env: dict[str, str] | None = None,
     script_env: dict[str, str] | None = None,
+    options: list[str] | None = None,
 ) -> Run:
     main, stdin_file, termination = tmp_path / "main.py", tmp_path / "stdin", tmp_path / "term"
     main.write_text(script)
@@ -97,6 +98,7 @@ async def run_script(
         "--output-bytes", str(output), "--file-size-bytes", str(file_size),
         "--stdin", str(stdin_file), "--termination-log", str(termination),
         *(f"--env={name}={value}" for name, value in (script_env or {}).items()),
+        *(options or []),
         "--", *(command or [python, "-I", "-u", str(main)]),
     ]  # fmt: skip
     proc = subprocess.run(
@@ -105,7 +107,14 @@ async def run_script(
     message = termination.read_text()
     summary = parse_summary(message)
     pod = {
-        "metadata": {"name": "p", "uid": "u", "annotations": {EXECUTION_ID_ANNOTATION: "ex_t"}},
+        "metadata": {
+            "name": "p",
+            "uid": "u",
+            "annotations": {
+                EXECUTION_ID_ANNOTATION: "ex_t",
+                OUTPUT_FILES_ANNOTATION: json.dumps({"max_count": 20, "max_bytes": 1 << 20}),
+            },
+        },
         "status": {
             "phase": "Succeeded" if proc.returncode == 0 else "Failed",
             "containerStatuses": [

@@ -1,5 +1,7 @@
 """The generated Kubernetes objects carry every hardening field, and values map from the limits."""
 
+import base64
+import dataclasses
 import json
 import re
 from typing import Any
@@ -25,8 +27,9 @@ from sandpod.adapters.kubernetes.manifests import (
     pod_manifest,
     resource_name,
 )
+from sandpod.domain.files import SourceFile
 from sandpod.domain.limits import CONFIG_MAP_MAX_BYTES, DEFAULT_POLICY, MIB, Limits
-from sandpod.domain.runtimes import python
+from sandpod.domain.runtimes import python, runtime
 from sandpod.ports import SandboxJob
 
 NS = "sandpod-executions"
@@ -118,15 +121,19 @@ def test_resources_map_from_the_limits() -> None:
         file_size_mb=8,
         tmp_mb=48,
     )
-    options = PodOptions(cpu_limit="500m", cpu_request="100m", entrypoint_memory_mib=16)
+    options = PodOptions(
+        cpu_limit="500m", cpu_request="100m", entrypoint_memory_mib=16, output_files_max_bytes=MIB
+    )
     pod = pod_manifest(job(limits), namespace=NS, options=options)
     resources = container(pod)["resources"]
     # memory: the script's 200 MiB + the entrypoint's 16 MiB + its two 2 MiB capture buffers
-    assert resources["limits"]["memory"] == "220Mi"
-    assert resources["requests"]["memory"] == "220Mi"  # reserved, never overcommitted
+    # + 3 x 1 MiB for the output files (read, compressed, base64)
+    assert resources["limits"]["memory"] == "223Mi"
+    assert resources["requests"]["memory"] == "223Mi"  # reserved, never overcommitted
     assert resources["limits"]["cpu"] == "500m"
     assert resources["requests"]["cpu"] == "100m"
-    assert resources["limits"]["ephemeral-storage"] == "22Mi"  # 3 x 2 MiB of log + 16
+    # 3 x 2 MiB of log + 2 x 1 MiB of files + 16
+    assert resources["limits"]["ephemeral-storage"] == "24Mi"
     tmp = next(v for v in pod["spec"]["volumes"] if v["name"] == "tmp")["emptyDir"]
     assert tmp == {"sizeLimit": "48Mi", "medium": "Memory"}
 
@@ -136,7 +143,8 @@ def test_disk_backed_tmp_counts_against_ephemeral_storage() -> None:
     pod = pod_manifest(job(limits), namespace=NS, options=PodOptions(tmp_in_memory=False))
     tmp = next(v for v in pod["spec"]["volumes"] if v["name"] == "tmp")["emptyDir"]
     assert tmp == {"sizeLimit": "100Mi"}
-    assert container(pod)["resources"]["limits"]["ephemeral-storage"] == "119Mi"
+    # 3 x 1 MiB of log + 2 x 4 MiB of files + 16, and the 100 MiB tmp
+    assert container(pod)["resources"]["limits"]["ephemeral-storage"] == "127Mi"
 
 
 def test_entrypoint_command_carries_the_limits_and_runs_the_runtime_argv() -> None:
@@ -256,3 +264,50 @@ def test_shared_namespaces_are_refused(namespace: str) -> None:
     with pytest.raises(UnsafeNamespaceError, match="dedicated namespace"):
         check_namespace(namespace)
     check_namespace("sandpod-executions")
+
+
+def test_files_travel_as_config_map_items_at_their_paths() -> None:
+    files = (
+        SourceFile(name="main.py", content="import lib.util\n"),
+        SourceFile(
+            name="lib/util.py", content=base64.b64encode(b"\xff\x00").decode(), encoding="base64"
+        ),
+    )
+    program = dataclasses.replace(job(stdin="in"), files=files, entrypoint="main.py", args=("x",))
+    pod = pod_manifest(program, namespace=NS)
+    items = next(v for v in pod["spec"]["volumes"] if v["name"] == "sandbox")["configMap"]["items"]
+    assert items == [
+        {"key": "file-0", "path": "main.py"},
+        {"key": "file-1", "path": "lib/util.py"},
+        {"key": "stdin", "path": "stdin"},
+    ]
+    config_map = config_map_manifest(program, namespace=NS, pod_name="p", pod_uid="u")
+    assert config_map["data"] == {"stdin": "in"}
+    assert base64.b64decode(config_map["binaryData"]["file-1"]) == b"\xff\x00"
+    command = container(pod)["command"]
+    assert command[-2:] == ["/sandbox/main.py", "x"]  # the program, then its arguments
+    assert "--compile" not in command
+
+
+def test_a_compiled_runtime_gets_its_compile_step_and_limits_in_the_pod() -> None:
+    program = SandboxJob(
+        execution_id="ex_c",
+        runtime=runtime("c:gcc-12"),
+        script="int main(void){}\n",
+        stdin="",
+        limits=DEFAULT_POLICY.defaults,
+        compiler_options=("-O0",),
+    )
+    step = program.runtime.compile
+    assert step is not None
+    command = container(pod_manifest(program, namespace=NS))["command"]
+    compiler = json.loads(command[command.index("--compile") + 1])
+    assert compiler[0] == "gcc"
+    assert "-O0" in compiler
+    assert "/sandbox/main.c" in compiler
+    assert command[command.index("--compile-wall-seconds") + 1] == f"{step.limits.wall_seconds:g}"
+    assert command[command.index("--make-dir") + 1] == "/tmp/.build"
+    assert command[command.index("--output-dir") + 1] == "/tmp/out"
+    assert command[-1] == "/tmp/.build/main"
+    memory = container(pod_manifest(program, namespace=NS))["resources"]["limits"]["memory"]
+    assert int(memory.removesuffix("Mi")) >= step.limits.memory_mb  # the larger phase fits

@@ -23,7 +23,16 @@ Block format (v1), ASCII only, lines of at most LINE_CHARS characters:
     <base64 lines>
     SANDPOD1 stderr <raw byte count> <encoded char count>
     <base64 lines>
+    SANDPOD1 compile <raw byte count> <encoded char count>      (runtimes with a compile step)
+    <base64 lines>
+    SANDPOD1 file <hex of the name> <raw byte count> <encoded char count>   (one per kept file)
+    <base64 lines>
     SANDPOD1 end
+
+With --compile, the compiler runs first under its own wall/CPU/memory limits; when it fails the
+program never runs, the outcome is `compile_error` and stdout/stderr hold the compiler's output.
+With --output-dir, the regular files the program left there (links never followed) are sent
+back up to a count and byte cap; what is left out sets `files_truncated`.
 """
 
 from __future__ import annotations
@@ -32,13 +41,16 @@ import argparse
 import base64
 import contextlib
 import ctypes
+import dataclasses
 import hashlib
 import json
 import math
 import os
+import re
 import resource
 import selectors
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -63,11 +75,24 @@ CPU_LIMIT = "cpu_limit"
 OUTPUT_LIMIT = "output_limit"
 MEMORY_LIMIT = "memory_limit"
 ERROR = "error"
-OUTCOMES = (EXITED, WALL_LIMIT, CPU_LIMIT, OUTPUT_LIMIT, MEMORY_LIMIT, ERROR)
+COMPILE_ERROR = "compile_error"
+OUTCOMES = (EXITED, WALL_LIMIT, CPU_LIMIT, OUTPUT_LIMIT, MEMORY_LIMIT, ERROR, COMPILE_ERROR)
+COMPILE_FRAME = "compile"
+FILE_FRAME = "file"
+# Output file names: relative paths of plain parts (the monitor checks them again).
+_FILE_PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._+-]{0,99}$")
+MAX_FILE_NAME = 255
 
 # The container's own exit code per outcome (so `kubectl get pods` tells them apart); the monitor
 # checks it equals the summary's `container_exit`.
-_CONTAINER_EXIT = {WALL_LIMIT: 124, CPU_LIMIT: 124, OUTPUT_LIMIT: 125, MEMORY_LIMIT: 137, ERROR: 70}
+_CONTAINER_EXIT = {
+    WALL_LIMIT: 124,
+    CPU_LIMIT: 124,
+    OUTPUT_LIMIT: 125,
+    MEMORY_LIMIT: 137,
+    ERROR: 70,
+    COMPILE_ERROR: 65,
+}
 
 _PR_SET_DUMPABLE = 4
 DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
@@ -99,6 +124,9 @@ class Outcome:
     peak_memory_bytes: int = 0
     message: str | None = None
     captures: dict[str, Capture] = field(default_factory=dict)
+    compiled: Outcome | None = None  # the compile step's own outcome, when there was one
+    files: list[tuple[str, bytes]] = field(default_factory=list)
+    files_truncated: bool = False
 
     @property
     def container_exit(self) -> int:
@@ -110,7 +138,9 @@ class Outcome:
 
 # ------------------------------------------------------------------------------------ framing
 def encode_frames(streams: Sequence[tuple[str, bytes]]) -> bytes:
-    """The block written to the container log: one length-prefixed frame per stream, then `end`."""
+    """The block written to the container log: one length-prefixed frame per stream, then `end`.
+
+    A stream named `file <hex name>` is a kept output file."""
     parts: list[bytes] = []
     for name, raw in streams:
         encoded = base64.b64encode(zlib.compress(raw, 6))
@@ -139,7 +169,19 @@ def build_summary(outcome: Outcome, block: bytes) -> str:
         "frames_bytes": len(block),
         "frames_lines": block.count(b"\n"),
         "message": (outcome.message or "")[:MESSAGE_CHARS] or None,
+        "files_truncated": outcome.files_truncated,
     }
+    if outcome.compiled is not None:
+        built = outcome.compiled
+        compile_capture = built.captures.get(COMPILE_FRAME)
+        summary["compile"] = {
+            "outcome": built.kind,
+            "exit_code": built.exit_code,
+            "wall_seconds": round(built.wall_seconds, 6),
+            "cpu_seconds": round(built.cpu_seconds, 6),
+            "peak_memory_bytes": built.peak_memory_bytes,
+            "output_truncated": bool(compile_capture and compile_capture.truncated),
+        }
     text = json.dumps(summary, separators=(",", ":"), sort_keys=True)
     if len(text.encode()) > TERMINATION_LOG_LIMIT:  # only a pathological message can get here
         summary["message"] = None
@@ -254,6 +296,16 @@ class Options:
     termination_log: str
     cgroup_accounting: bool
     env: dict[str, str] = field(default_factory=dict)
+    memory_bytes: int | None = None  # the run's own memory limit inside a larger pod limit
+    compile_command: list[str] | None = None
+    compile_wall_seconds: float = 0.0
+    compile_cpu_seconds: float = 0.0
+    compile_memory_bytes: int | None = None
+    compile_file_size_bytes: int | None = None
+    output_dir: str | None = None
+    output_files_max_count: int = 0
+    output_files_max_bytes: int = 0
+    make_dirs: tuple[str, ...] = ()  # made before the first phase (the compile step's output)
 
     def script_env(self) -> dict[str, str]:
         """PATH from the image plus what the pod spec passed with --env, nothing else.
@@ -265,11 +317,117 @@ class Options:
 
 
 def supervise(opts: Options) -> Outcome:
-    """Run the script to its end under the limits; never raises for anything the script does."""
+    """Compile (when asked), run, keep the output files; never raises for what the script does."""
+    for folder in (*opts.make_dirs, opts.output_dir):
+        if folder:
+            with contextlib.suppress(OSError):
+                os.makedirs(folder, exist_ok=True)
+    compiled: Outcome | None = None
+    if opts.compile_command:
+        compiled = run_phase(
+            dataclasses.replace(
+                opts,
+                command=opts.compile_command,
+                wall_seconds=opts.compile_wall_seconds,
+                cpu_seconds=opts.compile_cpu_seconds,
+                memory_bytes=opts.compile_memory_bytes,
+                file_size_bytes=opts.compile_file_size_bytes or opts.file_size_bytes,
+                stdin_path=None,
+            )
+        )
+        output = b"".join(bytes(compiled.captures[name].data) for name in STREAMS)
+        compile_capture = Capture(opts.output_bytes, bytearray(output[: opts.output_bytes]))
+        compile_capture.truncated = len(output) > opts.output_bytes or any(
+            capture.truncated for capture in compiled.captures.values()
+        )
+        if compiled.kind == ERROR:
+            return compiled
+        if compiled.kind != EXITED or compiled.exit_code != 0:
+            why = compiled.message or f"compilation failed (exit code {compiled.exit_code})"
+            failed = dataclasses.replace(compiled, kind=COMPILE_ERROR, message=why)
+            failed.captures = {**compiled.captures, COMPILE_FRAME: compile_capture}
+            failed.compiled = dataclasses.replace(
+                compiled, captures={COMPILE_FRAME: compile_capture}
+            )
+            return failed
+        compiled.captures = {COMPILE_FRAME: compile_capture}
+    outcome = run_phase(opts)
+    outcome.compiled = compiled
+    if compiled is not None:
+        outcome.captures[COMPILE_FRAME] = compiled.captures[COMPILE_FRAME]
+    if opts.output_dir and outcome.kind != ERROR:
+        outcome.files, outcome.files_truncated = collect_files(
+            opts.output_dir, opts.output_files_max_count, opts.output_files_max_bytes
+        )
+    return outcome
+
+
+def _file_name_ok(name: str) -> bool:
+    if not name or len(name) > MAX_FILE_NAME:
+        return False
+    return all(_FILE_PART.match(part) for part in name.split("/"))
+
+
+def _read_regular(directory_fd: int, name: str, room: int) -> bytes | None:
+    """A regular file's bytes, if it holds at most `room`; links are never followed."""
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+    try:
+        fd = os.open(name, flags, dir_fd=directory_fd)
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > room:
+            return None
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            data = handle.read(room + 1)
+        return data if len(data) <= room else None
+    finally:
+        os.close(fd)
+
+
+def collect_files(
+    folder: str, max_count: int, max_bytes: int
+) -> tuple[list[tuple[str, bytes]], bool]:
+    """The files the program left in `folder` (sorted by name) within the caps, and whether any
+    were left out. The folder was written by the script: nothing in it is trusted."""
+    kept: list[tuple[str, bytes]] = []
+    truncated = False
+    used = 0
+    if os.path.islink(folder) or not os.path.isdir(folder):
+        return kept, os.path.islink(folder)
+    for directory, dirs, names in os.walk(folder, followlinks=False):
+        dirs.sort()
+        relative = os.path.relpath(directory, folder)
+        try:
+            directory_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        except OSError:
+            truncated = True
+            continue
+        try:
+            for name in sorted(names):
+                path = name if relative == "." else f"{relative}/{name}"
+                if not _file_name_ok(path) or len(kept) >= max_count:
+                    truncated = True
+                    continue
+                data = _read_regular(directory_fd, name, max_bytes - used)
+                if data is None:
+                    truncated = True
+                    continue
+                used += len(data)
+                kept.append((path, data))
+        finally:
+            os.close(directory_fd)
+    return kept, truncated
+
+
+def run_phase(opts: Options) -> Outcome:
+    """Run one command to its end under the limits in `opts`."""
     captures = {name: Capture(opts.output_bytes) for name in STREAMS}
     cpu_base = cgroup_cpu_seconds() if opts.cgroup_accounting else None
     ooms_before = cgroup_oom_kills() if opts.cgroup_accounting else None
     memory_base = cgroup_memory() if opts.cgroup_accounting else None
+    usage_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
     try:
         with open(opts.stdin_path or os.devnull, "rb") as stdin:
@@ -285,13 +443,14 @@ def supervise(opts: Options) -> Outcome:
     except (OSError, subprocess.SubprocessError) as exc:
         return Outcome(ERROR, message=f"cannot start {opts.command[0]!r}: {exc}", captures=captures)
 
-    killed_for = _pump(proc, opts, captures, started, cpu_base)
+    killed_for = _pump(proc, opts, captures, started, cpu_base, memory_base)
     exit_code = proc.wait()
     wall = time.monotonic() - started
     _kill_everything(proc)
     _reap_orphans()
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = usage.ru_utime + usage.ru_stime
+    # Children's times add up over phases: this phase's is the growth since it started.
+    cpu = usage.ru_utime + usage.ru_stime - (usage_before.ru_utime + usage_before.ru_stime)
     # ru_maxrss is KiB, and counts the RSS of this process at fork time too; inside a container
     # the cgroup's growth since the spawn is closer to the script's own peak (RSS + page cache,
     # like the local runner reports), and its CPU time includes children nobody reaped.
@@ -338,6 +497,7 @@ def _pump(
     captures: dict[str, Capture],
     started: float,
     cpu_base: float | None,
+    memory_base: tuple[int, int] | None = None,
 ) -> str | None:
     """Copy the script's output into the captures until the pipes close; enforce wall/CPU/output.
 
@@ -399,6 +559,11 @@ def _pump(
                 used = cgroup_cpu_seconds()
                 if used is not None and used - cpu_base > opts.cpu_seconds:
                     stop(CPU_LIMIT)
+            if drain_until is None and memory_base is not None and opts.memory_bytes:
+                # The pod's limit covers the larger phase; this phase's own limit is watched.
+                memory = cgroup_memory()
+                if memory is not None and memory[0] - memory_base[0] > opts.memory_bytes:
+                    stop(MEMORY_LIMIT)
     finally:
         selector.close()
         proc.stdout.close()
@@ -420,9 +585,11 @@ def _write_all(fd: int, data: bytes) -> None:
 def report(outcome: Outcome, termination_log: str, out_fd: int = 1) -> None:
     """Write the frames to our stdout, then the summary to the termination log (in that order)."""
     captures = outcome.captures
-    block = encode_frames(
-        [(name, bytes(captures[name].data) if name in captures else b"") for name in STREAMS]
-    )
+    frames = [(name, bytes(captures[name].data) if name in captures else b"") for name in STREAMS]
+    if COMPILE_FRAME in captures:
+        frames.append((COMPILE_FRAME, bytes(captures[COMPILE_FRAME].data)))
+    frames += [(f"{FILE_FRAME} {name.encode().hex()}", data) for name, data in outcome.files]
+    block = encode_frames(frames)
     _write_all(out_fd, block)
     with open(termination_log, "w", encoding="utf-8") as f:  # truncates whatever the script wrote
         f.write(build_summary(outcome, block))
@@ -448,6 +615,16 @@ def parse_args(argv: Sequence[str]) -> Options:
         metavar="NAME=VALUE",
         help="a variable for the script (repeatable); the script gets these and PATH only",
     )
+    parser.add_argument("--memory-bytes", type=int, help="the run's own memory limit")
+    parser.add_argument("--compile", dest="compile_command", help="the compiler's argv (JSON)")
+    parser.add_argument("--compile-wall-seconds", type=float, default=0.0)
+    parser.add_argument("--compile-cpu-seconds", type=float, default=0.0)
+    parser.add_argument("--compile-memory-bytes", type=int)
+    parser.add_argument("--compile-file-size-bytes", type=int)
+    parser.add_argument("--make-dir", action="append", default=[], help="a folder to make first")
+    parser.add_argument("--output-dir", help="send back the files the program leaves here")
+    parser.add_argument("--output-files-max-count", type=int, default=0)
+    parser.add_argument("--output-files-max-bytes", type=int, default=0)
     parser.add_argument("command", nargs="+", help="the interpreter argv, after --")
     ns = parser.parse_args(argv)
     env: dict[str, str] = {}
@@ -456,6 +633,13 @@ def parse_args(argv: Sequence[str]) -> Options:
         if not sep or not name:
             parser.error(f"--env wants NAME=VALUE, got {item!r}")
         env[name] = value
+    compile_command: list[str] | None = None
+    if ns.compile_command is not None:
+        compile_command = json.loads(ns.compile_command)
+        if not isinstance(compile_command, list) or not all(
+            isinstance(word, str) for word in compile_command
+        ):
+            parser.error("--compile wants a JSON list of strings")
     return Options(
         command=list(ns.command),
         wall_seconds=ns.wall_seconds,
@@ -466,6 +650,16 @@ def parse_args(argv: Sequence[str]) -> Options:
         termination_log=ns.termination_log,
         cgroup_accounting=ns.cgroup_accounting,
         env=env,
+        memory_bytes=ns.memory_bytes,
+        compile_command=compile_command,
+        compile_wall_seconds=ns.compile_wall_seconds,
+        compile_cpu_seconds=ns.compile_cpu_seconds,
+        compile_memory_bytes=ns.compile_memory_bytes,
+        compile_file_size_bytes=ns.compile_file_size_bytes,
+        output_dir=ns.output_dir,
+        output_files_max_count=ns.output_files_max_count,
+        output_files_max_bytes=ns.output_files_max_bytes,
+        make_dirs=tuple(ns.make_dir),
     )
 
 

@@ -13,7 +13,17 @@ import zlib
 from dataclasses import dataclass
 from typing import Any
 
-from sandpod.adapters.kubernetes.entrypoint import FORMAT_VERSION, MAGIC, OUTCOMES, STREAMS
+from sandpod.adapters.kubernetes.entrypoint import (
+    COMPILE_FRAME,
+    FILE_FRAME,
+    FORMAT_VERSION,
+    MAGIC,
+    OUTCOMES,
+    STREAMS,
+)
+
+# decode_frames' key for a kept output file: the prefix, then its name (names have no ':').
+FILE_KEY = "file:"
 
 
 class FramingError(ValueError):
@@ -34,6 +44,34 @@ class Summary:
     frames_bytes: int
     frames_lines: int
     message: str | None
+    compile: "CompileSummary | None" = None
+    files_truncated: bool = False
+
+
+@dataclass(frozen=True)
+class CompileSummary:
+    outcome: str
+    exit_code: int | None
+    wall_seconds: float
+    cpu_seconds: float
+    peak_memory_bytes: int
+    output_truncated: bool
+
+
+def _compile_summary(data: Any) -> CompileSummary | None:
+    if data is None:
+        return None
+    if not isinstance(data, dict):
+        raise FramingError("summary field 'compile' is not an object")
+    exit_code = data.get("exit_code")
+    return CompileSummary(
+        outcome=_typed(data, "outcome", str),
+        exit_code=None if exit_code is None else _typed(data, "exit_code", int),
+        wall_seconds=float(_typed(data, "wall_seconds", (int, float))),
+        cpu_seconds=float(_typed(data, "cpu_seconds", (int, float))),
+        peak_memory_bytes=_typed(data, "peak_memory_bytes", int),
+        output_truncated=_typed(data, "output_truncated", bool),
+    )
 
 
 def _typed(data: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
@@ -75,6 +113,8 @@ def parse_summary(text: str | None) -> Summary:
         frames_bytes=_typed(data, "frames_bytes", int),
         frames_lines=_typed(data, "frames_lines", int),
         message=message if isinstance(message, str) else None,
+        compile=_compile_summary(data.get("compile")),
+        files_truncated=data.get("files_truncated") is True,
     )
 
 
@@ -92,8 +132,23 @@ def verified_block(log: bytes, summary: Summary) -> bytes:
     return block
 
 
-def decode_frames(block: bytes, *, max_bytes: int | None = None) -> dict[str, bytes]:
-    """Parse a (verified) block into its streams; strict: any deviation is an error."""
+def _frame_key(header: list[str]) -> str | None:
+    """The key a frame's bytes go under, or None for a header that is not a frame's."""
+    if len(header) == 4 and header[0] == MAGIC and header[1] in (*STREAMS, COMPILE_FRAME):
+        return header[1]
+    if len(header) == 5 and header[0] == MAGIC and header[1] == FILE_FRAME:
+        try:
+            return FILE_KEY + bytes.fromhex(header[2]).decode("utf-8")
+        except ValueError:
+            return None
+    return None
+
+
+def decode_frames(
+    block: bytes, *, max_bytes: int | None = None, max_file_bytes: int | None = None
+) -> dict[str, bytes]:
+    """Parse a (verified) block into its streams (and `file:<name>` files); strict: any
+    deviation is an error."""
     try:
         lines = block.decode("ascii").split("\n")
     except UnicodeDecodeError as exc:
@@ -113,9 +168,10 @@ def decode_frames(block: bytes, *, max_bytes: int | None = None) -> dict[str, by
             if missing:
                 raise FramingError(f"missing frames: {', '.join(sorted(missing))}")
             return streams
-        if len(header) != 4 or header[0] != MAGIC or header[1] not in STREAMS:
+        name = _frame_key(header)
+        if name is None:
             raise FramingError(f"bad frame header at line {index}")
-        name, raw_size, encoded_size = header[1], _count(header[2]), _count(header[3])
+        raw_size, encoded_size = _count(header[-2]), _count(header[-1])
         if name in streams:
             raise FramingError(f"duplicate frame {name!r}")
         parts: list[str] = []
@@ -124,7 +180,8 @@ def decode_frames(block: bytes, *, max_bytes: int | None = None) -> dict[str, by
             parts.append(lines[index])
             collected += len(lines[index])
             index += 1
-        streams[name] = _decode_payload("".join(parts), encoded_size, raw_size, max_bytes)
+        bound = max_file_bytes if name.startswith(FILE_KEY) else max_bytes
+        streams[name] = _decode_payload("".join(parts), encoded_size, raw_size, bound)
     raise FramingError("the output block has no end frame")
 
 
@@ -150,6 +207,15 @@ def _decode_payload(encoded: str, encoded_size: int, raw_size: int, max_bytes: i
     return raw
 
 
-def read_report(log: bytes, summary: Summary, *, max_bytes: int | None = None) -> dict[str, bytes]:
-    """Verify the log against the summary and return {"stdout": ..., "stderr": ...}."""
-    return decode_frames(verified_block(log, summary), max_bytes=max_bytes)
+def read_report(
+    log: bytes,
+    summary: Summary,
+    *,
+    max_bytes: int | None = None,
+    max_file_bytes: int | None = None,
+) -> dict[str, bytes]:
+    """Verify the log against the summary and return {"stdout": ..., "stderr": ...} (with
+    "compile" and "file:<name>" entries when the report has them)."""
+    return decode_frames(
+        verified_block(log, summary), max_bytes=max_bytes, max_file_bytes=max_file_bytes
+    )

@@ -1,17 +1,23 @@
 """Pure functions that build the Kubernetes objects for one execution (plain dicts, camelCase).
 
-One execution is a Pod plus a ConfigMap holding the script and stdin. The launcher creates the Pod
+One execution is a Pod plus a ConfigMap holding the program's files (or its one script) and stdin;
+the ConfigMap's items put each file at its own path under /sandbox. The launcher creates the Pod
 first and then the ConfigMap with an ownerReference to the Pod's uid, so Kubernetes deletes the
 ConfigMap with the Pod; the Pod waits in ContainerCreating until its ConfigMap volume exists.
 """
 
+import base64
 import hashlib
 import json
 import math
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from sandpod.adapters.sandbox.commands import BUILD_DIR, compile_limits, expand
+from sandpod.adapters.sandbox.toolchains import Toolchain
+from sandpod.domain.files import OUTPUT_DIR
 from sandpod.domain.limits import CONFIG_MAP_MAX_BYTES, MIB, Limits
 from sandpod.ports import SandboxJob
 
@@ -25,6 +31,7 @@ EXECUTION_ID_LABEL = "sandpod.io/execution-id"
 RUNTIME_LABEL = "sandpod.io/runtime"
 EXECUTION_ID_ANNOTATION = "sandpod.io/execution-id"  # the exact id (labels have a narrower charset)
 LIMITS_ANNOTATION = "sandpod.io/limits"
+OUTPUT_FILES_ANNOTATION = "sandpod.io/output-files"
 CANCELLED_ANNOTATION = "sandpod.io/cancelled"
 EXECUTOR_LABELS = {MANAGED_BY_LABEL: MANAGED_BY, COMPONENT_LABEL: COMPONENT}
 EXECUTOR_SELECTOR = ",".join(f"{key}={value}" for key, value in EXECUTOR_LABELS.items())
@@ -39,6 +46,8 @@ SANDBOX_DIR = "/sandbox"  # the ConfigMap, read-only
 # A mount point inside the pod, not a host temp file (hence S108/B108 do not apply).
 TMP_DIR = "/tmp"  # noqa: S108  # nosec B108
 STDIN_KEY = "stdin"
+# Where the runtime images keep what `make toolchains` prepares for the local runner.
+TOOLCHAINS_DIR = "/opt/sandpod/toolchains"
 ENTRYPOINT_PATH = "/opt/sandpod/entrypoint.py"  # copied in by runtimes/python/Dockerfile
 NOBODY = 65534
 NETWORK_POLICY_NAME = "sandpod-executors-deny-all"
@@ -102,6 +111,10 @@ class PodOptions:
     # the pod deadline also counts image pull and container start, hence the grace.
     deadline_grace_seconds: int = 10
     entrypoint_memory_mib: int = 16  # the entrypoint's own interpreter
+    # Files kept from /tmp/out travel back in the pod log (base64): kept well under the
+    # kubelet's log rotation size (10 MiB by default).
+    output_files_max_count: int = 20
+    output_files_max_bytes: int = 4 * MIB
 
 
 def resource_name(execution_id: str) -> str:
@@ -122,32 +135,126 @@ def active_deadline_seconds(limits: Limits, options: PodOptions) -> int:
     return math.ceil(limits.wall_seconds) + options.deadline_grace_seconds
 
 
-def memory_limit_mib(limits: Limits, options: PodOptions) -> int:
-    # The script gets memory_mb; the entrypoint's interpreter and its capture buffers (up to
-    # output_bytes per stream) are added on top so they never eat into the script's budget.
-    return (
-        limits.memory_mb + options.entrypoint_memory_mib + math.ceil(2 * limits.output_bytes / MIB)
-    )
+def _phase_memory_mb(job: SandboxJob) -> int:
+    """The larger phase's memory: the compile step's limit can exceed the program's."""
+    step = job.runtime.compile
+    return max(job.limits.memory_mb, step.limits.memory_mb if step else 0)
 
 
-def ephemeral_storage_mib(limits: Limits, options: PodOptions) -> int:
-    # Container logs count as ephemeral storage: the framed report is base64 of at most two
-    # captures (zlib may grow incompressible data slightly), plus headroom.
-    log_mib = math.ceil(3 * limits.output_bytes / MIB) + 16
+def memory_limit_mib(job: SandboxJob, options: PodOptions) -> int:
+    # The larger phase gets its memory (the entrypoint watches the smaller one's own limit); the
+    # entrypoint's interpreter, its capture buffers (up to output_bytes per stream, and the
+    # compiler's) and the kept output files (with their base64) come on top.
+    captures = _captures(job) * job.limits.output_bytes + 3 * options.output_files_max_bytes
+    return _phase_memory_mb(job) + options.entrypoint_memory_mib + math.ceil(captures / MIB)
+
+
+def _captures(job: SandboxJob) -> int:
+    """Output buffers the entrypoint holds: stdout, stderr, and the compiler's output."""
+    return 3 if job.runtime.compile is not None else 2
+
+
+def ephemeral_storage_mib(job: SandboxJob, options: PodOptions) -> int:
+    # Container logs count as ephemeral storage: the framed report is base64 of the captures and
+    # the kept files (zlib may grow incompressible data slightly), plus headroom.
+    limits = job.limits
+    logged = (_captures(job) + 1) * limits.output_bytes + 2 * options.output_files_max_bytes
+    log_mib = math.ceil(logged / MIB) + 16
     return log_mib + (0 if options.tmp_in_memory else limits.tmp_mb)
 
 
+def _file_key(index: int) -> str:
+    # ConfigMap keys cannot hold '/': each file gets a key, and its item the file's path.
+    return f"file-{index}"
+
+
 def config_map_data(job: SandboxJob) -> dict[str, str]:
-    data = {job.runtime.file_name: job.script, STDIN_KEY: job.stdin}
+    """The text entries: stdin, and the script when the job has no files (else binaryData)."""
+    data = {STDIN_KEY: job.stdin}
+    if not job.files:
+        data = {job.runtime.file_name: job.script, **data}
     size = sum(len(key.encode()) + len(value.encode()) for key, value in data.items())
+    size += sum(len(item.data()) for item in job.files)
     if size > CONFIG_MAP_MAX_BYTES:
         raise ConfigMapTooLargeError(size)
     return data
 
 
-def entrypoint_command(job: SandboxJob) -> list[str]:
+def config_map_binary_data(job: SandboxJob) -> dict[str, str]:
+    """The job's files, base64 as the API wants binaryData (any bytes, any encoding sent)."""
+    return {
+        _file_key(index): base64.b64encode(item.data()).decode("ascii")
+        for index, item in enumerate(job.files)
+    }
+
+
+def _config_map_items(job: SandboxJob) -> list[Manifest]:
+    if not job.files:
+        files = [{"key": job.runtime.file_name, "path": job.runtime.file_name}]
+    else:
+        files = [
+            {"key": _file_key(index), "path": item.name} for index, item in enumerate(job.files)
+        ]
+    return [*files, {"key": STDIN_KEY, "path": STDIN_KEY}]
+
+
+def _pod_toolchain(job: SandboxJob) -> Toolchain:
+    """The runtime image's toolchain: its programs on PATH, its prepared folders in one place."""
+    return Toolchain(
+        runtime_id=job.runtime.id,
+        programs={},
+        binds=(),
+        toolchains_dir=Path(TOOLCHAINS_DIR),
+        installed_version=job.runtime.version,
+    )
+
+
+def _script_env(job: SandboxJob) -> dict[str, str]:
+    toolchain = _pod_toolchain(job)
+    own = {
+        name: expand([value], job=job, toolchain=toolchain)[0]
+        for name, value in job.runtime.env.items()
+    }
+    return {**SCRIPT_ENV, **own}
+
+
+def _compile_arguments(job: SandboxJob, options: PodOptions) -> list[str]:
+    toolchain = _pod_toolchain(job)
+    arguments = [
+        "--memory-bytes",
+        str(job.limits.memory_mb * MIB),
+        "--output-dir",
+        OUTPUT_DIR,
+        "--output-files-max-count",
+        str(options.output_files_max_count),
+        "--output-files-max-bytes",
+        str(options.output_files_max_bytes),
+    ]
+    step = job.runtime.compile
+    if step is None:
+        return arguments
+    limits = compile_limits(job)
+    command = expand(step.command, job=job, toolchain=toolchain, options=job.compiler_options)
+    return [
+        *arguments,
+        "--make-dir",
+        BUILD_DIR,
+        "--compile",
+        json.dumps(command),
+        "--compile-wall-seconds",
+        f"{limits.wall_seconds:g}",
+        "--compile-cpu-seconds",
+        f"{limits.cpu_seconds:g}",
+        "--compile-memory-bytes",
+        str(limits.memory_mb * MIB),
+        "--compile-file-size-bytes",
+        str(limits.file_size_mb * MIB),
+    ]
+
+
+def entrypoint_command(job: SandboxJob, options: PodOptions | None = None) -> list[str]:
     runtime, limits = job.runtime, job.limits
-    script_path = f"{SANDBOX_DIR}/{runtime.file_name}"
+    toolchain = _pod_toolchain(job)
     interpreter = runtime.command[0] if runtime.language == "python" else "python3"
     return [
         interpreter,
@@ -167,9 +274,11 @@ def entrypoint_command(job: SandboxJob) -> list[str]:
         "--termination-log",
         "/dev/termination-log",
         "--cgroup-accounting",
-        *(f"--env={name}={value}" for name, value in SCRIPT_ENV.items()),
+        *_compile_arguments(job, options or PodOptions()),
+        *(f"--env={name}={value}" for name, value in _script_env(job).items()),
         "--",
-        *(part.replace("{file}", script_path) for part in runtime.command),
+        *expand(runtime.command, job=job, toolchain=toolchain),
+        *job.args,
     ]
 
 
@@ -200,7 +309,7 @@ def pod_manifest(
 ) -> Manifest:
     options = options or PodOptions()
     limits, name = job.limits, resource_name(job.execution_id)
-    memory = f"{memory_limit_mib(limits, options)}Mi"
+    memory = f"{memory_limit_mib(job, options)}Mi"
     tmp_volume: Manifest = {"sizeLimit": f"{limits.tmp_mb}Mi"}
     if options.tmp_in_memory:
         tmp_volume["medium"] = "Memory"
@@ -225,14 +334,14 @@ def pod_manifest(
                 "name": CONTAINER_NAME,
                 "image": job.runtime.image,
                 "imagePullPolicy": options.image_pull_policy,
-                "command": entrypoint_command(job),
+                "command": entrypoint_command(job, options),
                 "workingDir": TMP_DIR,
                 "resources": {
                     "requests": {"cpu": options.cpu_request, "memory": memory},
                     "limits": {
                         "cpu": options.cpu_limit,
                         "memory": memory,
-                        "ephemeral-storage": f"{ephemeral_storage_mib(limits, options)}Mi",
+                        "ephemeral-storage": f"{ephemeral_storage_mib(job, options)}Mi",
                     },
                 },
                 "securityContext": _security_context(),
@@ -254,10 +363,7 @@ def pod_manifest(
                     "name": name,
                     "defaultMode": 0o444,
                     "optional": False,
-                    "items": [
-                        {"key": job.runtime.file_name, "path": job.runtime.file_name},
-                        {"key": STDIN_KEY, "path": STDIN_KEY},
-                    ],
+                    "items": _config_map_items(job),
                 },
             },
             {"name": "tmp", "emptyDir": tmp_volume},
@@ -275,6 +381,13 @@ def pod_manifest(
             "annotations": {
                 EXECUTION_ID_ANNOTATION: job.execution_id,
                 LIMITS_ANNOTATION: json.dumps(limits.model_dump(mode="json"), sort_keys=True),
+                OUTPUT_FILES_ANNOTATION: json.dumps(
+                    {
+                        "max_count": options.output_files_max_count,
+                        "max_bytes": options.output_files_max_bytes,
+                    },
+                    sort_keys=True,
+                ),
             },
         },
         "spec": spec,
@@ -299,6 +412,7 @@ def config_map_manifest(
         },
         "immutable": True,
         "data": config_map_data(job),
+        "binaryData": config_map_binary_data(job),
     }
 
 

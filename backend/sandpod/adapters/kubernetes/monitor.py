@@ -209,7 +209,12 @@ class PodMonitor:
                 )
             name = outcome.pod_name(pod) or ""
             log_bytes = await self._api.read_log(name, tail_lines=summary.frames_lines)
-            streams = read_report(log_bytes, summary, max_bytes=outcome.output_limit(pod))
+            streams = read_report(
+                log_bytes,
+                summary,
+                max_bytes=outcome.output_limit(pod),
+                max_file_bytes=outcome.output_files_limit(pod),
+            )
         except NotFoundError:
             return None
         except FramingError as exc:

@@ -9,15 +9,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from sandpod.adapters.kubernetes import entrypoint as ep
-from sandpod.adapters.kubernetes.framing import Summary
+from sandpod.adapters.kubernetes.framing import FILE_KEY, Summary
 from sandpod.adapters.kubernetes.manifests import (
     CANCELLED_ANNOTATION,
     CONTAINER_NAME,
     EXECUTION_ID_ANNOTATION,
     EXECUTION_ID_LABEL,
     LIMITS_ANNOTATION,
+    OUTPUT_FILES_ANNOTATION,
 )
-from sandpod.domain.result import EndReason, Result
+from sandpod.adapters.sandbox.collect import content_type
+from sandpod.domain.files import FieldError, StoredFile, check_file_name
+from sandpod.domain.result import CompileReport, EndReason, Result
 
 Pod = dict[str, Any]
 
@@ -40,6 +43,7 @@ _REASON_FOR_OUTCOME = {
     ep.OUTPUT_LIMIT: EndReason.OUTPUT_LIMIT,
     ep.MEMORY_LIMIT: EndReason.MEMORY_LIMIT,
     ep.ERROR: EndReason.PLATFORM_ERROR,
+    ep.COMPILE_ERROR: EndReason.COMPILE_ERROR,
 }
 
 
@@ -87,6 +91,16 @@ def output_limit(pod: Pod) -> int | None:
     except ValueError:
         return None
     value = limits.get("output_bytes") if isinstance(limits, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def output_files_limit(pod: Pod) -> int | None:
+    """The most bytes of output files the pod may send back (a bound for decoding them)."""
+    try:
+        caps = json.loads(_get(pod, "metadata", "annotations", OUTPUT_FILES_ANNOTATION) or "null")
+    except ValueError:
+        return None
+    value = caps.get("max_bytes") if isinstance(caps, dict) else None
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
@@ -181,7 +195,8 @@ def build_result(
         message = (
             f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
         )
-    return Result(
+    files, files_truncated = _output_files(streams)
+    result = Result(
         end_reason=reason,
         exit_code=summary.exit_code,
         stdout=_text(streams.get("stdout", b"")),
@@ -192,4 +207,37 @@ def build_result(
         cpu_seconds=summary.cpu_seconds,
         peak_memory_bytes=summary.peak_memory_bytes,
         message=message,
+        compile=_compile_report(summary, streams),
     )
+    return result.with_stored_files(files, truncated=files_truncated or summary.files_truncated)
+
+
+def _compile_report(summary: Summary, streams: dict[str, bytes]) -> CompileReport | None:
+    built = summary.compile
+    if built is None:
+        return None
+    return CompileReport(
+        exit_code=built.exit_code,
+        output=_text(streams.get(ep.COMPILE_FRAME, b"")),
+        output_truncated=built.output_truncated,
+        wall_seconds=built.wall_seconds,
+        cpu_seconds=built.cpu_seconds,
+        peak_memory_bytes=built.peak_memory_bytes,
+    )
+
+
+def _output_files(streams: dict[str, bytes]) -> tuple[list[StoredFile], bool]:
+    """The files the pod sent back; a name the platform would not accept is dropped."""
+    kept: list[StoredFile] = []
+    dropped = False
+    for key, data in streams.items():
+        if not key.startswith(FILE_KEY):
+            continue
+        name = key.removeprefix(FILE_KEY)
+        try:
+            check_file_name(name, "output")
+        except FieldError:
+            dropped = True
+            continue
+        kept.append(StoredFile(name=name, content_type=content_type(name), data=data))
+    return sorted(kept, key=lambda item: item.name), dropped

@@ -4,7 +4,7 @@ Also runs on FerretDB v1, whose conditional updates are not atomic; see claims.p
 changes stay exactly-once there.
 """
 
-from sandpod.adapters.mongo.client import connect_mongo, mongo_client
+from sandpod.adapters.mongo.client import connect_mongo, mongo_client, output_files_store
 from sandpod.adapters.mongo.shared import MongoStores, connect_stores
 from sandpod.adapters.mongo.store import MongoExecutionStore
 from sandpod.ports import DuplicateExecutionError
@@ -16,4 +16,5 @@ __all__ = [
     "connect_mongo",
     "connect_stores",
     "mongo_client",
+    "output_files_store",
 ]

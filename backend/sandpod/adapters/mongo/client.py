@@ -5,6 +5,7 @@ from typing import Protocol
 from pymongo.asynchronous.mongo_client import AsyncMongoClient
 
 from sandpod.adapters.mongo.documents import Document
+from sandpod.adapters.mongo.output_files import OUTPUT_FILES_COLLECTION, MongoOutputFiles
 from sandpod.adapters.mongo.store import MongoExecutionStore
 from sandpod.config import MongoSettings
 
@@ -50,3 +51,15 @@ async def with_indexes[S: _Indexed](store: S) -> S:
         await store.close()
         raise
     return store
+
+
+def output_files_store(
+    settings: MongoSettings,
+) -> tuple[MongoOutputFiles, AsyncMongoClient[Document]]:
+    """The output file store alone, with its client (close it). No round trip until it is used:
+    a role that only writes files now and then (the pod monitor) starts while MongoDB is down."""
+    client = mongo_client(settings.url.get_secret_value())
+    files = MongoOutputFiles(
+        client, client.get_database(settings.database)[OUTPUT_FILES_COLLECTION]
+    )
+    return files, client

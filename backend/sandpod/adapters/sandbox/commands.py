@@ -10,10 +10,12 @@ from pathlib import PurePosixPath
 
 from sandpod.adapters.sandbox.bwrap import SOURCE_DIR, sandbox_env
 from sandpod.adapters.sandbox.toolchains import Toolchain
+from sandpod.domain.limits import Limits
 from sandpod.domain.runtimes import Runtime
 from sandpod.ports import SandboxJob
 
 BUILD_DIR = "/tmp/.build"  # noqa: S108  # nosec B108 (a path inside the sandbox)
+COMPILE_FILE_SIZE_MB = 64  # a linked binary may be larger than what a program usually writes
 
 
 def entrypoint(job: SandboxJob) -> str:
@@ -88,3 +90,17 @@ def environment(runtime: Runtime, toolchain: Toolchain, memory_mb: int) -> dict[
     values = {"{toolchains}": str(toolchain.toolchains_dir), "{memory_mb}": str(memory_mb)}
     extra = {name: _fill(value, values) for name, value in runtime.env.items()}
     return sandbox_env(extra, [str(path) for path in toolchain.bin_dirs])
+
+
+def compile_limits(job: SandboxJob) -> Limits:
+    step = job.runtime.compile
+    assert step is not None
+    return job.limits.model_copy(
+        update={
+            "wall_seconds": step.limits.wall_seconds,
+            "cpu_seconds": step.limits.cpu_seconds,
+            "memory_mb": step.limits.memory_mb,
+            "processes": step.limits.processes,
+            "file_size_mb": max(job.limits.file_size_mb, COMPILE_FILE_SIZE_MB),
+        }
+    )

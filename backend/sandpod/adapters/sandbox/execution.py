@@ -20,6 +20,7 @@ from sandpod.adapters.sandbox.collect import OutputCaps, collect_outputs
 from sandpod.adapters.sandbox.commands import (
     BUILD_DIR,
     compile_command,
+    compile_limits,
     entrypoint,
     environment,
     refused_options,
@@ -42,8 +43,6 @@ from sandpod.ports import SandboxJob
 
 logger = logging.getLogger(__name__)
 
-COMPILE_FILE_SIZE_MB = 64  # a linked binary may be larger than what a program usually writes
-
 
 def _check_private(root: Path) -> None:
     """The sandbox root (under /tmp by default) must not be someone else's: whoever controls
@@ -54,20 +53,6 @@ def _check_private(root: Path) -> None:
             f"sandbox root {root} must be a directory owned by this user and writable by no "
             "one else"
         )
-
-
-def compile_limits(job: SandboxJob) -> Limits:
-    step = job.runtime.compile
-    assert step is not None
-    return job.limits.model_copy(
-        update={
-            "wall_seconds": step.limits.wall_seconds,
-            "cpu_seconds": step.limits.cpu_seconds,
-            "memory_mb": step.limits.memory_mb,
-            "processes": step.limits.processes,
-            "file_size_mb": max(job.limits.file_size_mb, COMPILE_FILE_SIZE_MB),
-        }
-    )
 
 
 def compile_failure(outcome: PhaseOutcome, limits: Limits) -> str | None:
