@@ -319,7 +319,7 @@ k8s-validate: install ## Validate deploy/*.yaml and the generated pod/ConfigMap/
 .PHONY: cluster-deps cluster-up cluster-down cluster-kubeconfig cluster-status cluster-images cluster-clean
 CLUSTER := $(ROOT)/scripts/cluster/cluster.sh
 CLUSTER_TEST_PYTHONS ?= 3.12
-CLUSTER_TEST_RUNTIMES ?= c
+CLUSTER_TEST_RUNTIMES ?= c bash ruby
 
 cluster-deps: ## Install the local cluster's Debian packages (etcd, containerd, runc, CNI plugins, docker.io, debootstrap)
 	@$(ROOT)/scripts/install-system-deps.sh --cluster

@@ -22,6 +22,10 @@ command -v git >/dev/null 2>&1 || want+=(git)
 command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || want+=(chromium)
 command -v shellcheck >/dev/null 2>&1 || want+=(shellcheck)  # pipeline scripts (make validate)
 command -v ruby >/dev/null 2>&1 || want+=(ruby)  # the ruby:3 runtime of the local runner
+# The local runner's C and C++ runtimes (Go, Rust, Java and Node.js come with the machine;
+# runtimes whose toolchain is missing are listed as unavailable by GET /api/v1/runtimes).
+command -v gcc >/dev/null 2>&1 || want+=(gcc libc6-dev)
+command -v g++ >/dev/null 2>&1 || want+=(g++)
 
 if ((${#want[@]})); then
   as_root=()
