@@ -9,6 +9,7 @@ result processor and the pod monitor as processes, on the local services and the
 """
 
 import asyncio
+import base64
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
@@ -143,3 +144,51 @@ async def test_orphaned_pods_are_reaped(
         return not pods and not maps.items
 
     await eventually(reaped, timeout=180, interval=0.5, what="the orphan pod and ConfigMap to go")
+
+
+async def test_files_in_and_out_and_a_compile_error_through_the_api_on_pods(
+    pod_stack: Stack, client: httpx.AsyncClient
+) -> None:
+    png = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
+    main = (
+        "import base64, os\n"
+        "os.makedirs('/tmp/out', exist_ok=True)\n"
+        "data = open(os.path.join(os.path.dirname(__file__), 'data/payload.b64')).read()\n"
+        "open('/tmp/out/plot.png', 'wb').write(base64.b64decode(data))\n"
+        "print('kept', len(base64.b64decode(data)))\n"
+    )
+    program = await client.post(
+        "/api/v1/executions",
+        json={
+            "runtime": "python:3.12",
+            "files": [
+                {"name": "main.py", "content": main},
+                {"name": "data/payload.b64", "content": base64.b64encode(png).decode()},
+            ],
+        },
+    )
+    assert program.status_code == 202, program.text
+    broken = await client.post(
+        "/api/v1/executions",
+        json={"runtime": "c:gcc-12", "script": "int main(void) { return nope; }\n"},
+    )
+    assert broken.status_code == 202, broken.text
+    ids = [program.json()["id"], broken.json()["id"]]
+
+    finished = await wait_all_terminal(client, ids, pod_stack, timeout=300)
+
+    ran = finished[ids[0]]
+    assert ran["status"] == "completed", ran
+    assert isinstance(ran["result"], dict)
+    assert ran["result"]["stdout"] == f"kept {len(png)}\n"
+    listing = (await client.get(f"/api/v1/executions/{ids[0]}/files")).json()
+    assert [(f["name"], f["size"]) for f in listing["files"]] == [("plot.png", len(png))]
+    fetched = await client.get(f"/api/v1/executions/{ids[0]}/files/plot.png")
+    assert fetched.status_code == 200
+    assert fetched.headers["content-type"] == "image/png"
+    assert fetched.content == png
+    failed = finished[ids[1]]
+    assert failed["status"] == "failed", failed
+    assert isinstance(failed["result"], dict)
+    assert failed["result"]["end_reason"] == "compile_error"
+    assert "nope" in failed["result"]["compile"]["output"]

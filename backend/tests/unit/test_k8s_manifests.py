@@ -309,5 +309,8 @@ def test_a_compiled_runtime_gets_its_compile_step_and_limits_in_the_pod() -> Non
     assert command[command.index("--make-dir") + 1] == "/tmp/.build"
     assert command[command.index("--output-dir") + 1] == "/tmp/out"
     assert command[-1] == "/tmp/.build/main"
+    # The compiler may use more than the program: the entrypoint holds the program to its own.
+    assert command[command.index("--memory-bytes") + 1] == str(program.limits.memory_mb * MIB)
+    assert "--memory-bytes" not in container(pod_manifest(job(), namespace=NS))["command"]
     memory = container(pod_manifest(program, namespace=NS))["resources"]["limits"]["memory"]
     assert int(memory.removesuffix("Mi")) >= step.limits.memory_mb  # the larger phase fits

@@ -221,8 +221,6 @@ def _script_env(job: SandboxJob) -> dict[str, str]:
 def _compile_arguments(job: SandboxJob, options: PodOptions) -> list[str]:
     toolchain = _pod_toolchain(job)
     arguments = [
-        "--memory-bytes",
-        str(job.limits.memory_mb * MIB),
         "--output-dir",
         OUTPUT_DIR,
         "--output-files-max-count",
@@ -233,6 +231,11 @@ def _compile_arguments(job: SandboxJob, options: PodOptions) -> list[str]:
     step = job.runtime.compile
     if step is None:
         return arguments
+    if step.limits.memory_mb > job.limits.memory_mb:
+        # The pod's limit is the compiler's; the entrypoint stops the program at its own. (Without
+        # a larger compile step the pod's limit is the program's, and the kernel's OOM killer
+        # takes the process that went over, as on the local runner.)
+        arguments += ["--memory-bytes", str(job.limits.memory_mb * MIB)]
     limits = compile_limits(job)
     command = expand(step.command, job=job, toolchain=toolchain, options=job.compiler_options)
     return [
