@@ -6,6 +6,7 @@ as `compile_error`; a compiler cannot read host files. The images come from
 """
 
 import base64
+import dataclasses
 
 import pytest
 
@@ -137,6 +138,64 @@ int main(void) {
 async def test_c_fork_bomb_is_contained(cluster: Cluster) -> None:
     program = "#include <unistd.h>\nint main(void) { for (;;) fork(); }\n"
     limits = DEFAULT_POLICY.defaults.model_copy(update={"wall_seconds": 3.0})
-    bomb = job("c:gcc-12", program)
-    event = await run_job(cluster, SandboxJob(**{**bomb.__dict__, "limits": limits}))
+    event = await run_job(cluster, dataclasses.replace(job("c:gcc-12", program), limits=limits))
     assert event.result.end_reason in (EndReason.TIMED_OUT, EndReason.FAILED)
+
+
+PY_FORK_BOMB = """import os
+while True:
+    try:
+        os.fork()
+    except OSError:
+        pass
+"""
+C_MEMORY_BOMB = """#include <stdlib.h>
+#include <string.h>
+int main(void) {
+    for (;;) { char *p = malloc(16 << 20); if (p) memset(p, 1, 16 << 20); }
+}
+"""
+C_HOST_FILES = """#include <stdio.h>
+int main(void) {
+    FILE *f = fopen("/etc/shadow", "r");
+    puts(f ? "read" : "denied");
+    return f ? 0 : 1;
+}
+"""
+ATTACKS = {
+    "python:3.12": {
+        "fork_bomb": PY_FORK_BOMB,
+        "memory_bomb": "blocks = []\nwhile True:\n    blocks.append(b'x' * (16 << 20))\n",
+        "output_flood": "while True:\n    print('x' * 4096)\n",
+        "host_files": "print(open('/etc/shadow').read())\n",
+    },
+    "c:gcc-12": {
+        "fork_bomb": "#include <unistd.h>\nint main(void) { for (;;) fork(); }\n",
+        "memory_bomb": C_MEMORY_BOMB,
+        "output_flood": '#include <stdio.h>\nint main(void) { for (;;) puts("xxxxxxxx"); }\n',
+        "host_files": C_HOST_FILES,
+    },
+}
+# What each attack must end as (never completed, never a platform error).
+CONTAINED = {
+    # A forking interpreter may reach the pod's memory before its process limit.
+    "fork_bomb": {EndReason.TIMED_OUT, EndReason.FAILED, EndReason.MEMORY_LIMIT},
+    "memory_bomb": {EndReason.MEMORY_LIMIT},
+    "output_flood": {EndReason.OUTPUT_LIMIT},
+    "host_files": {EndReason.FAILED},
+}
+
+
+@pytest.mark.parametrize(
+    ("runtime_id", "attack"),
+    [(rid, name) for rid, programs in ATTACKS.items() for name in programs],
+)
+async def test_attacks_are_contained_in_pods(
+    cluster: Cluster, runtime_id: str, attack: str
+) -> None:
+    limits = DEFAULT_POLICY.defaults.model_copy(update={"wall_seconds": 5.0})
+    attempt = job(runtime_id, ATTACKS[runtime_id][attack])
+    event = await run_job(cluster, dataclasses.replace(attempt, limits=limits))
+    result = event.result
+    assert result.end_reason in CONTAINED[attack], (result.end_reason, result.message)
+    assert "root:" not in result.stdout
