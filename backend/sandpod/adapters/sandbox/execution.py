@@ -97,6 +97,7 @@ class Execution:
         self.cgroup_name = cgroup_name
         self.caps = caps
         self._phase: Phase | None = None
+        self._preparing: asyncio.Future[tuple[Path, Path]] | None = None
         self._cancelled = False
         self._finished = False
         self._workdir: Path | None = None
@@ -116,12 +117,17 @@ class Execution:
             return await self._run(ctx)
         finally:
             self._finished = True
+            if self._preparing is not None:  # a cancel does not stop the thread making it
+                await asyncio.gather(self._preparing, return_exceptions=True)
             await asyncio.shield(asyncio.to_thread(self._remove_workdir))
 
     async def _run(self, ctx: SandboxContext) -> Result:
         if self._cancelled:
             return Result(end_reason=EndReason.CANCELLED, message="cancelled before it started")
-        sources, tmp = await asyncio.to_thread(self._prepare_workdir, ctx.sandbox_root)
+        self._preparing = asyncio.ensure_future(
+            asyncio.to_thread(self._prepare_workdir, ctx.sandbox_root)
+        )
+        sources, tmp = await asyncio.shield(self._preparing)
         env = environment(self.job.runtime, self.toolchain, self.job.limits.memory_mb)
         report: CompileReport | None = None
         refused = refused_options(self.job)

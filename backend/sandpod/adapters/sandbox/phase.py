@@ -136,6 +136,7 @@ class Phase:
         self._pidfd: int | None = None
         self._block_w: int | None = None
         self._status: asyncio.ReadTransport | None = None
+        self._starting: asyncio.Task[Any] | None = None
         self._tasks: list[asyncio.Task[Any]] = []
 
     # ------------------------------------------------------------------ control
@@ -214,6 +215,15 @@ class Phase:
         )
 
     async def _spawn(
+        self, ctx: SandboxContext
+    ) -> tuple[asyncio.subprocess.Process, asyncio.StreamReader]:
+        # Never cancelled halfway: cancelled inside create_subprocess_exec, asyncio kills bwrap
+        # and then waits for its pipes, which the blocked sandbox init holds open: forever.
+        # A cancel waits here for the start; cleanup then kills the sandbox properly.
+        self._starting = asyncio.create_task(self._start_bwrap(ctx))
+        return await asyncio.shield(self._starting)
+
+    async def _start_bwrap(
         self, ctx: SandboxContext
     ) -> tuple[asyncio.subprocess.Process, asyncio.StreamReader]:
         status_r, status_w = os.pipe()
@@ -381,6 +391,8 @@ class Phase:
     # ------------------------------------------------------------------ cleanup
 
     async def _cleanup(self) -> None:
+        if self._starting is not None:
+            await asyncio.gather(self._starting, return_exceptions=True)
         proc = self._proc
         if proc is not None:
             if proc.returncode is None:
