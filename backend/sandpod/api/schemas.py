@@ -45,16 +45,23 @@ class SubmitExecution(BaseModel):
         ),
     ] = None
     stdin: Annotated[str, Field(description="Text written to the script's standard input.")] = ""
+    # Factories, not literal defaults: the spec then leaves them optional for typed clients.
     args: Annotated[
-        list[str], Field(max_length=1000, description="Command-line arguments of the program.")
-    ] = []
+        list[str],
+        Field(
+            default_factory=list,
+            max_length=1000,
+            description="Command-line arguments of the program.",
+        ),
+    ]
     compiler_options: Annotated[
         list[str],
         Field(
             max_length=100,
+            default_factory=list,
             description="Extra compiler options; each must match the runtime's allow-list.",
         ),
-    ] = []
+    ]
     limits: LimitsRequest | None = Field(
         default=None, description="Ask for less than the defaults, or up to the maxima."
     )

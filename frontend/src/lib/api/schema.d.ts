@@ -449,15 +449,13 @@ export interface components {
             /**
              * Args
              * @description Command-line arguments of the program.
-             * @default []
              */
-            args: string[];
+            args?: string[];
             /**
              * Compiler Options
              * @description Extra compiler options; each must match the runtime's allow-list.
-             * @default []
              */
-            compiler_options: string[];
+            compiler_options?: string[];
             /**
              * Entrypoint
              * @description Which of `files` runs (default: the runtime's `file_name`, or the only file).
@@ -1062,15 +1060,13 @@ export interface components {
             /**
              * Args
              * @description Command-line arguments of the program.
-             * @default []
              */
-            args: string[];
+            args?: string[];
             /**
              * Compiler Options
              * @description Extra compiler options; each must match the runtime's allow-list.
-             * @default []
              */
-            compiler_options: string[];
+            compiler_options?: string[];
             /**
              * Entrypoint
              * @description Which of `files` runs (default: the runtime's `file_name`, or the only file).
