@@ -84,24 +84,24 @@ def pod_name(pod: Pod) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def output_limit(pod: Pod) -> int | None:
-    """The execution's output_bytes from the limits annotation (a bound for decoding its report)."""
+def _annotated_number(pod: Pod, annotation: str, key: str) -> int | None:
+    """`key` of the JSON object in one of the pod's annotations, when it is an integer."""
     try:
-        limits = json.loads(_get(pod, "metadata", "annotations", LIMITS_ANNOTATION) or "null")
+        data = json.loads(_get(pod, "metadata", "annotations", annotation) or "null")
     except ValueError:
         return None
-    value = limits.get("output_bytes") if isinstance(limits, dict) else None
+    value = data.get(key) if isinstance(data, dict) else None
     return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def output_limit(pod: Pod) -> int | None:
+    """The execution's output_bytes from the limits annotation (a bound for decoding its report)."""
+    return _annotated_number(pod, LIMITS_ANNOTATION, "output_bytes")
 
 
 def output_files_limit(pod: Pod) -> int | None:
     """The most bytes of output files the pod may send back (a bound for decoding them)."""
-    try:
-        caps = json.loads(_get(pod, "metadata", "annotations", OUTPUT_FILES_ANNOTATION) or "null")
-    except ValueError:
-        return None
-    value = caps.get("max_bytes") if isinstance(caps, dict) else None
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    return _annotated_number(pod, OUTPUT_FILES_ANNOTATION, "max_bytes")
 
 
 def is_cancelled(pod: Pod) -> bool:
