@@ -15,6 +15,7 @@ from sandpod.domain.result import Result
 from sandpod.domain.runtimes import Runtime
 from sandpod.domain.scripts import Script
 from sandpod.domain.status import ExecutionStatus
+from sandpod.domain.tokens import Claims, IssuedToken
 from sandpod.domain.users import LockoutPolicy, User
 
 
@@ -198,6 +199,28 @@ class RateDecision:
 
 class RateLimiter(Protocol):
     async def hit(self, key: str, *, limit: int, window_seconds: int) -> RateDecision: ...
+
+
+class PasswordHasher(Protocol):
+    """Slow, salted password hashes, computed off the event loop."""
+
+    async def hash(self, password: str) -> str: ...
+
+    async def verify(self, password_hash: str, password: str) -> bool: ...
+
+    async def verify_dummy(self, password: str) -> None:
+        """As much work as a real verify, for unknown users (no timing oracle)."""
+
+
+class TokenIssuer(Protocol):
+    """Signed, short-lived access tokens and the CSRF tokens bound to them."""
+
+    def issue(self, user: User) -> IssuedToken: ...
+
+    def verify(self, token: str) -> Claims:
+        """The token's claims, or TokenExpiredError / InvalidTokenError."""
+
+    def csrf_token(self, token_id: str) -> str: ...
 
 
 class UsernameTakenError(ConflictError):

@@ -6,10 +6,10 @@ from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from datetime import datetime
 
-from sandpod.domain.api_keys import Scope
 from sandpod.domain.events import CancelRequested, ExecutionRequested, StatusUpdate
 from sandpod.domain.execution import Execution, ExecutionSpec
 from sandpod.domain.limits import LimitPolicy, LimitsRequest
+from sandpod.domain.principals import Principal
 from sandpod.domain.runtimes import RuntimeRegistry
 from sandpod.domain.status import ExecutionStatus
 from sandpod.ports import (
@@ -31,23 +31,6 @@ from sandpod.services.errors import (
 )
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who is asking. Owners see their own executions; admins see all."""
-
-    id: str
-    is_admin: bool = False
-    # Set when an API key is the credential: its id and what it may do (a session may do all).
-    key_id: str | None = None
-    scopes: frozenset[Scope] | None = None
-
-    def can_see(self, execution: Execution) -> bool:
-        return self.is_admin or execution.owner == self.id
-
-    def allows(self, scope: Scope) -> bool:
-        return self.scopes is None or scope in self.scopes
 
 
 @dataclass(frozen=True)

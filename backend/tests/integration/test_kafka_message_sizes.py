@@ -16,10 +16,11 @@ from sandpod.adapters.memory.store import InMemoryExecutionStore
 from sandpod.config import Settings
 from sandpod.domain.events import Event, EventType, ExecutionFinished
 from sandpod.domain.limits import DEFAULT_POLICY
+from sandpod.domain.principals import Principal
 from sandpod.domain.result import EndReason, Result
 from sandpod.domain.runtimes import CATALOGUE, RuntimeRegistry
 from sandpod.domain.status import ExecutionStatus
-from sandpod.services.executions import ExecutionService, InputCaps, Principal, SubmitCommand
+from sandpod.services.executions import ExecutionService, InputCaps, SubmitCommand
 from tests.kafka_support import fast_options, started_bus
 from tests.waiting import eventually
 

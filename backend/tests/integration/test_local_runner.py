@@ -214,7 +214,12 @@ async def test_a_task_cancelled_while_its_sandbox_is_being_built_ends_and_cleans
         assert done, f"the run, cancelled after {steps} loop steps, never ended"
         with contextlib.suppress(asyncio.CancelledError):
             task.result()
-    await asyncio.sleep(1)  # cleanups of cancelled runs finish in the background
+
+    # Cleanups of cancelled runs finish in the background; bwrap's argv names the job's folder.
+    async def all_gone() -> bool:
+        return host_pids_with(sandbox_jobs.prefix) == []
+
+    await eventually(all_gone, timeout=30, what="every cancelled sandbox to go away")
 
 
 async def test_concurrent_runs(

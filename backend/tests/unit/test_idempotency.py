@@ -7,9 +7,10 @@ from sandpod.adapters.memory.idempotency import InMemoryIdempotencyKeys
 from sandpod.adapters.memory.live_updates import InMemoryLiveUpdates
 from sandpod.adapters.memory.store import InMemoryExecutionStore
 from sandpod.domain.limits import DEFAULT_POLICY
+from sandpod.domain.principals import Principal
 from sandpod.domain.runtimes import RuntimeRegistry, python
 from sandpod.services.errors import IdempotencyConflictError, IdempotencyInFlightError
-from sandpod.services.executions import ExecutionService, InputCaps, Principal, SubmitCommand
+from sandpod.services.executions import ExecutionService, InputCaps, SubmitCommand
 
 ALICE = Principal(id="alice")
 HELLO = SubmitCommand(runtime="python:3.12", script="print(1)")
