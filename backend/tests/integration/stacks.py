@@ -81,7 +81,8 @@ def base_settings(mode: str, **groups: dict[str, Any]) -> Settings:
             "password_hash_time_cost": 1,
         },
         "api": {"sse_heartbeat_seconds": 1},
-        "workers": {"sweep_interval_seconds": 1},
+        # A closing stack's runner lets running scripts end for this long (graceful stop).
+        "workers": {"sweep_interval_seconds": 1, "stop_grace_seconds": 2},
     }
     for name, values in groups.items():
         fields[name] = {**fields.get(name, {}), **values}
