@@ -4,7 +4,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import Protocol
 
 from sandpod.domain.api_keys import ApiKey
 from sandpod.domain.errors import ConflictError, UnavailableError
@@ -282,44 +282,33 @@ class SandboxJob:
     limits: Limits
 
 
-class SandboxRunner(Protocol):
-    """Runs a job to the end and returns its result (the local runner)."""
+class Sandbox(Protocol):
+    """Where jobs run: the local runner (bubblewrap) or one Kubernetes pod per execution."""
 
     name: str
 
-    async def run(self, job: SandboxJob) -> Result:
-        """Run the job. cancel() finds it from the call on, before run() first suspends."""
+    async def run(self, job: SandboxJob) -> Result | None:
+        """Run the job and return its result, or None once it is started when the sandbox's
+        monitor reports the end as an event (pods; starting twice is then harmless).
+        cancel() finds the job from the call on, before run() first suspends."""
         ...
-
-    async def cancel(self, execution_id: str) -> bool:
-        """Kill the job's whole sandbox; False when this runner is not running it."""
-        ...
-
-    def runtimes(self) -> list[Runtime]:
-        """The runtimes this runner can actually start."""
-        ...
-
-    def close(self) -> None:
-        """Release what the runner holds between runs (its runs must have ended)."""
-        ...
-
-
-@runtime_checkable
-class SandboxLauncher(Protocol):
-    """Starts a job and returns at once; a monitor reports its end as an event (Kubernetes)."""
-
-    name: str
-
-    async def launch(self, job: SandboxJob) -> None:
-        """Start the job; idempotent (launching a job that already runs is not an error)."""
-        ...
-
-    async def cancel(self, execution_id: str) -> bool: ...
 
     async def probe(self, job: SandboxJob) -> Result:
         """Run `job` to its end in a sandbox of its own and return the result (the canary)."""
         ...
 
-    def runtimes(self) -> list[Runtime]: ...
+    async def cancel(self, execution_id: str) -> bool:
+        """Kill the job's whole sandbox; False when this sandbox is not running it."""
+        ...
 
-    async def close(self) -> None: ...
+    def runtimes(self) -> list[Runtime]:
+        """The runtimes this sandbox can actually start."""
+        ...
+
+    def process_budget(self, limits: Limits) -> int:
+        """The most processes a job with `limits` can have at once here (the canary checks it)."""
+        ...
+
+    async def close(self) -> None:
+        """Release what the sandbox holds between runs (its runs must have ended)."""
+        ...

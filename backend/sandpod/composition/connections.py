@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from sandpod.composition.errors import StartupError
 from sandpod.config import RunnerKind, Settings
 from sandpod.observability import InstrumentedSandbox
-from sandpod.ports import SandboxLauncher, SandboxRunner
+from sandpod.ports import Sandbox
 
 if TYPE_CHECKING:
     from sandpod.adapters.kafka import KafkaEventBus
@@ -50,7 +50,7 @@ async def kafka(settings: Settings, stack: AsyncExitStack) -> "KafkaEventBus":
     return bus
 
 
-def local_sandbox(settings: Settings) -> SandboxRunner:
+def local_sandbox(settings: Settings) -> Sandbox:
     """The local runner, instrumented; StartupError naming what this host lacks."""
     from sandpod.adapters.sandbox import build_local_runner
 
@@ -60,9 +60,7 @@ def local_sandbox(settings: Settings) -> SandboxRunner:
         raise StartupError(str(error)) from error
 
 
-async def worker_sandbox(
-    settings: Settings, stack: AsyncExitStack
-) -> SandboxRunner | SandboxLauncher:
+async def worker_sandbox(settings: Settings, stack: AsyncExitStack) -> Sandbox:
     """The runner worker's sandbox: the local runner or one Kubernetes pod per execution."""
     if settings.runner is RunnerKind.KUBERNETES:
         from sandpod.adapters.kubernetes import build_kubernetes_launcher
@@ -70,7 +68,7 @@ async def worker_sandbox(
         launcher = build_kubernetes_launcher(settings)
         stack.push_async_callback(launcher.close)
         await launcher.prepare()
-        return launcher
+        return InstrumentedSandbox(launcher)
     runner = local_sandbox(settings)
-    stack.callback(runner.close)
+    stack.push_async_callback(runner.close)
     return runner

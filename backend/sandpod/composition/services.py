@@ -9,8 +9,7 @@ from sandpod.ports import (
     ExecutionStore,
     IdempotencyKeys,
     LiveUpdates,
-    SandboxLauncher,
-    SandboxRunner,
+    Sandbox,
     ScriptStore,
 )
 from sandpod.services.executions import ExecutionService, InputCaps
@@ -78,9 +77,7 @@ def result_processor(
     )
 
 
-def runner_service(
-    *, store: ExecutionStore, bus: EventBus, sandbox: SandboxRunner | SandboxLauncher
-) -> RunnerService:
+def runner_service(*, store: ExecutionStore, bus: EventBus, sandbox: Sandbox) -> RunnerService:
     """The runner over `sandbox`; it runs the runtimes that sandbox has."""
     return RunnerService(
         store=store, bus=bus, sandbox=sandbox, runtimes=RuntimeRegistry(sandbox.runtimes())

@@ -15,7 +15,7 @@ from sandpod.domain.execution import Execution
 from sandpod.domain.result import EndReason, Result
 from sandpod.domain.runtimes import RuntimeRegistry, UnknownRuntimeError
 from sandpod.domain.status import ExecutionStatus
-from sandpod.ports import EventBus, ExecutionStore, SandboxJob, SandboxLauncher, SandboxRunner
+from sandpod.ports import EventBus, ExecutionStore, Sandbox, SandboxJob
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ class RunnerService:
         *,
         store: ExecutionStore,
         bus: EventBus,
-        sandbox: SandboxRunner | SandboxLauncher,
+        sandbox: Sandbox,
         runtimes: RuntimeRegistry,
     ) -> None:
         self._store = store
@@ -105,18 +105,16 @@ class RunnerService:
             stdin=spec.stdin,
             limits=spec.limits,
         )
-        sandbox = self._sandbox
-        started = ExecutionStarted(execution_id=job.execution_id, runner=sandbox.name)
+        started = ExecutionStarted(execution_id=job.execution_id, runner=self._sandbox.name)
         await self._bus.publish(started)
         if cancelled.is_set():
             await self._finish(job.execution_id, _cancelled_before_start())
             return
-        if isinstance(sandbox, SandboxLauncher):
-            await sandbox.launch(job)  # the pod monitor reports the end
-            if cancelled.is_set():
-                await sandbox.cancel(job.execution_id)
-            return
-        await self._finish(job.execution_id, await _run_until_cancelled(sandbox, job, cancelled))
+        result = await _run_until_cancelled(self._sandbox, job, cancelled)
+        if result is not None:
+            await self._finish(job.execution_id, result)
+        elif cancelled.is_set():  # started elsewhere (a pod) while the cancel arrived
+            await self._sandbox.cancel(job.execution_id)
 
     async def _finish(self, execution_id: str, result: Result) -> None:
         await self._bus.publish(ExecutionFinished(execution_id=execution_id, result=result))
@@ -127,8 +125,8 @@ class RunnerService:
 
 
 async def _run_until_cancelled(
-    sandbox: SandboxRunner, job: SandboxJob, cancelled: asyncio.Event
-) -> Result:
+    sandbox: Sandbox, job: SandboxJob, cancelled: asyncio.Event
+) -> Result | None:
     async def stop_when_cancelled() -> None:
         await cancelled.wait()
         await sandbox.cancel(job.execution_id)

@@ -282,7 +282,7 @@ async def test_unusable_cgroup_parent_is_a_platform_error(
     try:
         result = await runner.run(sandbox_jobs("print(1)"))
     finally:
-        runner.close()
+        await runner.close()
     assert result.end_reason is EndReason.PLATFORM_ERROR
     assert result.message is not None
     assert result.message.startswith("cannot create the sandbox cgroup: cannot create cgroup")
@@ -307,7 +307,7 @@ async def test_system_interpreter_under_usr(
         job = sandbox_jobs("import sys\nprint(sys.prefix)", runtime=python(version))
         result = await runner.run(job)
     finally:
-        runner.close()
+        await runner.close()
     assert result.end_reason is EndReason.COMPLETED, result
     assert result.stdout == "/usr\n"
 
@@ -324,7 +324,7 @@ async def test_a_sandbox_root_others_can_write_is_refused(
     try:
         result = await runner.run(sandbox_jobs("print(1)"))
     finally:
-        runner.close()
+        await runner.close()
     assert result.end_reason is EndReason.PLATFORM_ERROR
     assert "writable by no one else" in str(result.message)
     assert list(shared.iterdir()) == []
@@ -347,7 +347,7 @@ async def test_a_broken_sandbox_setup_is_a_platform_error_with_bwraps_reason(
     try:
         result = await runner.run(sandbox_jobs("print(1)"))
     finally:
-        runner.close()
+        await runner.close()
     assert result.end_reason is EndReason.PLATFORM_ERROR
     assert f"bwrap: Can't find source path {tmp_path / 'gone'}" in str(result.message)
     assert list((tmp_path / "sandboxes").iterdir()) == []
