@@ -37,20 +37,21 @@ def server() -> Iterator[Server]:
         yield running
 
 
-def register(server: Server) -> Account:
+def register(url: str) -> Account:
+    """A new account on the server at `url`."""
     username = f"u{uuid.uuid4().hex[:12]}"
     response = httpx.post(
-        f"{server.url}/api/v1/auth/register",
+        f"{url}/api/v1/auth/register",
         json={"username": username, "password": PASSWORD},
         timeout=30,
     )
     assert response.status_code == 201, response.text
-    return Account(server.url, username, PASSWORD)
+    return Account(url, username, PASSWORD)
 
 
 @pytest.fixture
 def account(server: Server) -> Account:
-    return register(server)
+    return register(server.url)
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any
@@ -65,7 +65,7 @@ class Sandpod:
         )
         self._credentials = credentials(api_key, username, password)
         self._http = httpx.Client(base_url=self._settings.base_url, transport=transport)
-        self._sleep = time.sleep
+        self._sleep: Callable[[float], None] = time.sleep  # tests replace it
         self.executions = Executions(self)
         self.api_keys = ApiKeys(self)
         self.webhooks = Webhooks(self)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any
@@ -66,7 +66,7 @@ class AsyncSandpod:
         )
         self._credentials = credentials(api_key, username, password)
         self._http = httpx.AsyncClient(base_url=self._settings.base_url, transport=transport)
-        self._sleep = asyncio.sleep
+        self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep  # tests replace it
         self.executions = AsyncExecutions(self)
         self.api_keys = AsyncApiKeys(self)
         self.webhooks = AsyncWebhooks(self)
