@@ -88,15 +88,15 @@ class Sandpod:
     # ------------------------------------------------------------ account
     def login(self, username: str, password: str) -> AccessToken:
         """Sign in; later requests send the access token."""
-        token = AccessToken.model_validate(self.request(calls.login(username, password)).json())
+        token = AccessToken.model_validate(self._request(calls.login(username, password)).json())
         self._credentials.token = token.access_token
         return token
 
     def me(self) -> User:
-        return User.model_validate(self.request(calls.me()).json())
+        return User.model_validate(self._request(calls.me()).json())
 
     def runtimes(self) -> list[Runtime]:
-        return calls.RUNTIMES.validate_python(self.request(calls.runtimes()).json())
+        return calls.RUNTIMES.validate_python(self._request(calls.runtimes()).json())
 
     def run(
         self,
@@ -177,7 +177,7 @@ class Sandpod:
             self._sleep(policy.delay(attempt, response))
             attempt += 1
 
-    def request(self, call: calls.Call) -> httpx.Response:
+    def _request(self, call: calls.Call) -> httpx.Response:
         return self._send(call)
 
     @contextlib.contextmanager
@@ -223,16 +223,16 @@ class Executions:
             callback_url=callback_url,
             idempotency_key=idempotency_key,
         )
-        response = self._client.request(calls.submit(item, wait=wait))
+        response = self._client._request(calls.submit(item, wait=wait))
         return Execution.model_validate(response.json())
 
     def batch(self, items: Sequence[Submission | Mapping[str, Any]]) -> list[BatchOutcome]:
         """Submit several at once; each is accepted or refused on its own (`outcome.problem`)."""
-        response = self._client.request(calls.batch(items))
+        response = self._client._request(calls.batch(items))
         return calls.BATCH.validate_python(response.json()["items"])
 
     def get(self, execution_id: str) -> Execution:
-        return Execution.model_validate(self._client.request(calls.get(execution_id)).json())
+        return Execution.model_validate(self._client._request(calls.get(execution_id)).json())
 
     def list(
         self,
@@ -255,24 +255,24 @@ class Executions:
             limit=limit,
             all_owners=all_owners,
         )
-        return ExecutionPage.model_validate(self._client.request(call).json())
+        return ExecutionPage.model_validate(self._client._request(call).json())
 
     def cancel(self, execution_id: str) -> Execution:
-        return Execution.model_validate(self._client.request(calls.cancel(execution_id)).json())
+        return Execution.model_validate(self._client._request(calls.cancel(execution_id)).json())
 
     def retry(self, execution_id: str) -> Execution:
         """Run its script again: a new execution with the same spec."""
-        return Execution.model_validate(self._client.request(calls.retry(execution_id)).json())
+        return Execution.model_validate(self._client._request(calls.retry(execution_id)).json())
 
     def delete(self, execution_id: str) -> None:
         """Remove a finished execution and its result (409 while it runs)."""
-        self._client.request(calls.delete(execution_id))
+        self._client._request(calls.delete(execution_id))
 
     def files(self, execution_id: str) -> FileList:
-        return calls.parse_files(self._client.request(calls.files(execution_id)))
+        return calls.parse_files(self._client._request(calls.files(execution_id)))
 
     def file(self, execution_id: str, name: str) -> bytes:
-        return self._client.request(calls.file(execution_id, name)).content
+        return self._client._request(calls.file(execution_id, name)).content
 
     def stream(self, execution_id: str, *, last_event_id: str | None = None) -> Iterator[Event]:
         """Its live events: `StatusEvent`s and `OutputEvent`s, ending after the terminal status.
@@ -317,14 +317,14 @@ class ApiKeys:
 
     def create(self, name: str, scopes: Sequence[Scope | str] | None = None) -> CreatedApiKey:
         """A new key; `.key` is the whole secret, shown only this once."""
-        response = self._client.request(calls.create_api_key(name, scopes))
+        response = self._client._request(calls.create_api_key(name, scopes))
         return CreatedApiKey.model_validate(response.json())
 
     def list(self) -> list[ApiKey]:
-        return calls.API_KEYS.validate_python(self._client.request(calls.list_api_keys()).json())
+        return calls.API_KEYS.validate_python(self._client._request(calls.list_api_keys()).json())
 
     def revoke(self, key_id: str) -> ApiKey:
-        return ApiKey.model_validate(self._client.request(calls.revoke_api_key(key_id)).json())
+        return ApiKey.model_validate(self._client._request(calls.revoke_api_key(key_id)).json())
 
 
 class Webhooks:
@@ -333,8 +333,8 @@ class Webhooks:
 
     def secret(self) -> str:
         """Your webhook signing secret (the server makes it on the first call)."""
-        return calls.parse_secret(self._client.request(calls.webhook_secret()))
+        return calls.parse_secret(self._client._request(calls.webhook_secret()))
 
     def rotate_secret(self) -> str:
         """A new secret; deliveries are signed with it from now on."""
-        return calls.parse_secret(self._client.request(calls.rotate_webhook_secret()))
+        return calls.parse_secret(self._client._request(calls.rotate_webhook_secret()))

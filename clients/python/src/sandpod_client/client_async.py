@@ -90,16 +90,16 @@ class AsyncSandpod:
     async def login(self, username: str, password: str) -> AccessToken:
         """Sign in; later requests send the access token."""
         token = AccessToken.model_validate(
-            (await self.request(calls.login(username, password))).json()
+            (await self._request(calls.login(username, password))).json()
         )
         self._credentials.token = token.access_token
         return token
 
     async def me(self) -> User:
-        return User.model_validate((await self.request(calls.me())).json())
+        return User.model_validate((await self._request(calls.me())).json())
 
     async def runtimes(self) -> list[Runtime]:
-        return calls.RUNTIMES.validate_python((await self.request(calls.runtimes())).json())
+        return calls.RUNTIMES.validate_python((await self._request(calls.runtimes())).json())
 
     async def run(
         self,
@@ -180,7 +180,7 @@ class AsyncSandpod:
             await self._sleep(policy.delay(attempt, response))
             attempt += 1
 
-    async def request(self, call: calls.Call) -> httpx.Response:
+    async def _request(self, call: calls.Call) -> httpx.Response:
         return await self._send(call)
 
     @contextlib.asynccontextmanager
@@ -226,16 +226,16 @@ class AsyncExecutions:
             callback_url=callback_url,
             idempotency_key=idempotency_key,
         )
-        response = await self._client.request(calls.submit(item, wait=wait))
+        response = await self._client._request(calls.submit(item, wait=wait))
         return Execution.model_validate(response.json())
 
     async def batch(self, items: Sequence[Submission | Mapping[str, Any]]) -> list[BatchOutcome]:
         """Submit several at once; each is accepted or refused on its own (`outcome.problem`)."""
-        response = await self._client.request(calls.batch(items))
+        response = await self._client._request(calls.batch(items))
         return calls.BATCH.validate_python(response.json()["items"])
 
     async def get(self, execution_id: str) -> Execution:
-        response = await self._client.request(calls.get(execution_id))
+        response = await self._client._request(calls.get(execution_id))
         return Execution.model_validate(response.json())
 
     async def list(
@@ -259,26 +259,26 @@ class AsyncExecutions:
             limit=limit,
             all_owners=all_owners,
         )
-        return ExecutionPage.model_validate((await self._client.request(call)).json())
+        return ExecutionPage.model_validate((await self._client._request(call)).json())
 
     async def cancel(self, execution_id: str) -> Execution:
-        response = await self._client.request(calls.cancel(execution_id))
+        response = await self._client._request(calls.cancel(execution_id))
         return Execution.model_validate(response.json())
 
     async def retry(self, execution_id: str) -> Execution:
         """Run its script again: a new execution with the same spec."""
-        response = await self._client.request(calls.retry(execution_id))
+        response = await self._client._request(calls.retry(execution_id))
         return Execution.model_validate(response.json())
 
     async def delete(self, execution_id: str) -> None:
         """Remove a finished execution and its result (409 while it runs)."""
-        await self._client.request(calls.delete(execution_id))
+        await self._client._request(calls.delete(execution_id))
 
     async def files(self, execution_id: str) -> FileList:
-        return calls.parse_files(await self._client.request(calls.files(execution_id)))
+        return calls.parse_files(await self._client._request(calls.files(execution_id)))
 
     async def file(self, execution_id: str, name: str) -> bytes:
-        return (await self._client.request(calls.file(execution_id, name))).content
+        return (await self._client._request(calls.file(execution_id, name))).content
 
     async def stream(
         self, execution_id: str, *, last_event_id: str | None = None
@@ -325,15 +325,15 @@ class AsyncApiKeys:
 
     async def create(self, name: str, scopes: Sequence[Scope | str] | None = None) -> CreatedApiKey:
         """A new key; `.key` is the whole secret, shown only this once."""
-        response = await self._client.request(calls.create_api_key(name, scopes))
+        response = await self._client._request(calls.create_api_key(name, scopes))
         return CreatedApiKey.model_validate(response.json())
 
     async def list(self) -> list[ApiKey]:
-        response = await self._client.request(calls.list_api_keys())
+        response = await self._client._request(calls.list_api_keys())
         return calls.API_KEYS.validate_python(response.json())
 
     async def revoke(self, key_id: str) -> ApiKey:
-        response = await self._client.request(calls.revoke_api_key(key_id))
+        response = await self._client._request(calls.revoke_api_key(key_id))
         return ApiKey.model_validate(response.json())
 
 
@@ -343,8 +343,8 @@ class AsyncWebhooks:
 
     async def secret(self) -> str:
         """Your webhook signing secret (the server makes it on the first call)."""
-        return calls.parse_secret(await self._client.request(calls.webhook_secret()))
+        return calls.parse_secret(await self._client._request(calls.webhook_secret()))
 
     async def rotate_secret(self) -> str:
         """A new secret; deliveries are signed with it from now on."""
-        return calls.parse_secret(await self._client.request(calls.rotate_webhook_secret()))
+        return calls.parse_secret(await self._client._request(calls.rotate_webhook_secret()))
