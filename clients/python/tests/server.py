@@ -19,7 +19,11 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parents[3]
-BACKEND_PYTHON = ROOT / "backend" / ".venv" / "bin" / "python"
+# The backend of this checkout; SANDPOD_SDK_BACKEND_PYTHON runs the tests against another
+# checkout's (its backend/.venv/bin/python), e.g. a branch with a newer API.
+BACKEND_PYTHON = Path(
+    os.environ.get("SANDPOD_SDK_BACKEND_PYTHON") or ROOT / "backend" / ".venv" / "bin" / "python"
+)
 ADMIN = ("root", "a long sdk-test admin password 7")
 STARTUP_SECONDS = 60
 

@@ -43,12 +43,15 @@ MODELS: dict[str, type[BaseModel]] = {
     "OutputFile": models.FileInfo,
     "OutputFiles": models.FileList,
     "SourceFile": models.SourceFile,
+    "WebhookDelivery": models.WebhookDelivery,
+    "WebhookSecret": models.WebhookSecret,
 }
 ENUMS: dict[str, type[Enum]] = {
     "ExecutionStatus": models.ExecutionStatus,
     "EndReason": models.EndReason,
     "Scope": models.Scope,
     "Role": models.Role,
+    "WebhookState": models.WebhookState,
 }
 NOT_MODELLED = {
     # Request bodies the SDK builds from keyword arguments, and parts of the API it leaves out.

@@ -39,6 +39,8 @@ from sandpod_client.models import (
     SourceFile,
     Submission,
     User,
+    WebhookDelivery,
+    WebhookState,
 )
 from sandpod_client.retries import RetryPolicy
 from sandpod_client.webhooks import WebhookVerificationError, sign_webhook, verify_webhook
@@ -83,6 +85,8 @@ __all__ = [
     "Submission",
     "User",
     "ValidationFailedError",
+    "WebhookDelivery",
+    "WebhookState",
     "WebhookVerificationError",
     "sign_webhook",
     "verify_webhook",

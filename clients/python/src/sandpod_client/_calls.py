@@ -24,6 +24,7 @@ from sandpod_client.models import (
     Scope,
     SourceFile,
     Submission,
+    WebhookSecret,
 )
 
 API = "/api/v1"
@@ -220,8 +221,4 @@ def rotate_webhook_secret() -> Call:
 
 
 def parse_secret(response: httpx.Response) -> str:
-    body = response.json()
-    secret = body.get("secret") if isinstance(body, dict) else body
-    if not isinstance(secret, str):
-        raise ValueError(f"the server's answer holds no webhook secret: {body!r}")
-    return secret
+    return WebhookSecret.model_validate(response.json()).secret

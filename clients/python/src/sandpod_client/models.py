@@ -48,6 +48,12 @@ class Scope(str, Enum):
     EXECUTIONS_WRITE = "executions:write"
 
 
+class WebhookState(str, Enum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    DEAD_LETTERED = "dead_lettered"
+
+
 class Role(str, Enum):
     USER = "user"
     ADMIN = "admin"
@@ -132,6 +138,18 @@ class Result(_Model):
     files_truncated: bool = False
 
 
+class WebhookDelivery(_Model):
+    """How the callback of an execution that named a `callback_url` stands."""
+
+    url: str
+    delivery_id: str = Field("", description="Sent as `Sandpod-Delivery`, the same on each try.")
+    state: WebhookState = WebhookState.PENDING
+    attempts: int = 0
+    last_error: str | None = None
+    next_attempt_at: datetime | None = None
+    delivered_at: datetime | None = None
+
+
 class Execution(_Model):
     """One execution: its spec, its status and, once it ended, its result."""
 
@@ -145,6 +163,7 @@ class Execution(_Model):
     result: Result | None = None
     script: str
     stdin: str
+    webhook: WebhookDelivery | None = None
 
     @property
     def finished(self) -> bool:
