@@ -9,6 +9,7 @@ MAKEFLAGS += --no-print-directory
 ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 BACKEND := $(ROOT)/backend
 FRONTEND := $(ROOT)/frontend
+SDK := $(ROOT)/clients/python
 
 # uv must never download a Python: use the machine's 3.12 (pyenv's when present).
 export UV_PYTHON_DOWNLOADS := never
@@ -50,15 +51,17 @@ setup: install web-build ## Install dependencies (uv.lock, package-lock.json), b
 
 # ---------------------------------------------------------------- checks
 .PHONY: format lint typecheck security imports check hooks
-format: install ## Format and auto-fix the code (ruff; web-format for the page)
+format: install sdk-install ## Format and auto-fix the code (ruff, the SDK's too; web-format for the page)
 	@$(UV_RUN) ruff format $(PY_PATHS)
 	@$(UV_RUN) ruff check --fix $(PY_PATHS)
+	@$(SDK_RUN) ruff format .
+	@$(SDK_RUN) ruff check --fix .
 
-lint: install web-lint ## Lint: ruff check and ruff format --check; eslint and prettier --check (web-lint)
+lint: install web-lint sdk-lint ## Lint: ruff check and ruff format --check; eslint and prettier --check (web-lint); the SDK (sdk-lint)
 	@$(UV_RUN) ruff check $(PY_PATHS)
 	@$(UV_RUN) ruff format --check $(PY_PATHS)
 
-typecheck: install web-typecheck ## Type-check with mypy --strict; svelte-check (web-typecheck)
+typecheck: install web-typecheck sdk-typecheck ## Type-check with mypy --strict; svelte-check (web-typecheck); the SDK (sdk-typecheck)
 	@$(UV_RUN) mypy
 
 security: install ## Security lint with bandit (medium severity and up)
@@ -85,7 +88,7 @@ test-cluster-down: install ## Stop the local cluster and check nothing is left (
 
 # What `make test` runs after the checks; CI's test job runs just these (test-ci), since its lint,
 # typecheck, security and imports jobs run the checks once already.
-TEST_SUITES := services-up cluster-images web-test-unit test-local test-cluster-down
+TEST_SUITES := services-up cluster-images web-test-unit sdk-test test-local test-cluster-down
 
 test: check $(TEST_SUITES) ## The README's test command: checks + every suite that can run here, the local cluster's included
 
@@ -173,6 +176,29 @@ web-test-unit: web-install ## The web page's unit tests (vitest), with the API t
 
 web-bundle-size: web-build ## What a first visit downloads, gzipped (fails over the 250 KB target)
 	@node $(FRONTEND)/scripts/bundle-size.mjs
+
+# ---------------------------------------------------------------- Python SDK (clients/python/)
+# Its own package and lock (clients/python/uv.lock, httpx + pydantic); its tools are locked there
+# too. Its live tests start the embedded server from the backend's venv (make install).
+.PHONY: sdk-install sdk-lint sdk-typecheck sdk-test
+SDK_RUN := cd $(SDK) && uv run --frozen --no-sync
+SDK_SYNCED := $(SDK)/.venv/.synced
+
+$(SDK_SYNCED): $(SDK)/uv.lock $(SDK)/pyproject.toml | .uv
+	@cd $(SDK) && uv sync --frozen --quiet
+	@touch $@
+
+sdk-install: $(SDK_SYNCED) ## Install the Python SDK and its tools from clients/python/uv.lock (again only when it changes)
+
+sdk-lint: sdk-install ## Lint the Python SDK: ruff check and ruff format --check
+	@$(SDK_RUN) ruff check .
+	@$(SDK_RUN) ruff format --check .
+
+sdk-typecheck: sdk-install ## Type-check the Python SDK and its tests with mypy --strict
+	@$(SDK_RUN) mypy
+
+sdk-test: install sdk-install ## The Python SDK's tests: unit, spec drift, and live ones against an embedded server (docs/sdk.md examples too)
+	@$(SDK_RUN) pytest -q
 
 # ---------------------------------------------------------------- local services
 .PHONY: services-up services-down services-status
@@ -340,3 +366,4 @@ clean: ## Remove caches, build output and test artifacts
 	@rm -rf artifacts site .pytest_cache .mypy_cache .ruff_cache $(WEB_STATIC)
 	@find . -name __pycache__ -type d -prune -exec rm -rf {} +
 	@cd $(BACKEND) && rm -rf .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.* coverage.xml
+	@cd $(SDK) && rm -rf .pytest_cache .mypy_cache .ruff_cache
