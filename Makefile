@@ -226,6 +226,38 @@ bench-distributed: system-deps install services-up ## `bench` plus distributed m
 bench-k8s: system-deps install cluster-images ## Pods vs the local runner: pod create-to-result p50/p99 and throughput, same run
 	@export KUBECONFIG="$${KUBECONFIG:-$$($(ROOT)/scripts/cluster/cluster.sh kubeconfig)}"; $(UV_RUN) python ../bench/bench_k8s.py --runs $(BENCH_K8S_RUNS)
 
+# ---------------------------------------------------------------- soak and write profile (private services)
+# Both read server-wide counters or restart the servers, so they use a private set of services (own
+# data directory and ports), never the shared one SANDPOD_SERVICES_DIR may point at.
+.PHONY: soak-services-up soak-services-down bench-profile soak soak-short
+SOAK_SERVICES_DIR ?= $(ROOT)/.soak-services
+SOAK_MONGO_DEBUG_PORT ?= 28088
+SOAK_SERVICES_ENV := SANDPOD_SERVICES_DIR=$(SOAK_SERVICES_DIR) SANDPOD_REDIS_PORT=26379 \
+	SANDPOD_KAFKA_PORT=29092 SANDPOD_KAFKA_CONTROLLER_PORT=29093 SANDPOD_MONGO_PORT=27028 \
+	SANDPOD_MONGO_DEBUG_PORT=$(SOAK_MONGO_DEBUG_PORT) SANDPOD_SCHEMA_REGISTRY_PORT=28081 \
+	SANDPOD_SCHEMA_REGISTRY_MANAGEMENT_PORT=28082
+SOAK_ENV := export $(SOAK_SERVICES_ENV); eval "$$($(ROOT)/scripts/services/services.sh env)"
+SOAK_EXECUTIONS ?= 10000
+SOAK_SECONDS ?= 600
+PROFILE_EXECUTIONS ?= 200
+
+soak-services-up: ## Start the private services of the soak and the profile (.soak-services/, ports 26379, 29092, 27028, 28081)
+	@$(SOAK_ENV); $(ROOT)/scripts/services/services.sh up
+
+soak-services-down: ## Stop the private soak services (never the shared ones)
+	@$(SOAK_ENV); $(ROOT)/scripts/services/services.sh down
+
+bench-profile: system-deps install soak-services-up ## Per distributed execution: MongoDB commands, Kafka records and commits, Redis calls, CPU per process
+	@$(SOAK_ENV); $(UV_RUN) python ../bench/profile_distributed.py --executions $(PROFILE_EXECUTIONS) \
+		--mongo-metrics http://127.0.0.1:$(SOAK_MONGO_DEBUG_PORT)/debug/metrics
+
+soak: system-deps install soak-services-up ## Soak: 10,000 distributed executions over ~10 min under chaos (kills, Kafka/Redis/FerretDB restarts); artifacts/soak/
+	@$(SOAK_ENV); $(UV_RUN) python ../bench/soak.py --executions $(SOAK_EXECUTIONS) \
+		--duration $(SOAK_SECONDS) --services-dir $(SOAK_SERVICES_DIR)
+
+soak-short: system-deps install services-up ## The soak in short (part of test-local): 500 executions, processes killed at random, shared services kept
+	@$(UV_RUN) pytest tests/e2e/test_soak_short.py -q -n 0
+
 # ---------------------------------------------------------------- docs
 .PHONY: docs docs-serve docs-config
 DOCS_ADDR ?= 127.0.0.1:8001
