@@ -218,7 +218,7 @@ async def profile(args: argparse.Namespace) -> Profile:
     ]
     try:
         async with processes(commands, env) as started:
-            await wait_ready(url, started[0], timeout=120)
+            await wait_ready(url, started[0])
             headers = await sign_in(url, env)
             names = ("api", "runner", "results")
             pids = {**service_pids(), **{n: p.pid for n, p in zip(names, started, strict=True)}}

@@ -12,9 +12,10 @@ waits for every execution to end and checks:
                second terminal state
   ran twice    each script prints its own marker; the side channel is the lifecycle topic, read
                back from the start: a `finished` event carries the script's output, and more
-               than one for an execution means it ran to the end twice. A run cut short by a
-               killed runner leaves a `started` without a `finished` and is run again: counted
-               as a rerun, not as ran twice
+               than one distinct result for an execution means it ran to the end twice (a
+               publish retried after a timeout repeats the same result, which is no rerun). A
+               run cut short by a killed runner leaves a `started` without a `finished` and is
+               run again: counted as a rerun, not as ran twice
   output       a completed execution's stdout is exactly its own marker
 
 Submissions carry an Idempotency-Key and are retried (connection refused while the API is down,
@@ -108,6 +109,18 @@ class Supervisor:
             self.processes[role] = subprocess.Popen(
                 sandpod_command(*ROLES[role]), env=self._env, stdout=log, stderr=subprocess.STDOUT
             )
+
+    async def keep_running(self, exits: Counter[str]) -> None:
+        """Start again a process that exited by itself, as an orchestrator would: a role that
+        starts while a service it needs is away says so and exits."""
+        delay = dict.fromkeys(ROLES, 1.0)
+        while True:
+            for role, process in list(self.processes.items()):
+                if process.poll() is not None:
+                    exits[role] += 1
+                    self.start(role)
+                    delay[role] = min(delay[role] * 2, 8.0)
+            await asyncio.sleep(min(delay.values()))  # restart backoff, as an orchestrator's
 
     def kill_and_restart(self, role: str) -> None:
         process = self.processes[role]
@@ -282,7 +295,8 @@ async def wait_until_all_end(executions: Any, accepted: int, timeout: float) -> 
 async def lifecycle_counts(
     env: dict[str, str],
 ) -> tuple[Counter[str], Counter[str], dict[str, str]]:
-    """Per execution: started events, finished events, and the last finished stdout."""
+    """Per execution: started events, finished events with distinct results, and the last
+    finished stdout."""
     bootstrap = env["SANDPOD_KAFKA_BOOTSTRAP_SERVERS"]
     topic = lifecycle_topic(env["SANDPOD_KAFKA_TOPIC_PREFIX"])
     registry = ConfluentSchemaRegistry(env["SANDPOD_SCHEMA_REGISTRY_URL"])
@@ -294,6 +308,7 @@ async def lifecycle_counts(
     started: Counter[str] = Counter()
     finished: Counter[str] = Counter()
     stdout: dict[str, str] = {}
+    results: dict[str, set[str]] = {}
     await admin.start()
     await consumer.start()
     try:
@@ -311,7 +326,12 @@ async def lifecycle_counts(
                     if isinstance(event, ExecutionStarted):
                         started[event.execution_id] += 1
                     elif isinstance(event, ExecutionFinished):
-                        finished[event.execution_id] += 1
+                        # A publish retried after a timeout may land twice with the same result;
+                        # a second run has its own (times, memory): count distinct results.
+                        seen = results.setdefault(event.execution_id, set())
+                        if event.result.model_dump_json() not in seen:
+                            seen.add(event.result.model_dump_json())
+                            finished[event.execution_id] += 1
                         stdout[event.execution_id] = event.result.stdout
                     if record.offset + 1 >= ends[part]:
                         remaining.discard(part)
@@ -485,6 +505,7 @@ async def soak(args: argparse.Namespace) -> int:
     client = Client(url, env)
     timeline: list[dict[str, Any]] = []
     load: list[tuple[float, float]] = []
+    exits: Counter[str] = Counter()  # processes that exited by themselves, started again
     try:
         await wait_ready(url, supervisor.processes["api"], timeout=120)
         rate = args.executions / args.duration
@@ -496,6 +517,7 @@ async def soak(args: argparse.Namespace) -> int:
         started = time.monotonic()
         origin = datetime.now().astimezone()
         loader = asyncio.create_task(sample_load(load, started))
+        keeper = asyncio.create_task(supervisor.keep_running(exits))
         breaker = asyncio.create_task(
             chaos(
                 supervisor,
@@ -521,6 +543,7 @@ async def soak(args: argparse.Namespace) -> int:
         drained_in = time.monotonic() - started
         print(f"[{drained_in:6.1f}s] drained; reading the store and the topic", file=sys.stderr)
         loader.cancel()
+        keeper.cancel()
         stored = [document async for document in executions.find({}, {"spec": 0})]
         started_events, finished_events, stdout = await lifecycle_counts(env)
     finally:
@@ -549,6 +572,7 @@ async def soak(args: argparse.Namespace) -> int:
         "verdict": asdict(result),
         "overall": overall,
         "timeline": timeline,
+        "exited_and_restarted": dict(exits),
         "load": load,
         "buckets": [asdict(row) for row in rows],
         "refused": refused[:50],
@@ -558,6 +582,7 @@ async def soak(args: argparse.Namespace) -> int:
     if not args.no_plot:
         plot(rows, args.bucket, timeline, out / "soak.png")
     print_summary(result, overall, timeline)
+    print(f"processes that exited by themselves and were started again: {dict(exits)}")
     print(table(rows, args.bucket))
     print(
         f"\nwrote {out}/soak.json, soak.md{'' if args.no_plot else ', soak.png'}", file=sys.stderr
