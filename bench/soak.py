@@ -507,7 +507,7 @@ async def soak(args: argparse.Namespace) -> int:
     load: list[tuple[float, float]] = []
     exits: Counter[str] = Counter()  # processes that exited by themselves, started again
     try:
-        await wait_ready(url, supervisor.processes["api"], timeout=120)
+        await wait_ready(url, supervisor.processes["api"], timeout=300)
         rate = args.executions / args.duration
         print(
             f"soak: {args.executions} executions at {rate:.1f}/s, chaos every ~{args.kill_every} s"
