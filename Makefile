@@ -9,6 +9,7 @@ MAKEFLAGS += --no-print-directory
 ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 BACKEND := $(ROOT)/backend
 FRONTEND := $(ROOT)/frontend
+SDK := $(ROOT)/clients/python
 
 # uv must never download a Python: use the machine's 3.12 (pyenv's when present).
 export UV_PYTHON_DOWNLOADS := never
@@ -50,15 +51,17 @@ setup: install web-build ## Install dependencies (uv.lock, package-lock.json), b
 
 # ---------------------------------------------------------------- checks
 .PHONY: format lint typecheck security imports check hooks
-format: install ## Format and auto-fix the code (ruff; web-format for the page)
+format: install sdk-install ## Format and auto-fix the code (ruff, the SDK's too; web-format for the page)
 	@$(UV_RUN) ruff format $(PY_PATHS)
 	@$(UV_RUN) ruff check --fix $(PY_PATHS)
+	@$(SDK_RUN) ruff format .
+	@$(SDK_RUN) ruff check --fix .
 
-lint: install web-lint ## Lint: ruff check and ruff format --check; eslint and prettier --check (web-lint)
+lint: install web-lint sdk-lint ## Lint: ruff check and ruff format --check; eslint and prettier --check (web-lint); the SDK (sdk-lint)
 	@$(UV_RUN) ruff check $(PY_PATHS)
 	@$(UV_RUN) ruff format --check $(PY_PATHS)
 
-typecheck: install web-typecheck ## Type-check with mypy --strict; svelte-check (web-typecheck)
+typecheck: install web-typecheck sdk-typecheck ## Type-check with mypy --strict; svelte-check (web-typecheck); the SDK (sdk-typecheck)
 	@$(UV_RUN) mypy
 
 security: install ## Security lint with bandit (medium severity and up)
@@ -78,14 +81,14 @@ test-unit: install web-test-unit ## Unit tests (no I/O): pytest, and vitest (web
 	@$(UV_RUN) pytest tests/unit -n $(PYTEST_WORKERS) -q
 
 test-local: install web-build toolchains ## Every test suite that runs on this machine, with coverage (KUBECONFIG: the local cluster's; browser tests included)
-	@export KUBECONFIG="$${KUBECONFIG:-$$($(ROOT)/scripts/cluster/cluster.sh kubeconfig)}"; $(UV_RUN) pytest tests --ignore=tests/teardown -n $(PYTEST_WORKERS) --cov --cov-report=term --cov-report=xml:../artifacts/coverage.xml -q
+	@export KUBECONFIG="$${KUBECONFIG:-$$($(ROOT)/scripts/cluster/cluster.sh kubeconfig)}"; $(UV_RUN) pytest tests --ignore=tests/teardown --ignore=tests/e2e/test_soak_short.py -n $(PYTEST_WORKERS) --cov --cov-report=term --cov-report=xml:../artifacts/coverage.xml -q
 
 test-cluster-down: install ## Stop the local cluster and check nothing is left (process, mount, link, pod cgroup)
 	@$(UV_RUN) pytest tests/teardown -q
 
 # What `make test` runs after the checks; CI's test job runs just these (test-ci), since its lint,
 # typecheck, security and imports jobs run the checks once already.
-TEST_SUITES := services-up cluster-images web-test-unit test-local test-cluster-down
+TEST_SUITES := services-up cluster-images web-test-unit sdk-test test-local test-cluster-down
 
 test: check $(TEST_SUITES) ## The README's test command: checks + every suite that can run here, the local cluster's included
 
@@ -177,6 +180,29 @@ web-test-unit: web-install ## The web page's unit tests (vitest), with the API t
 web-bundle-size: web-build ## What a first visit downloads, gzipped (fails over the 250 KB target)
 	@node $(FRONTEND)/scripts/bundle-size.mjs
 
+# ---------------------------------------------------------------- Python SDK (clients/python/)
+# Its own package and lock (clients/python/uv.lock, httpx + pydantic); its tools are locked there
+# too. Its live tests start the embedded server from the backend's venv (make install).
+.PHONY: sdk-install sdk-lint sdk-typecheck sdk-test
+SDK_RUN := cd $(SDK) && uv run --frozen --no-sync
+SDK_SYNCED := $(SDK)/.venv/.synced
+
+$(SDK_SYNCED): $(SDK)/uv.lock $(SDK)/pyproject.toml | .uv
+	@cd $(SDK) && uv sync --frozen --quiet
+	@touch $@
+
+sdk-install: $(SDK_SYNCED) ## Install the Python SDK and its tools from clients/python/uv.lock (again only when it changes)
+
+sdk-lint: sdk-install ## Lint the Python SDK: ruff check and ruff format --check
+	@$(SDK_RUN) ruff check .
+	@$(SDK_RUN) ruff format --check .
+
+sdk-typecheck: sdk-install ## Type-check the Python SDK and its tests with mypy --strict
+	@$(SDK_RUN) mypy
+
+sdk-test: install sdk-install ## The Python SDK's tests: unit, spec drift, and live ones against an embedded server (docs/sdk.md examples too)
+	@$(SDK_RUN) pytest -q
+
 # ---------------------------------------------------------------- local services
 .PHONY: services-up services-down services-status
 services-up: ## Install (first time) and start Redis, Kafka, FerretDB and Schema Registry on 127.0.0.1
@@ -202,6 +228,38 @@ bench-distributed: system-deps install services-up ## `bench` plus distributed m
 
 bench-k8s: system-deps install cluster-images ## Pods vs the local runner: pod create-to-result p50/p99 and throughput, same run
 	@export KUBECONFIG="$${KUBECONFIG:-$$($(ROOT)/scripts/cluster/cluster.sh kubeconfig)}"; $(UV_RUN) python ../bench/bench_k8s.py --runs $(BENCH_K8S_RUNS)
+
+# ---------------------------------------------------------------- soak and write profile (private services)
+# Both read server-wide counters or restart the servers, so they use a private set of services (own
+# data directory and ports), never the shared one SANDPOD_SERVICES_DIR may point at.
+.PHONY: soak-services-up soak-services-down bench-profile soak soak-short
+SOAK_SERVICES_DIR ?= $(ROOT)/.soak-services
+SOAK_MONGO_DEBUG_PORT ?= 28088
+SOAK_SERVICES_ENV := SANDPOD_SERVICES_DIR=$(SOAK_SERVICES_DIR) SANDPOD_REDIS_PORT=26379 \
+	SANDPOD_KAFKA_PORT=29092 SANDPOD_KAFKA_CONTROLLER_PORT=29093 SANDPOD_MONGO_PORT=27028 \
+	SANDPOD_MONGO_DEBUG_PORT=$(SOAK_MONGO_DEBUG_PORT) SANDPOD_SCHEMA_REGISTRY_PORT=28081 \
+	SANDPOD_SCHEMA_REGISTRY_MANAGEMENT_PORT=28082
+SOAK_ENV := export $(SOAK_SERVICES_ENV); eval "$$($(ROOT)/scripts/services/services.sh env)"
+SOAK_EXECUTIONS ?= 10000
+SOAK_SECONDS ?= 600
+PROFILE_EXECUTIONS ?= 200
+
+soak-services-up: ## Start the private services of the soak and the profile (.soak-services/, ports 26379, 29092, 27028, 28081)
+	@$(SOAK_ENV); $(ROOT)/scripts/services/services.sh up
+
+soak-services-down: ## Stop the private soak services (never the shared ones)
+	@$(SOAK_ENV); $(ROOT)/scripts/services/services.sh down
+
+bench-profile: system-deps install soak-services-up ## Per distributed execution: MongoDB commands, Kafka records and commits, Redis calls, CPU per process
+	@$(SOAK_ENV); $(UV_RUN) python ../bench/profile_distributed.py --executions $(PROFILE_EXECUTIONS) \
+		--mongo-metrics http://127.0.0.1:$(SOAK_MONGO_DEBUG_PORT)/debug/metrics
+
+soak: system-deps install soak-services-up ## Soak: 10,000 distributed executions over ~10 min under chaos (kills, Kafka/Redis/FerretDB restarts); artifacts/soak/
+	@$(SOAK_ENV); $(UV_RUN) python ../bench/soak.py --executions $(SOAK_EXECUTIONS) \
+		--duration $(SOAK_SECONDS) --services-dir $(SOAK_SERVICES_DIR)
+
+soak-short: system-deps install services-up ## The soak in short: 500 executions, processes killed at random, shared services kept (not in make test yet: see docs/benchmarks.md)
+	@$(UV_RUN) pytest tests/e2e/test_soak_short.py -q -n 0
 
 # ---------------------------------------------------------------- docs
 .PHONY: docs docs-serve docs-config docs-runtimes
@@ -352,3 +410,4 @@ clean: ## Remove caches, build output and test artifacts
 	@rm -rf artifacts site .pytest_cache .mypy_cache .ruff_cache $(WEB_STATIC)
 	@find . -name __pycache__ -type d -prune -exec rm -rf {} +
 	@cd $(BACKEND) && rm -rf .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.* coverage.xml
+	@cd $(SDK) && rm -rf .pytest_cache .mypy_cache .ruff_cache

@@ -253,7 +253,8 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
-async def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
+# Generous: on the shared 2-core machines a server under load has taken over 30 s to start.
+async def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     async with httpx.AsyncClient(base_url=url, timeout=2) as http:
         while time.monotonic() < deadline:

@@ -6,17 +6,18 @@ Export is off unless SANDPOD_OTLP_ENDPOINT is set; the Prometheus registry is al
 
 import logging
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
 from opentelemetry import trace
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from sandpod.domain.events import Event
 from sandpod.domain.execution import Execution
+from sandpod.domain.limits import Limits
 from sandpod.domain.result import Result
 from sandpod.domain.runtimes import Runtime
-from sandpod.ports import EventHandler, SandboxJob, SandboxRunner
+from sandpod.ports import EventHandler, Sandbox, SandboxJob
 
 log = logging.getLogger(__name__)
 
@@ -91,33 +92,43 @@ def count_finished(execution: Execution) -> None:
 
 
 class InstrumentedSandbox:
-    """Wraps a SandboxRunner with a span and a run-time histogram."""
+    """Wraps a Sandbox with a span per run and a run-time histogram (when it returns a result)."""
 
-    def __init__(self, inner: SandboxRunner) -> None:
+    def __init__(self, inner: Sandbox) -> None:
         self._inner = inner
         self.name = inner.name
 
     def runtimes(self) -> list[Runtime]:
         return self._inner.runtimes()
 
+    def process_budget(self, limits: Limits) -> int:
+        return self._inner.process_budget(limits)
+
     async def cancel(self, execution_id: str) -> bool:
         return await self._inner.cancel(execution_id)
 
-    def close(self) -> None:
-        self._inner.close()
+    async def close(self) -> None:
+        await self._inner.close()
 
-    async def run(self, job: SandboxJob) -> Result:
-        with tracer.start_as_current_span(
-            "sandbox run",
-            attributes={
-                "sandpod.execution_id": job.execution_id,
-                "sandpod.runtime": job.runtime.id,
-            },
-        ) as span:
+    async def probe(self, job: SandboxJob) -> Result:
+        with self._span("sandbox probe", job):
+            return await self._inner.probe(job)
+
+    async def run(self, job: SandboxJob) -> Result | None:
+        with self._span("sandbox run", job) as span:
             result = await self._inner.run(job)
-            span.set_attribute("sandpod.end_reason", str(result.end_reason))
-        RUN_SECONDS.labels(job.runtime.id, result.end_reason).observe(result.wall_seconds)
+            if result is not None:
+                span.set_attribute("sandpod.end_reason", str(result.end_reason))
+        if result is not None:
+            RUN_SECONDS.labels(job.runtime.id, result.end_reason).observe(result.wall_seconds)
         return result
+
+    @staticmethod
+    @contextmanager
+    def _span(name: str, job: SandboxJob) -> Iterator[trace.Span]:
+        attributes = {"sandpod.execution_id": job.execution_id, "sandpod.runtime": job.runtime.id}
+        with tracer.start_as_current_span(name, attributes=attributes) as span:
+            yield span
 
 
 def instrumented(group: str, handler: EventHandler) -> EventHandler:

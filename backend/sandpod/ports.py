@@ -4,7 +4,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import Protocol
 
 from sandpod.domain.api_keys import ApiKey
 from sandpod.domain.errors import ConflictError, UnavailableError
@@ -16,6 +16,7 @@ from sandpod.domain.result import Result
 from sandpod.domain.runtimes import Runtime
 from sandpod.domain.scripts import Script
 from sandpod.domain.status import ExecutionStatus
+from sandpod.domain.tokens import Claims, IssuedToken
 from sandpod.domain.users import LockoutPolicy, User
 
 
@@ -201,6 +202,28 @@ class RateLimiter(Protocol):
     async def hit(self, key: str, *, limit: int, window_seconds: int) -> RateDecision: ...
 
 
+class PasswordHasher(Protocol):
+    """Slow, salted password hashes, computed off the event loop."""
+
+    async def hash(self, password: str) -> str: ...
+
+    async def verify(self, password_hash: str, password: str) -> bool: ...
+
+    async def verify_dummy(self, password: str) -> None:
+        """As much work as a real verify, for unknown users (no timing oracle)."""
+
+
+class TokenIssuer(Protocol):
+    """Signed, short-lived access tokens and the CSRF tokens bound to them."""
+
+    def issue(self, user: User) -> IssuedToken: ...
+
+    def verify(self, token: str) -> Claims:
+        """The token's claims, or TokenExpiredError / InvalidTokenError."""
+
+    def csrf_token(self, token_id: str) -> str: ...
+
+
 class UsernameTakenError(ConflictError):
     def __init__(self, username: str) -> None:
         super().__init__(f"the username {username!r} is taken")
@@ -274,44 +297,33 @@ class OutputFileStore(Protocol):
     async def get(self, execution_id: str, name: str) -> StoredFile | None: ...
 
 
-class SandboxRunner(Protocol):
-    """Runs a job to the end and returns its result (the local runner)."""
+class Sandbox(Protocol):
+    """Where jobs run: the local runner (bubblewrap) or one Kubernetes pod per execution."""
 
     name: str
 
-    async def run(self, job: SandboxJob) -> Result:
-        """Run the job. cancel() finds it from the call on, before run() first suspends."""
+    async def run(self, job: SandboxJob) -> Result | None:
+        """Run the job and return its result, or None once it is started when the sandbox's
+        monitor reports the end as an event (pods; starting twice is then harmless).
+        cancel() finds the job from the call on, before run() first suspends."""
         ...
-
-    async def cancel(self, execution_id: str) -> bool:
-        """Kill the job's whole sandbox; False when this runner is not running it."""
-        ...
-
-    def runtimes(self) -> list[Runtime]:
-        """The runtimes this runner can actually start."""
-        ...
-
-    def close(self) -> None:
-        """Release what the runner holds between runs (its runs must have ended)."""
-        ...
-
-
-@runtime_checkable
-class SandboxLauncher(Protocol):
-    """Starts a job and returns at once; a monitor reports its end as an event (Kubernetes)."""
-
-    name: str
-
-    async def launch(self, job: SandboxJob) -> None:
-        """Start the job; idempotent (launching a job that already runs is not an error)."""
-        ...
-
-    async def cancel(self, execution_id: str) -> bool: ...
 
     async def probe(self, job: SandboxJob) -> Result:
         """Run `job` to its end in a sandbox of its own and return the result (the canary)."""
         ...
 
-    def runtimes(self) -> list[Runtime]: ...
+    async def cancel(self, execution_id: str) -> bool:
+        """Kill the job's whole sandbox; False when this sandbox is not running it."""
+        ...
 
-    async def close(self) -> None: ...
+    def runtimes(self) -> list[Runtime]:
+        """The runtimes this sandbox can actually start."""
+        ...
+
+    def process_budget(self, limits: Limits) -> int:
+        """The most processes a job with `limits` can have at once here (the canary checks it)."""
+        ...
+
+    async def close(self) -> None:
+        """Release what the sandbox holds between runs (its runs must have ended)."""
+        ...

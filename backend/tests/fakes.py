@@ -5,6 +5,7 @@ from collections.abc import Sequence
 
 from sandpod.domain.events import Event, EventType, ExecutionRequested
 from sandpod.domain.execution import Execution
+from sandpod.domain.limits import Limits
 from sandpod.domain.result import EndReason, Result
 from sandpod.domain.runtimes import Runtime, python
 from sandpod.ports import EventHandler, SandboxJob, ServiceUnavailableError
@@ -38,7 +39,13 @@ class FakeSandbox:
             stdout=job.stdin or "hello\n",
         )
 
-    def close(self) -> None:
+    async def probe(self, job: SandboxJob) -> Result:
+        return await self.run(job)
+
+    def process_budget(self, limits: Limits) -> int:
+        return limits.processes
+
+    async def close(self) -> None:
         self._running.clear()
 
     async def cancel(self, execution_id: str) -> bool:

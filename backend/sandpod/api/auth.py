@@ -8,9 +8,9 @@ from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBea
 
 from sandpod.api.deps import StateDep
 from sandpod.domain.api_keys import KEY_PREFIX
+from sandpod.domain.principals import Principal
+from sandpod.domain.tokens import IssuedToken
 from sandpod.services.errors import AuthenticationError
-from sandpod.services.executions import Principal
-from sandpod.services.tokens import IssuedToken
 
 SESSION_COOKIE = "sandpod_session"
 CSRF_COOKIE = "sandpod_csrf"

@@ -16,8 +16,8 @@ from sandpod.api.auth import PrincipalDep
 from sandpod.api.budgets import Budget
 from sandpod.api.deps import StateDep
 from sandpod.domain.api_keys import Scope as KeyScope
+from sandpod.domain.principals import Principal
 from sandpod.ports import RateDecision
-from sandpod.services.executions import Principal
 
 Kind = Literal["submit", "read", "auth"]
 Who = Literal["ip", "user", "key"]

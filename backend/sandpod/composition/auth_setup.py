@@ -14,14 +14,14 @@ import secrets
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
+from sandpod.adapters.auth.passwords import Argon2PasswordHasher
+from sandpod.adapters.auth.tokens import MIN_SECRET_BYTES, JwtTokenIssuer
 from sandpod.composition.errors import StartupError
 from sandpod.config import Environment, Mode, Settings
 from sandpod.domain.passwords import WeakPasswordError, check_password
 from sandpod.domain.users import InvalidUsernameError, LockoutPolicy, check_username
 from sandpod.ports import UserStore
 from sandpod.services.accounts import AccountService, SeedOutcome
-from sandpod.services.passwords import PasswordHashing
-from sandpod.services.tokens import MIN_SECRET_BYTES, TokenIssuer
 
 log = logging.getLogger(__name__)
 
@@ -72,11 +72,13 @@ def _accounts(settings: Settings, users: UserStore) -> AccountService | None:
     _check_admin(settings)
     return AccountService(
         users=users,
-        passwords=PasswordHashing(
+        passwords=Argon2PasswordHasher(
             time_cost=settings.auth.password_hash_time_cost,
             memory_kib=settings.auth.password_hash_memory_kib,
         ),
-        tokens=TokenIssuer(_secret(settings), ttl_seconds=settings.auth.access_token_ttl_seconds),
+        tokens=JwtTokenIssuer(
+            _secret(settings), ttl_seconds=settings.auth.access_token_ttl_seconds
+        ),
         lockout=LockoutPolicy(
             max_failures=settings.auth.login_max_failures,
             window=timedelta(seconds=settings.auth.login_failure_window_seconds),

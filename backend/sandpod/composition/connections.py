@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from sandpod.composition.errors import StartupError
 from sandpod.config import RunnerKind, Settings
 from sandpod.observability import InstrumentedSandbox
-from sandpod.ports import OutputFileStore, SandboxLauncher, SandboxRunner
+from sandpod.ports import OutputFileStore, Sandbox
 
 if TYPE_CHECKING:
     from sandpod.adapters.kafka import KafkaEventBus
@@ -59,7 +59,7 @@ async def kafka(settings: Settings, stack: AsyncExitStack) -> "KafkaEventBus":
     return bus
 
 
-def local_sandbox(settings: Settings) -> SandboxRunner:
+def local_sandbox(settings: Settings) -> Sandbox:
     """The local runner, instrumented; StartupError naming what this host lacks."""
     from sandpod.adapters.sandbox import build_local_runner
 
@@ -69,9 +69,7 @@ def local_sandbox(settings: Settings) -> SandboxRunner:
         raise StartupError(str(error)) from error
 
 
-async def worker_sandbox(
-    settings: Settings, stack: AsyncExitStack
-) -> SandboxRunner | SandboxLauncher:
+async def worker_sandbox(settings: Settings, stack: AsyncExitStack) -> Sandbox:
     """The runner worker's sandbox: the local runner or one Kubernetes pod per execution."""
     if settings.runner is RunnerKind.KUBERNETES:
         from sandpod.adapters.kubernetes import build_kubernetes_launcher
@@ -79,7 +77,7 @@ async def worker_sandbox(
         launcher = build_kubernetes_launcher(settings)
         stack.push_async_callback(launcher.close)
         await launcher.prepare()
-        return launcher
+        return InstrumentedSandbox(launcher)
     runner = local_sandbox(settings)
-    stack.callback(runner.close)
+    stack.push_async_callback(runner.close)
     return runner

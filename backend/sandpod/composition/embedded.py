@@ -31,7 +31,7 @@ from sandpod.composition.services import (
 from sandpod.config import Settings
 from sandpod.domain.runtimes import CATALOGUE, RuntimeRegistry
 from sandpod.observability import InstrumentedSandbox
-from sandpod.ports import EventBus, SandboxRunner
+from sandpod.ports import EventBus, Sandbox
 from sandpod.services.accounts import AccountService
 from sandpod.services.isolation import IsolationGuard
 from sandpod.services.results import ResultProcessor
@@ -47,7 +47,7 @@ class Embedded:
     settings: Settings
     state: ApiState
     bus: EventBus
-    sandbox: SandboxRunner
+    sandbox: Sandbox
     runner: RunnerService
     results: ResultProcessor
     retention: RetentionSweep
@@ -106,7 +106,7 @@ class Embedded:
         try:
             yield self.state
         finally:
-            self.sandbox.close()
+            await self.sandbox.close()
 
     def app(self, *, run_workers: bool = True) -> FastAPI:
         return create_app(
@@ -115,7 +115,7 @@ class Embedded:
         )
 
 
-def build_embedded(settings: Settings, sandbox: SandboxRunner | None = None) -> Embedded:
+def build_embedded(settings: Settings, sandbox: Sandbox | None = None) -> Embedded:
     """Every port in memory; `sandbox` replaces the local runner (tests pass a fake)."""
     users = InMemoryUserStore()
     accounts = build_accounts(settings, users)  # fails before any sandbox work
@@ -165,6 +165,6 @@ def build_embedded(settings: Settings, sandbox: SandboxRunner | None = None) -> 
 
 
 def embedded_app(
-    settings: Settings, sandbox: SandboxRunner | None = None, *, run_workers: bool = True
+    settings: Settings, sandbox: Sandbox | None = None, *, run_workers: bool = True
 ) -> FastAPI:
     return build_embedded(settings, sandbox).app(run_workers=run_workers)

@@ -1,5 +1,9 @@
-"""The one error a builder raises: what stops a process from starting, said in one line."""
+"""Errors that end a process, each said in one line instead of a traceback."""
 
 
 class StartupError(RuntimeError):
     """Configuration or environment problem, reported as one line instead of a traceback."""
+
+
+class WorkerStoppedError(RuntimeError):
+    """A worker's work ended by itself, without being asked to stop (it must run until then)."""

@@ -3,8 +3,8 @@
 from sandpod.config import Settings
 from sandpod.domain.limits import DEFAULT_POLICY
 from sandpod.domain.runtimes import Runtime
-from sandpod.ports import SandboxLauncher, SandboxRunner
-from sandpod.services.isolation import IsolationGuard, Probe
+from sandpod.ports import Sandbox
+from sandpod.services.isolation import IsolationGuard
 
 # Small, so the canary is cheap; the canary tries to exceed exactly these.
 CANARY_LIMITS = DEFAULT_POLICY.defaults.model_copy(
@@ -12,26 +12,18 @@ CANARY_LIMITS = DEFAULT_POLICY.defaults.model_copy(
 )
 
 
-def isolation_guard(
-    settings: Settings, sandbox: SandboxRunner | SandboxLauncher
-) -> IsolationGuard | None:
+def isolation_guard(settings: Settings, sandbox: Sandbox) -> IsolationGuard | None:
     """None when the canary is off (interval 0) or the sandbox has no Python to run it on."""
     if settings.workers.isolation_check_interval_seconds == 0:
         return None
     runtime = _canary_runtime(sandbox.runtimes())
     if runtime is None:
         return None
-    probe: Probe
-    if isinstance(sandbox, SandboxLauncher):
-        # A pod's process budget is the kubelet's podPidsLimit, not the execution's limit.
-        probe, max_tasks = sandbox.probe, settings.kubernetes.max_pod_pids
-    else:
-        probe, max_tasks = sandbox.run, CANARY_LIMITS.processes
     return IsolationGuard(
-        probe,
+        sandbox.probe,
         runtime=runtime,
         limits=CANARY_LIMITS,
-        max_tasks=max_tasks,
+        max_tasks=sandbox.process_budget(CANARY_LIMITS),
         interval_seconds=settings.workers.isolation_check_interval_seconds,
         accepted=frozenset(settings.workers.isolation_accept),
     )

@@ -9,13 +9,11 @@ from sandpod.composition.opening import opening
 from sandpod.composition.services import runner_service
 from sandpod.composition.worker import Worker, until_stopped
 from sandpod.config import Settings
-from sandpod.ports import SandboxLauncher, SandboxRunner
+from sandpod.ports import Sandbox
 from sandpod.workers.runner import run_runner
 
 
-async def build_runner(
-    settings: Settings, sandbox: SandboxRunner | SandboxLauncher | None = None
-) -> Worker:
+async def build_runner(settings: Settings, sandbox: Sandbox | None = None) -> Worker:
     """`sandbox` replaces the configured one (tests pass a fake)."""
     given = sandbox is not None
     async with opening("runner", settings) as stack:

@@ -11,8 +11,7 @@ from sandpod.ports import (
     IdempotencyKeys,
     LiveUpdates,
     OutputFileStore,
-    SandboxLauncher,
-    SandboxRunner,
+    Sandbox,
     ScriptStore,
 )
 from sandpod.services.executions import ExecutionService, InputCaps
@@ -86,11 +85,7 @@ def result_processor(
 
 
 def runner_service(
-    *,
-    store: ExecutionStore,
-    bus: EventBus,
-    sandbox: SandboxRunner | SandboxLauncher,
-    files: OutputFileStore,
+    *, store: ExecutionStore, bus: EventBus, sandbox: Sandbox, files: OutputFileStore
 ) -> RunnerService:
     """The runner over `sandbox`; it runs the runtimes that sandbox has."""
     return RunnerService(

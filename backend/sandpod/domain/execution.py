@@ -17,9 +17,22 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+_ID_TIME = "%Y%m%d%H%M%S%f"
+_ID_TIME_LENGTH = 20  # what _ID_TIME writes: 14 digits of date and time, 6 of microseconds
+
+
 def new_execution_id() -> str:
     # Time-ordered prefix keeps ids sortable for cursor pagination; random suffix for uniqueness.
-    return f"ex_{utcnow().strftime('%Y%m%d%H%M%S%f')}{secrets.token_hex(6)}"
+    return f"ex_{utcnow().strftime(_ID_TIME)}{secrets.token_hex(6)}"
+
+
+def id_made_at(execution_id: str) -> datetime | None:
+    """When new_execution_id made this id; None for an id it did not make."""
+    stamp = execution_id.removeprefix("ex_")[:_ID_TIME_LENGTH]
+    try:
+        return datetime.strptime(stamp, _ID_TIME).replace(tzinfo=UTC)
+    except ValueError:
+        return None
 
 
 class ExecutionSpec(BaseModel):

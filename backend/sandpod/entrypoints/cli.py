@@ -120,14 +120,14 @@ def _serve(states: Any, settings: Any) -> None:
 @click.argument("name")
 def worker(name: str) -> None:
     """Run the worker NAME (runner, results or pod-monitor) in distributed mode."""
-    from sandpod.composition.errors import StartupError
+    from sandpod.composition.errors import StartupError, WorkerStoppedError
     from sandpod.entrypoints.worker_main import run_worker
 
     settings = _settings()
     _observe(settings, f"sandpod-{name}")
     try:
         asyncio.run(run_worker(name, settings))
-    except StartupError as error:
+    except (StartupError, WorkerStoppedError) as error:
         _fail(str(error))
 
 

@@ -2,7 +2,9 @@
 
 import json
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import click
@@ -10,6 +12,9 @@ import httpx
 
 API = "/api/v1"
 TERMINAL = frozenset({"completed", "failed", "timed_out", "cancelled", "errored"})
+# Seconds before each reopening of a stream that closed before the terminal event; past the last
+# one the CLI reads the execution instead.
+RECONNECT_DELAYS = (0.2, 0.5, 1.0)
 
 
 class SubmitFailedError(RuntimeError):
@@ -54,19 +59,75 @@ def logout(url: str, token: str) -> None:
         raise SubmitFailedError(f"{response.status_code}: {_problem_detail(response)}")
 
 
-def _sse_events(response: httpx.Response) -> Iterator[tuple[str, str]]:
-    event, data = "message", list[str]()
+def _sse_events(response: httpx.Response) -> Iterator[tuple[str, str, str | None]]:
+    """(event, data, id) of each event of a text/event-stream."""
+    event, data, event_id = "message", list[str](), None
     for line in response.iter_lines():
         if not line:
             if data:
-                yield event, "\n".join(data)
-            event, data = "message", []
+                yield event, "\n".join(data), event_id
+            event, data, event_id = "message", [], None
         elif line.startswith(":"):
             continue  # heartbeat
         elif line.startswith("event:"):
             event = line[6:].strip()
         elif line.startswith("data:"):
             data.append(line[5:].lstrip())
+        elif line.startswith("id:"):
+            event_id = line[3:].strip()
+
+
+@dataclass
+class _Follow:
+    """What following one execution's events has seen, across reconnects."""
+
+    last: dict[str, Any] = field(default_factory=dict)
+    last_event_id: str | None = None
+    printed_seq: int = 0  # the last `output` chunk printed (none is printed twice)
+
+    @property
+    def ended(self) -> bool:
+        return self.last.get("status") in TERMINAL and self.last.get("result") is not None
+
+    def take(self, execution_id: str, event: str, data: str, event_id: str | None) -> None:
+        if event_id is not None:
+            self.last_event_id = event_id
+        if event == "status":
+            self.last = json.loads(data)
+            click.echo(f"{execution_id} {self.last['status']}", err=True)
+        elif event == "output":
+            chunk = json.loads(data)
+            if chunk["seq"] <= self.printed_seq:
+                return
+            self.printed_seq = chunk["seq"]
+            out = sys.stderr if chunk["stream"] == "stderr" else sys.stdout
+            out.write(chunk["text"])
+            out.flush()  # live: each chunk shows as it arrives
+
+
+def _follow(http: httpx.Client, execution_id: str, sleep: Callable[[float], None]) -> _Follow:
+    """Print the execution's output as it arrives; the terminal status update (with the result),
+    read from the stream, or from the API when the stream keeps closing before the end."""
+    seen = _Follow()
+    for delay in (0.0, *RECONNECT_DELAYS):
+        sleep(delay)
+        headers = {"Last-Event-ID": seen.last_event_id} if seen.last_event_id else {}
+        try:
+            with http.stream(
+                "GET", f"{API}/executions/{execution_id}/events", headers=headers
+            ) as stream:
+                for event, data, event_id in _sse_events(stream):
+                    seen.take(execution_id, event, data, event_id)
+                    if seen.ended:
+                        break
+        except httpx.TransportError:
+            pass  # reopened from the last event, below
+        if seen.ended:
+            break
+    if not seen.ended:
+        # The stream ended without its terminal update every time: ask for the result.
+        seen.last = http.get(f"{API}/executions/{execution_id}").json()
+    return seen
 
 
 def submit_and_follow(
@@ -77,6 +138,7 @@ def submit_and_follow(
     idempotency_key: str | None = None,
     token: str | None = None,
     transport: httpx.BaseTransport | None = None,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> int:
     """Returns the exit code for the CLI: the script's own when it ran, 1 otherwise."""
     headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
@@ -92,22 +154,16 @@ def submit_and_follow(
         if not wait:
             click.echo(execution_id)
             return 0
-        last: dict[str, Any] = {}
-        with http.stream("GET", f"{API}/executions/{execution_id}/events") as stream:
-            for event, data in _sse_events(stream):
-                if event == "status":
-                    last = json.loads(data)
-                    click.echo(f"{execution_id} {last['status']}", err=True)
-        if last.get("status") not in TERMINAL or last.get("result") is None:
-            # The stream ended without its terminal update (cut short): ask for the result.
-            last = http.get(f"{API}/executions/{execution_id}").json()
-    return _print_result(last)
+        seen = _follow(http, execution_id, sleep)
+    # Output printed live as `output` events is not printed again from the result.
+    return _print_result(seen.last, output_printed=seen.printed_seq > 0)
 
 
-def _print_result(execution: dict[str, Any]) -> int:
+def _print_result(execution: dict[str, Any], *, output_printed: bool = False) -> int:
     result = execution.get("result") or {}
-    sys.stdout.write(result.get("stdout", ""))
-    sys.stderr.write(result.get("stderr", ""))
+    if not output_printed:
+        sys.stdout.write(result.get("stdout", ""))
+        sys.stderr.write(result.get("stderr", ""))
     for stream in ("stdout", "stderr"):
         if result.get(f"{stream}_truncated"):
             click.secho(f"[{stream} truncated at the output limit]", fg="yellow", err=True)

@@ -4,7 +4,7 @@ import asyncio
 import logging
 import signal
 
-from sandpod.composition.errors import StartupError
+from sandpod.composition.errors import WorkerStoppedError
 from sandpod.composition.workers import build_worker
 from sandpod.config import Settings
 
@@ -21,7 +21,7 @@ async def run_worker(name: str, settings: Settings) -> None:
         log.info("worker started", extra={"worker": name})
         await worker.work(stop)
         if not stop.is_set():
-            raise StartupError(f"worker {name} stopped unexpectedly")
+            raise WorkerStoppedError(f"worker {name} stopped unexpectedly")
         log.info("worker stopped", extra={"worker": name})
     finally:
         await worker.aclose()

@@ -5,6 +5,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from sandpod.domain.passwords import check_password
+from sandpod.domain.principals import Principal
+from sandpod.domain.tokens import Claims, IssuedToken
 from sandpod.domain.users import (
     LockoutPolicy,
     Role,
@@ -13,15 +15,12 @@ from sandpod.domain.users import (
     normalize_username,
     utcnow,
 )
-from sandpod.ports import UsernameTakenError, UserStore
+from sandpod.ports import PasswordHasher, TokenIssuer, UsernameTakenError, UserStore
 from sandpod.services.errors import (
     AuthenticationError,
     InvalidCredentialsError,
     RegistrationClosedError,
 )
-from sandpod.services.executions import Principal
-from sandpod.services.passwords import PasswordHashing
-from sandpod.services.tokens import Claims, IssuedToken, TokenIssuer
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +47,7 @@ class AccountService:
         self,
         *,
         users: UserStore,
-        passwords: PasswordHashing,
+        passwords: PasswordHasher,
         tokens: TokenIssuer,
         lockout: LockoutPolicy,
         registration_open: bool = True,

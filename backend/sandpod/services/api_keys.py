@@ -5,13 +5,13 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from sandpod.domain.api_keys import ApiKey, MalformedKeyError, Scope, split_key, utcnow
+from sandpod.domain.principals import Principal
 from sandpod.ports import UserStore
 from sandpod.services.errors import (
     ApiKeyNotFoundError,
     AuthenticationError,
     TooManyApiKeysError,
 )
-from sandpod.services.executions import Principal
 
 log = logging.getLogger(__name__)
 

@@ -90,3 +90,13 @@ class TooManyApiKeysError(ConflictError):
         super().__init__(
             f"an account may hold at most {most} active API keys; revoke one you no longer use"
         )
+
+
+class TokenExpiredError(AuthenticationError):
+    def __init__(self) -> None:
+        super().__init__("the access token has expired; sign in again")
+
+
+class InvalidTokenError(AuthenticationError):
+    def __init__(self) -> None:
+        super().__init__("the access token is not valid; sign in again")

@@ -4,13 +4,13 @@ import asyncio
 import logging
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sandpod.domain.api_keys import Scope
 from sandpod.domain.events import CancelRequested, ExecutionRequested, StatusUpdate
-from sandpod.domain.execution import Execution, ExecutionSpec
+from sandpod.domain.execution import Execution, ExecutionSpec, id_made_at, utcnow
 from sandpod.domain.files import SourceFile
 from sandpod.domain.limits import LimitPolicy, LimitsRequest
+from sandpod.domain.principals import Principal
 from sandpod.domain.runtimes import RuntimeRegistry
 from sandpod.domain.status import ExecutionStatus
 from sandpod.domain.submission import SubmissionCaps, check_program
@@ -33,22 +33,9 @@ from sandpod.services.errors import (
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class Principal:
-    """Who is asking. Owners see their own executions; admins see all."""
-
-    id: str
-    is_admin: bool = False
-    # Set when an API key is the credential: its id and what it may do (a session may do all).
-    key_id: str | None = None
-    scopes: frozenset[Scope] | None = None
-
-    def can_see(self, execution: Execution) -> bool:
-        return self.is_admin or execution.owner == self.id
-
-    def allows(self, scope: Scope) -> bool:
-        return self.scopes is None or scope in self.scopes
+# A key bound this long ago to an execution that is still not stored belongs to a request that
+# died in between: well past how long storing may take (the store's client gives up in seconds).
+_ABANDONED_AFTER = timedelta(seconds=30)
 
 
 @dataclass(frozen=True)
@@ -143,13 +130,7 @@ class ExecutionService:
         spec = self.validate(command)
         execution = Execution(owner=principal.id, spec=spec, idempotency_key=idempotency_key)
         if idempotency_key is not None:
-            bound = await self._idempotency.claim(
-                principal.id,
-                idempotency_key,
-                spec.fingerprint(),
-                execution.id,
-                self._caps.idempotency_ttl_seconds,
-            )
+            bound = await self._claim_key(principal, idempotency_key, spec, execution)
             if bound is not None:
                 return await self._replay(idempotency_key, spec, *bound), False
         try:
@@ -246,9 +227,9 @@ class ExecutionService:
         self, principal: Principal, execution_id: str
     ) -> AsyncGenerator[StatusUpdate, None]:
         """The current status, then every change, ending after the terminal one."""
-        await self.get(principal, execution_id)
         async with self._live.subscribe(execution_id) as updates:
-            current = await self._require(execution_id)  # read after subscribing: no gap
+            # One read, after subscribing (no gap), both checks access and gives the status.
+            current = await self.get(principal, execution_id)
             last = StatusUpdate(
                 execution_id=execution_id,
                 status=current.status,
@@ -290,6 +271,31 @@ class ExecutionService:
             finally:
                 await updates.aclose()
         return await self.get(principal, execution_id)
+
+    async def _claim_key(
+        self, principal: Principal, key: str, spec: ExecutionSpec, execution: Execution
+    ) -> tuple[str, str] | None:
+        """Bind the key to `execution`, or return its binding. A binding to an execution that
+        was never stored, made long ago, is dropped and the key bound anew: its request died
+        between binding the key and storing (a killed API process), and would otherwise answer
+        every retry "still being processed" until the key expires."""
+        for _ in range(2):
+            bound = await self._idempotency.claim(
+                principal.id,
+                key,
+                spec.fingerprint(),
+                execution.id,
+                self._caps.idempotency_ttl_seconds,
+            )
+            if bound is None:
+                return None
+            made_at = id_made_at(bound[1])
+            abandoned = made_at is not None and utcnow() - made_at > _ABANDONED_AFTER
+            if not abandoned or await self._store.get(bound[1]) is not None:
+                return bound
+            log.warning("idempotency key of a lost request bound anew", extra={"key": key})
+            await self._idempotency.release(principal.id, key, only_for=bound[1])
+        return bound
 
     async def _replay(
         self, key: str, spec: ExecutionSpec, fingerprint: str, execution_id: str

@@ -19,9 +19,8 @@ from sandpod.ports import (
     EventBus,
     ExecutionStore,
     OutputFileStore,
+    Sandbox,
     SandboxJob,
-    SandboxLauncher,
-    SandboxRunner,
     ServiceUnavailableError,
 )
 
@@ -50,7 +49,7 @@ class RunnerService:
         *,
         store: ExecutionStore,
         bus: EventBus,
-        sandbox: SandboxRunner | SandboxLauncher,
+        sandbox: Sandbox,
         runtimes: RuntimeRegistry,
         files: OutputFileStore,
     ) -> None:
@@ -119,21 +118,17 @@ class RunnerService:
             args=spec.args,
             compiler_options=spec.compiler_options,
         )
-        sandbox = self._sandbox
-        started = ExecutionStarted(execution_id=job.execution_id, runner=sandbox.name)
+        started = ExecutionStarted(execution_id=job.execution_id, runner=self._sandbox.name)
         await self._bus.publish(started)
         if cancelled.is_set():
             await self._finish(job.execution_id, _cancelled_before_start())
             return
-        if isinstance(sandbox, SandboxLauncher):
-            await sandbox.launch(job)  # the pod monitor reports the end
-            if cancelled.is_set():
-                await sandbox.cancel(job.execution_id)
-            return
-        result = await _run_until_cancelled(sandbox, job, cancelled)
-        await self._finish(
-            job.execution_id, await keep_output_files(self._files, job.execution_id, result)
-        )
+        result = await _run_until_cancelled(self._sandbox, job, cancelled)
+        if result is not None:
+            result = await keep_output_files(self._files, job.execution_id, result)
+            await self._finish(job.execution_id, result)
+        elif cancelled.is_set():  # started elsewhere (a pod) while the cancel arrived
+            await self._sandbox.cancel(job.execution_id)
 
     async def _finish(self, execution_id: str, result: Result) -> None:
         await self._bus.publish(ExecutionFinished(execution_id=execution_id, result=result))
@@ -158,8 +153,8 @@ async def keep_output_files(files: OutputFileStore, execution_id: str, result: R
 
 
 async def _run_until_cancelled(
-    sandbox: SandboxRunner, job: SandboxJob, cancelled: asyncio.Event
-) -> Result:
+    sandbox: Sandbox, job: SandboxJob, cancelled: asyncio.Event
+) -> Result | None:
     async def stop_when_cancelled() -> None:
         await cancelled.wait()
         await sandbox.cancel(job.execution_id)

@@ -3,11 +3,12 @@
 from dataclasses import dataclass
 
 from sandpod.domain.execution import utcnow
+from sandpod.domain.principals import Principal
 from sandpod.domain.runtimes import RuntimeRegistry
 from sandpod.domain.scripts import Script, ScriptChanges
 from sandpod.ports import ScriptPage, ScriptStore
 from sandpod.services.errors import InputTooLargeError, ScriptNotFoundError
-from sandpod.services.executions import InputCaps, Principal
+from sandpod.services.executions import InputCaps
 
 
 @dataclass(frozen=True)

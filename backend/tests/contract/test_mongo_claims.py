@@ -150,3 +150,44 @@ async def test_user_change_claims_do_not_pile_up(
         assert await db[USER_CLAIMS_COLLECTION].count_documents({}) == 0
     finally:
         await users.close()
+
+
+async def test_an_unsettled_change_leaves_its_claim_to_the_next_settling_change(
+    db: AsyncDatabase[Document],
+) -> None:
+    changes = counter(db)
+    await db["counters"].insert_one({"_id": "c", "count": 0, "version": 0})
+
+    first = await changes.change("c", add_one, settle=False)
+    assert first is not None
+    assert first.written
+    assert await db["counter_claims"].count_documents({}) == 1
+    second = await changes.change("c", add_one)
+
+    assert second is not None
+    assert (second.document["count"], second.document["version"]) == (2, 2)
+    assert await db["counter_claims"].count_documents({}) == 0
+
+
+async def test_a_started_execution_keeps_one_claim_until_it_ends(
+    mongo_url: str, mongo_database: Database, db: AsyncDatabase[Document]
+) -> None:
+    store = MongoExecutionStore(AsyncMongoClient(mongo_url), mongo_database.name)
+    await store.ensure_indexes()
+    item = execution()
+    try:
+        await store.add(item)
+        await store.transition(item.id, ExecutionStatus.RUNNING, at=utcnow())
+        # The start's claim is left for the end to delete: one delete per execution, not two.
+        assert await db[CLAIMS_COLLECTION].count_documents({"document_id": item.id}) == 1
+        ended = await store.transition(
+            item.id,
+            ExecutionStatus.COMPLETED,
+            at=utcnow(),
+            result=Result(end_reason=EndReason.COMPLETED),
+        )
+        assert ended is not None
+        assert ended.version == 2
+        assert await db[CLAIMS_COLLECTION].count_documents({"document_id": item.id}) == 0
+    finally:
+        await store.close()

@@ -101,6 +101,7 @@ def stack_env(settings: Settings, **extra: str) -> dict[str, str]:
         "SANDPOD_RATE_LIMIT_READ_PER_USER": "100000",
         "SANDPOD_RATE_LIMIT_READ_PER_IP": "100000",
         "SANDPOD_SWEEP_INTERVAL_SECONDS": "2",
+        "SANDPOD_STOP_GRACE_SECONDS": "2",  # a stopping runner lets scripts run this long
         **extra,
     }
 

@@ -114,7 +114,7 @@ async def test_a_pod_whose_image_is_missing_fails_clearly_and_is_deleted(
         stdin="",
         limits=DEFAULT_POLICY.defaults,
     )
-    await cluster.launcher.launch(job)  # as the runner would for a runtime whose image is gone
+    await cluster.launcher.run(job)  # as the runner would for a runtime whose image is gone
 
     async def gone() -> bool:
         return not await executor_pods(cluster)
@@ -134,7 +134,7 @@ async def test_orphaned_pods_are_reaped(
         stdin="",
         limits=DEFAULT_POLICY.defaults,
     )
-    await cluster.launcher.launch(job)
+    await cluster.launcher.run(job)
 
     async def reaped() -> bool:
         pods = await executor_pods(cluster)

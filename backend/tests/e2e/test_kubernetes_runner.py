@@ -66,8 +66,8 @@ async def run_job(
         PodMonitor(cluster.api, publish, label_selector=selector).run(stop)
     )
     try:
-        await cluster.launcher.launch(job)
-        await cluster.launcher.launch(job)  # idempotent
+        await cluster.launcher.run(job)
+        await cluster.launcher.run(job)  # idempotent
         if cancel_after is not None:
             # Meant to hit a running pod; CANCELLED holds even if it has not started yet.
             await asyncio.sleep(cancel_after)

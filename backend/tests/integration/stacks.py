@@ -23,7 +23,7 @@ from sandpod.composition.embedded import embedded_app
 from sandpod.composition.results import build_results
 from sandpod.composition.runner import build_runner
 from sandpod.config import GROUPS, Settings
-from sandpod.ports import SandboxRunner
+from sandpod.ports import Sandbox
 from tests import isolation
 from tests.cleanup import clean_shared_servers
 from tests.kafka_support import require_kafka_services
@@ -81,7 +81,8 @@ def base_settings(mode: str, **groups: dict[str, Any]) -> Settings:
             "password_hash_time_cost": 1,
         },
         "api": {"sse_heartbeat_seconds": 1},
-        "workers": {"sweep_interval_seconds": 1},
+        # A closing stack's runner lets running scripts end for this long (graceful stop).
+        "workers": {"sweep_interval_seconds": 1, "stop_grace_seconds": 2},
     }
     for name, values in groups.items():
         fields[name] = {**fields.get(name, {}), **values}
@@ -93,7 +94,7 @@ def base_settings(mode: str, **groups: dict[str, Any]) -> Settings:
 
 @contextlib.asynccontextmanager
 async def distributed_workers(
-    config: Settings, sandbox: SandboxRunner, *, with_runner: bool = True
+    config: Settings, sandbox: Sandbox, *, with_runner: bool = True
 ) -> AsyncIterator[None]:
     """The runner (over `sandbox`) and the result processor, as `sandpod worker` builds them."""
     workers = [await build_results(config)]
@@ -114,7 +115,7 @@ async def distributed_workers(
 
 @contextlib.asynccontextmanager
 async def _app(
-    mode: str, config: Settings, sandbox: SandboxRunner, with_runner: bool
+    mode: str, config: Settings, sandbox: Sandbox, with_runner: bool
 ) -> AsyncIterator[Any]:
     if mode == "embedded":
         app = embedded_app(config, sandbox)
@@ -136,7 +137,7 @@ async def _app(
 
 @contextlib.asynccontextmanager
 async def running(
-    mode: str, sandbox: SandboxRunner, *, with_runner: bool = True, **groups: dict[str, Any]
+    mode: str, sandbox: Sandbox, *, with_runner: bool = True, **groups: dict[str, Any]
 ) -> AsyncIterator[Stack]:
     """`with_runner=False` (distributed mode only): the test starts its own runners."""
     config = base_settings(mode, **groups)

@@ -9,8 +9,8 @@ import httpx
 import jwt
 import pytest
 
+from sandpod.adapters.auth.tokens import ISSUER
 from sandpod.config import ApiSettings, AuthSettings, RateLimitSettings, Settings
-from sandpod.services.tokens import ISSUER
 from tests.fixtures.apps import api_client
 from tests.waiting import eventually
 

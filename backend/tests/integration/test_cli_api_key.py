@@ -1,43 +1,27 @@
 """`sandpod login --api-key-stdin`, then `sandpod submit`, against a real embedded server on
 loopback (uvicorn in a thread, the real local sandbox)."""
 
-import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from click.testing import CliRunner
 
 from sandpod.adapters.sandbox import LocalSandboxRunner
 from sandpod.composition.embedded import embedded_app
 from sandpod.entrypoints import cli
 from sandpod.entrypoints.credentials import load_token
+from tests.fixtures.apps import served
 from tests.integration.stacks import ADMIN, API, base_settings
-from tests.waiting import eventually_sync
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
 def server(sandbox_runner: LocalSandboxRunner) -> Iterator[str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    app = embedded_app(base_settings("embedded"), sandbox_runner)
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    running = uvicorn.Server(config)
-    thread = threading.Thread(target=running.run, name="cli-key-server", daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    eventually_sync(lambda: running.started, timeout=30, what="the server to start")
-    try:
+    with served(embedded_app(base_settings("embedded"), sandbox_runner), "cli-key-server") as url:
         yield url
-    finally:
-        running.should_exit = True
-        thread.join(30)
 
 
 @pytest.fixture(autouse=True)

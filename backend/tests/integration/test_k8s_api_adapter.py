@@ -350,8 +350,8 @@ async def test_launch_run_cancel_through_the_real_adapter(
             limits=DEFAULT_POLICY.defaults,
         )
 
-    await launcher.launch(job("ex_done"))
-    await launcher.launch(job("ex_cancel"))
+    await launcher.run(job("ex_done"))
+    await launcher.run(job("ex_cancel"))
     done_name = resource_name("ex_done")
     cm = fake.config_maps[done_name]
     assert cm["metadata"]["ownerReferences"][0]["uid"] == f"uid-{done_name}"

@@ -17,10 +17,11 @@ from sandpod.composition.services import input_caps
 from sandpod.config import Settings
 from sandpod.domain.events import Event, EventType, ExecutionFinished
 from sandpod.domain.limits import DEFAULT_POLICY
+from sandpod.domain.principals import Principal
 from sandpod.domain.result import EndReason, Result
 from sandpod.domain.runtimes import CATALOGUE, RuntimeRegistry
 from sandpod.domain.status import ExecutionStatus
-from sandpod.services.executions import ExecutionService, Principal, SubmitCommand
+from sandpod.services.executions import ExecutionService, SubmitCommand
 from tests.kafka_support import fast_options, started_bus
 from tests.waiting import eventually
 

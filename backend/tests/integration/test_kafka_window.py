@@ -228,3 +228,28 @@ async def test_records_of_unwanted_types_are_skipped_and_committed(bus: KafkaEve
 
         await eventually(all_committed, what="the commit past every record")
     assert handled == [wanted]
+
+
+async def test_a_stopping_consumer_commits_what_it_handled_within_the_commit_interval() -> None:
+    # An interval far longer than the test: only the stopping consumer's last commit can commit.
+    async with started_bus(fast_options(commit_interval_seconds=3600)) as slow_bus:
+        token = uuid.uuid4().hex[:12]
+        group = f"final-{token}"
+        ids = [f"ex_{token}_{n}" for n in range(5)]
+        handled: list[str] = []
+
+        async def record(event: Event) -> None:
+            if token in event.execution_id:
+                handled.append(event.execution_id)
+
+        async with Consumer(slow_bus, group, record):
+            offsets = await publish_to_partition_0(slow_bus, [started(i) for i in ids])
+            await eventually(lambda: sorted(handled) == ids, what="every record handled")
+        partition = TopicPartition(slow_bus.topic, 0)
+        assert await committed(slow_bus, group, partition) == offsets[-1] + 1
+
+        handled.clear()
+        async with Consumer(slow_bus, group, record):
+            await publish_to_partition_0(slow_bus, [started(f"ex_{token}_after")])
+            await eventually(lambda: handled == [f"ex_{token}_after"], what="the next record")
+        assert handled == [f"ex_{token}_after"], "handled records are not delivered again"

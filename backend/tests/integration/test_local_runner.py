@@ -214,7 +214,12 @@ async def test_a_task_cancelled_while_its_sandbox_is_being_built_ends_and_cleans
         assert done, f"the run, cancelled after {steps} loop steps, never ended"
         with contextlib.suppress(asyncio.CancelledError):
             task.result()
-    await asyncio.sleep(1)  # cleanups of cancelled runs finish in the background
+
+    # Cleanups of cancelled runs finish in the background; bwrap's argv names the job's folder.
+    async def all_gone() -> bool:
+        return host_pids_with(sandbox_jobs.prefix) == []
+
+    await eventually(all_gone, timeout=30, what="every cancelled sandbox to go away")
 
 
 async def test_concurrent_runs(
@@ -278,7 +283,7 @@ async def test_unusable_cgroup_parent_is_a_platform_error(
     try:
         result = await runner.run(sandbox_jobs("print(1)"))
     finally:
-        runner.close()
+        await runner.close()
     assert result.end_reason is EndReason.PLATFORM_ERROR
     assert result.message is not None
     assert result.message.startswith("cannot create the sandbox cgroup: cannot create cgroup")
@@ -303,7 +308,7 @@ async def test_system_interpreter_under_usr(
         job = sandbox_jobs("import sys\nprint(sys.prefix)", runtime=python(version))
         result = await runner.run(job)
     finally:
-        runner.close()
+        await runner.close()
     assert result.end_reason is EndReason.COMPLETED, result
     assert result.stdout == "/usr\n"
 
@@ -320,7 +325,7 @@ async def test_a_sandbox_root_others_can_write_is_refused(
     try:
         result = await runner.run(sandbox_jobs("print(1)"))
     finally:
-        runner.close()
+        await runner.close()
     assert result.end_reason is EndReason.PLATFORM_ERROR
     assert "writable by no one else" in str(result.message)
     assert list(shared.iterdir()) == []
@@ -345,7 +350,7 @@ async def test_a_broken_sandbox_setup_is_a_platform_error_with_bwraps_reason(
     try:
         result = await runner.run(sandbox_jobs("print(1)"))
     finally:
-        runner.close()
+        await runner.close()
     assert result.end_reason is EndReason.PLATFORM_ERROR
     assert f"bwrap: Can't find source path {tmp_path / 'gone'}" in str(result.message)
     assert list((tmp_path / "sandboxes").iterdir()) == []

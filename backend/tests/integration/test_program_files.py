@@ -4,7 +4,7 @@ import base64
 import dataclasses
 import struct
 import zlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -70,7 +70,7 @@ async def test_files_left_in_the_output_folder_are_kept(
 
 
 @pytest.fixture
-def capped_runner(sandbox_host: object, tmp_path: Path) -> Iterator[LocalSandboxRunner]:
+async def capped_runner(sandbox_host: object, tmp_path: Path) -> AsyncIterator[LocalSandboxRunner]:
     runner = LocalSandboxRunner(
         LocalRunnerSettings(
             sandbox_root=tmp_path / "sandboxes",
@@ -80,7 +80,7 @@ def capped_runner(sandbox_host: object, tmp_path: Path) -> Iterator[LocalSandbox
         )
     )
     yield runner
-    runner.close()
+    await runner.close()
 
 
 async def test_over_the_caps_files_are_truncated_never_an_error(

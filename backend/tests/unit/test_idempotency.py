@@ -1,16 +1,20 @@
 """Idempotency-Key rules in the submit service (in-process adapters, no I/O)."""
 
+from datetime import timedelta
+
 import pytest
 
 from sandpod.adapters.memory.event_bus import InMemoryEventBus
 from sandpod.adapters.memory.idempotency import InMemoryIdempotencyKeys
 from sandpod.adapters.memory.live_updates import InMemoryLiveUpdates
 from sandpod.adapters.memory.store import InMemoryExecutionStore
+from sandpod.domain.execution import utcnow
 from sandpod.domain.limits import DEFAULT_POLICY
+from sandpod.domain.principals import Principal
 from sandpod.domain.runtimes import RuntimeRegistry, python
 from sandpod.domain.submission import SubmissionCaps
 from sandpod.services.errors import IdempotencyConflictError, IdempotencyInFlightError
-from sandpod.services.executions import ExecutionService, InputCaps, Principal, SubmitCommand
+from sandpod.services.executions import ExecutionService, InputCaps, SubmitCommand
 
 ALICE = Principal(id="alice")
 HELLO = SubmitCommand(runtime="python:3.12", script="print(1)")
@@ -65,3 +69,18 @@ async def test_keys_are_per_user() -> None:
     bobs, created = await executions.submit(Principal(id="bob"), HELLO, "k")
     assert created
     assert bobs.id != first.id
+
+
+async def test_a_key_whose_first_request_died_before_storing_is_bound_anew() -> None:
+    keys = InMemoryIdempotencyKeys()
+    executions = service(keys)
+    # A minute ago a request bound the key and died (a killed API) before storing its execution.
+    spec = executions.validate(HELLO)
+    made = (utcnow() - timedelta(minutes=1)).strftime("%Y%m%d%H%M%S%f")
+    await keys.claim(ALICE.id, "k", spec.fingerprint(), f"ex_{made}0123456789ab", 3600)
+
+    execution, created = await executions.submit(ALICE, HELLO, "k")
+
+    assert created
+    again, created_again = await executions.submit(ALICE, HELLO, "k")
+    assert (again.id, created_again) == (execution.id, False)

@@ -25,7 +25,7 @@ from sandpod.adapters.kubernetes.manifests import (
 )
 from sandpod.domain.limits import CONFIG_MAP_MAX_BYTES, DEFAULT_POLICY
 from sandpod.domain.runtimes import CATALOGUE, python
-from sandpod.ports import SandboxJob, SandboxLauncher
+from sandpod.ports import Sandbox, SandboxJob
 
 NS = "sandpod-executions"
 Manifest = dict[str, Any]
@@ -146,7 +146,7 @@ def job(execution_id: str = "ex_1", script: str = "print(1)\n") -> SandboxJob:
 
 async def test_launch_creates_the_pod_then_its_config_map_owned_by_it() -> None:
     api = FakeApi()
-    await launcher(api, options=PodOptions(runtime_class="gvisor")).launch(job())
+    await launcher(api, options=PodOptions(runtime_class="gvisor")).run(job())
     name = resource_name("ex_1")
     assert api.calls == ["create_pod", "create_config_map"]
     assert api.pods[name]["spec"]["runtimeClassName"] == "gvisor"
@@ -159,8 +159,8 @@ async def test_launch_creates_the_pod_then_its_config_map_owned_by_it() -> None:
 async def test_launching_twice_is_harmless() -> None:
     api = FakeApi()
     runner = launcher(api)
-    await runner.launch(job())
-    await runner.launch(job())
+    await runner.run(job())
+    await runner.run(job())
     assert len(api.pods) == 1
     assert len(api.config_maps) == 1
     assert api.calls == [
@@ -177,9 +177,9 @@ async def test_a_relaunch_after_a_crash_between_pod_and_config_map_completes_it(
     api.fail["create_config_map"] = KubeApiError(None, "connection reset")
     runner = launcher(api)
     with pytest.raises(KubeApiError):
-        await runner.launch(job())
+        await runner.run(job())
     assert api.pods == {}  # the pod is not left waiting for a volume that never comes
-    await runner.launch(job())
+    await runner.run(job())
     assert len(api.pods) == 1
     assert len(api.config_maps) == 1
 
@@ -187,23 +187,23 @@ async def test_a_relaunch_after_a_crash_between_pod_and_config_map_completes_it(
 async def test_a_pod_of_another_execution_under_the_same_name_is_an_error() -> None:
     api = FakeApi()
     runner = launcher(api)
-    await runner.launch(job())
+    await runner.run(job())
     api.pods[resource_name("ex_1")]["metadata"]["annotations"]["sandpod.io/execution-id"] = "other"
     with pytest.raises(KubeApiError, match="another execution"):
-        await runner.launch(job())
+        await runner.run(job())
 
 
 async def test_an_oversized_script_is_refused_before_any_api_call() -> None:
     api = FakeApi()
     with pytest.raises(ConfigMapTooLargeError):
-        await launcher(api).launch(job(script="x" * (CONFIG_MAP_MAX_BYTES + 1)))
+        await launcher(api).run(job(script="x" * (CONFIG_MAP_MAX_BYTES + 1)))
     assert api.calls == []
 
 
 async def test_cancel_marks_the_pod_then_deletes_it() -> None:
     api = FakeApi()
     runner = launcher(api)
-    await runner.launch(job())
+    await runner.run(job())
     annotated: list[str] = []
     original = api.delete_pod
 
@@ -274,10 +274,10 @@ def test_refuses_the_default_namespace() -> None:
 
 async def test_runtimes_are_the_catalogue_and_close_closes_the_client() -> None:
     api = FakeApi()
-    runner: SandboxLauncher = launcher(api)  # mypy checks it implements the port
+    runner: Sandbox = launcher(api)  # mypy checks it implements the port
     assert isinstance(runner, KubernetesLauncher)
     assert runner.name == "kubernetes"
     assert runner.runtimes() == list(CATALOGUE)
-    await runner.launch(job())
+    await runner.run(job())
     await runner.close()
     assert api.closed

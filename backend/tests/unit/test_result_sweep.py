@@ -17,13 +17,14 @@ from sandpod.config import Settings
 from sandpod.domain.events import Event, ExecutionRequested
 from sandpod.domain.execution import Execution, ExecutionSpec
 from sandpod.domain.limits import DEFAULT_POLICY
+from sandpod.domain.principals import Principal
 from sandpod.domain.result import EndReason
 from sandpod.domain.runtimes import RuntimeRegistry
 from sandpod.domain.status import ExecutionStatus
 from sandpod.domain.submission import SubmissionCaps
 from sandpod.ports import ServiceUnavailableError
 from sandpod.services import results
-from sandpod.services.executions import ExecutionService, InputCaps, Principal, SubmitCommand
+from sandpod.services.executions import ExecutionService, InputCaps, SubmitCommand
 from sandpod.services.results import ResultProcessor, SweepOutcome
 from sandpod.services.runner import RunnerService
 from tests.fakes import FakeSandbox, RecordingBus

@@ -15,12 +15,13 @@ from sandpod.composition.services import input_caps
 from sandpod.config import Mode, RunnerKind, Settings
 from sandpod.domain.events import ExecutionFinished
 from sandpod.domain.limits import DEFAULT_POLICY, KUBERNETES_INPUT_MAX_BYTES
+from sandpod.domain.principals import Principal
 from sandpod.domain.result import EndReason, Result
 from sandpod.domain.runtimes import CATALOGUE, RuntimeRegistry, python
 from sandpod.domain.status import ExecutionStatus
 from sandpod.ports import SandboxJob
 from sandpod.services.errors import InputTooLargeError
-from sandpod.services.executions import ExecutionService, Principal, SubmitCommand
+from sandpod.services.executions import ExecutionService, SubmitCommand
 from tests.unit.test_avro_schemas import MemoryRegistry
 
 KUBERNETES = Settings(mode=Mode.DISTRIBUTED, runner=RunnerKind.KUBERNETES)

@@ -8,7 +8,7 @@ import signal
 import pytest
 
 from sandpod.composition import workers
-from sandpod.composition.errors import StartupError
+from sandpod.composition.errors import WorkerStoppedError
 from sandpod.composition.worker import Worker
 from sandpod.config import Mode, Settings
 from sandpod.entrypoints.worker_main import run_worker
@@ -49,6 +49,6 @@ async def test_work_that_ends_by_itself_is_a_crash(monkeypatch: pytest.MonkeyPat
         log.append("ended")
 
     monkeypatch.setitem(workers.WORKERS, "fake", worker_that(work, log))
-    with pytest.raises(StartupError, match="worker fake stopped unexpectedly"):
+    with pytest.raises(WorkerStoppedError, match="worker fake stopped unexpectedly"):
         await run_worker("fake", DISTRIBUTED)
     assert log == ["ended", "closed"]

@@ -8,13 +8,15 @@ one after the other in that order (a record waiting for its turn holds a slot). 
 types the member does not want are skipped by their header, without decoding or a slot.
 
 At least once: per partition, the committed offset never passes a record that is not handled or
-dead-lettered yet (offsets.py); it is committed after completions, coalesced. On a rebalance the
-revoked partitions' queued records are dropped, their running handlers may finish (bounded), what
-is safe is committed and the rest is left to the new owner. Cancelling consume() cancels the
-handlers and commits nothing more.
+dead-lettered yet (offsets.py); it is committed after completions, coalesced over a short
+interval (one commit covers every record handled within it). On a rebalance the revoked
+partitions' queued records are dropped, their running handlers may finish (bounded), what is safe
+is committed and the rest is left to the new owner. Cancelling consume() cancels the handlers and
+commits what was handled before (briefly bounded), nothing more.
 """
 
 import asyncio
+import contextlib
 import functools
 import logging
 from collections import deque
@@ -37,6 +39,7 @@ from sandpod.adapters.kafka.options import KafkaOptions
 
 log = logging.getLogger(__name__)
 
+_FINAL_COMMIT_SECONDS = 2.0  # a stopping consumer's last commit; past it, redelivery covers
 _PREFETCH = 100  # fetching pauses while this many records wait for a handler slot
 _FETCH_MAX_BYTES = 50 * 1024 * 1024  # aiokafka's default
 _Queued = tuple[TopicPartition, Record, PartitionOffsets]
@@ -70,6 +73,7 @@ class GroupConsumer:
                     size=self._sub.concurrency,
                     group_id=self._sub.group_id,
                     revoke_wait=self._options.revoke_wait_seconds,
+                    commit_interval=self._options.commit_interval_seconds,
                 )
                 consumer.subscribe([self._sub.topic], listener=window)
                 failures = 0
@@ -116,12 +120,14 @@ class _Window(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is u
         size: int,
         group_id: str,
         revoke_wait: float,
+        commit_interval: float,
     ) -> None:
         self._consumer = consumer
         self._handle = handle
         self._size = size
         self._group_id = group_id
         self._revoke_wait = revoke_wait
+        self._commit_interval = commit_interval
         self._offsets = OffsetWindow()
         self._queued: deque[_Queued] = deque()  # fetched, waiting for a slot
         self._running: dict[asyncio.Task[None], TopicPartition] = {}  # holding a slot
@@ -149,6 +155,10 @@ class _Window(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is u
             for task in tasks:
                 task.cancel()  # cancelled handlers stay pending: never committed
             await asyncio.gather(*tasks, return_exceptions=True)
+            # What was handled within the last commit interval is committed now, not redelivered.
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                async with asyncio.timeout(_FINAL_COMMIT_SECONDS):
+                    await self._commit(self._consumer.assignment())
 
     async def _fetch_forever(self) -> None:
         while True:
@@ -206,6 +216,8 @@ class _Window(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is u
     async def _commit_on_progress(self) -> None:
         while True:
             await self._progress.wait()
+            # Let the handlers that finish meanwhile join this commit.
+            await asyncio.sleep(self._commit_interval)
             self._progress.clear()
             await self._commit(self._consumer.assignment())
 

@@ -68,6 +68,10 @@ class KafkaOptions:
     revoke_wait_seconds: float = 10.0
     # How long the broker holds an empty fetch; data that arrives answers it at once.
     fetch_max_wait_ms: int = 500
+    # Handled records are committed at most this often: each commit is a request to the group
+    # coordinator and a record per partition in __consumer_offsets, so under load one commit
+    # covers many records. A crash redelivers at most this much more (handlers are idempotent).
+    commit_interval_seconds: float = 0.2
 
     def __post_init__(self) -> None:
         if self.security_protocol not in SECURITY_PROTOCOLS:

@@ -2,8 +2,9 @@
 
 Entry points for the composition root:
 
-- `build_kubernetes_launcher(settings)`: the SandboxLauncher; call `await launcher.prepare()` once
-  at runner-worker start (namespace labels + deny-all NetworkPolicy) and `await launcher.close()`.
+- `build_kubernetes_launcher(settings)`: the Sandbox (one pod per execution); call
+  `await launcher.prepare()` once at runner-worker start (namespace labels + deny-all
+  NetworkPolicy) and `await launcher.close()`.
 - `run_pod_monitor(settings, publish, stop)`: the `sandpod worker pod-monitor` loop.
 """
 
@@ -47,6 +48,7 @@ def build_kubernetes_launcher(settings: Settings) -> KubernetesLauncher:
         lambda: _connect(source, namespace),
         namespace=namespace,
         options=PodOptions(runtime_class=settings.kubernetes.runtime_class),
+        max_pod_pids=settings.kubernetes.max_pod_pids,
     )
 
 

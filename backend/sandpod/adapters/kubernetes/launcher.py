@@ -1,4 +1,4 @@
-"""KubernetesLauncher: the SandboxLauncher port as one hardened pod per execution."""
+"""KubernetesLauncher: the Sandbox port as one hardened pod per execution."""
 
 import asyncio
 import contextlib
@@ -26,6 +26,7 @@ from sandpod.adapters.kubernetes.manifests import (
 )
 from sandpod.adapters.kubernetes.monitor import PodMonitor
 from sandpod.domain.events import ExecutionFinished
+from sandpod.domain.limits import Limits
 from sandpod.domain.result import Result
 from sandpod.domain.runtimes import CATALOGUE, Runtime
 from sandpod.ports import SandboxJob
@@ -64,8 +65,10 @@ class KubernetesLauncher:
         namespace: str,
         options: PodOptions | None = None,
         runtimes: Sequence[Runtime] = CATALOGUE,
+        max_pod_pids: int = 512,
     ) -> None:
         check_namespace(namespace)
+        self.max_pod_pids = max_pod_pids
         self.namespace = namespace
         self.options = options or PodOptions()
         self._connect = connect
@@ -116,7 +119,15 @@ class KubernetesLauncher:
         elif _policy_shape(existing.get("spec") or {}) != _policy_shape(policy["spec"]):
             await api.replace_network_policy_spec(NETWORK_POLICY_NAME, policy["spec"])
 
-    async def launch(self, job: SandboxJob, *, canary: bool = False) -> None:
+    async def run(self, job: SandboxJob) -> None:
+        """Start the job's pod; the pod monitor reports its end."""
+        await self._launch(job, canary=False)
+
+    def process_budget(self, limits: Limits) -> int:
+        # The kubelet's podPidsLimit bounds a pod, whatever the execution's own limit.
+        return self.max_pod_pids
+
+    async def _launch(self, job: SandboxJob, *, canary: bool) -> None:
         """Create the Pod, then its ConfigMap owned by it. Launching twice is harmless (409)."""
         config_map_data(job)  # fail on an oversized script before creating anything
         api = await self._client()
@@ -171,7 +182,7 @@ class KubernetesLauncher:
         )
         monitor = asyncio.create_task(PodMonitor(api, publish, label_selector=selector).run(stop))
         try:
-            await self.launch(job, canary=True)
+            await self._launch(job, canary=True)
             timeout = job.limits.wall_seconds + PROBE_TIMEOUT_GRACE_SECONDS
             event = await asyncio.wait_for(finished.get(), timeout=timeout)
         except TimeoutError:

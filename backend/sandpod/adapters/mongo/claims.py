@@ -12,12 +12,14 @@ good, so a claim older than the lease may be finished by whoever finds it: the c
 changes. That assumes no writer takes longer than the lease between claiming and writing.
 
 Claims are only needed while a change is in flight: once a write lands, the claims of that version
-and every older one are deleted, so the collection holds about one claim per change in flight, not
-two per change ever made. (FerretDB v1.24 refuses TTL indexes, "Index option expireAfterSeconds is
-not implemented yet", so expiry cannot be left to the server.) A writer whose claim was taken on a
-version that had already been written and cleaned up finds its conditional write missing and
-simply reads again: each change carries a random stamp, so a writer tells its own landed change
-(written by a taker-over) from someone else's.
+and every older one may be deleted. A caller whose document will change again soon (an execution
+that is only running yet) leaves them for its next change to delete (`settle=False`), which saves
+a delete per change; so the collection holds about one claim per document between changes and
+per change in flight, not two per change ever made. (FerretDB v1.24 refuses TTL indexes, "Index
+option expireAfterSeconds is not implemented yet", so expiry cannot be left to the server.) A
+writer whose claim was taken on a version that had already been written and cleaned up finds its
+conditional write missing and simply reads again: each change carries a random stamp, so a
+writer tells its own landed change (written by a taker-over) from someone else's.
 """
 
 import asyncio
@@ -81,11 +83,14 @@ class ClaimedChanges:
             {"document_id": {"$exists": False}, "claimed_at": {"$lt": utcnow() - self._lease}}
         )
 
-    async def change(self, document_id: str, decide: Decide) -> Change | None:
+    async def change(
+        self, document_id: str, decide: Decide, *, settle: bool = True
+    ) -> Change | None:
         """Apply the change `decide` asks for exactly once, whatever runs concurrently; None when
         there is no such document. `decide` may be called several times, each time with the
-        document as it is then. Raises ServiceUnavailableError when another writer's change
-        stays unfinished for all attempts."""
+        document as it is then. With `settle` false the claims stay until a later change with
+        `settle` deletes them (the document's last change must settle). Raises
+        ServiceUnavailableError when another writer's change stays unfinished for all attempts."""
         delay = 0.01
         for _ in range(self._max_attempts):
             current = await self._documents.find_one({"_id": document_id})
@@ -99,7 +104,8 @@ class ClaimedChanges:
             if await self._take(document_id, version, changes):
                 written = await self._write(document_id, version, changes)
                 if written is not None:
-                    await self._forget(document_id, up_to=version)
+                    if settle:
+                        await self._forget(document_id, up_to=version)
                     return Change(written, written=True)
                 # The document had moved on past the version we read (its claim was already
                 # cleaned up, so ours went through): drop our useless claim and read again.

@@ -131,7 +131,8 @@ class MongoExecutionStore:
             return status_changes(current.transitioned(target, at=at, result=result))
 
         with unavailable_when_down(self._client):
-            change = await self._changes.change(execution_id, decide)
+            # A terminal change is the last: it deletes the claims of this one and the start.
+            change = await self._changes.change(execution_id, decide, settle=target.is_terminal)
         return from_document(change.document) if change is not None and change.written else None
 
     async def delete(self, execution_id: str) -> bool:

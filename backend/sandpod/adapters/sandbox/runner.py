@@ -1,4 +1,4 @@
-"""LocalSandboxRunner: the SandboxRunner port on this machine (bubblewrap + cgroups + rlimits)."""
+"""LocalSandboxRunner: the Sandbox port on this machine (bubblewrap + cgroups + rlimits)."""
 
 import asyncio
 import logging
@@ -17,6 +17,7 @@ from sandpod.adapters.sandbox.seccomp import host_filter
 from sandpod.adapters.sandbox.toolchains import Toolchain, discover_on_host
 from sandpod.adapters.sandbox.userns import UserNamespaceError, create_sandbox_userns
 from sandpod.config import LocalRunnerSettings
+from sandpod.domain.limits import Limits
 from sandpod.domain.result import Result
 from sandpod.domain.runtimes import CATALOGUE, Runtime
 from sandpod.ports import SandboxJob
@@ -85,7 +86,13 @@ class LocalSandboxRunner:
         execution = self._active.get(execution_id)
         return execution.cancel() if execution is not None else False
 
-    def close(self) -> None:
+    async def probe(self, job: SandboxJob) -> Result:
+        return await self.run(job)
+
+    def process_budget(self, limits: Limits) -> int:
+        return limits.processes
+
+    async def close(self) -> None:
         """Release the shared user namespace; running executions must have ended."""
         if self._context is not None:
             os.close(self._context.userns_fd)

@@ -10,8 +10,9 @@ from sandpod.api.problems import field_errors, invalid_summary, problem_body, pr
 from sandpod.api.rate_limits import SubmitPrincipal, charge_another_submission
 from sandpod.api.schemas import BatchItem, BatchOut, BatchOutcome, ExecutionOut, SubmitBatch
 from sandpod.domain.errors import SandpodError
+from sandpod.domain.principals import Principal
 from sandpod.observability import SUBMITTED
-from sandpod.services.executions import ExecutionService, Principal, SubmitCommand
+from sandpod.services.executions import ExecutionService, SubmitCommand
 
 router = APIRouter(
     prefix="/executions",

@@ -4,12 +4,12 @@ import hashlib
 import hmac
 import secrets
 import time
-from dataclasses import dataclass
 
 import jwt
 
+from sandpod.domain.tokens import Claims, IssuedToken
 from sandpod.domain.users import Role, User
-from sandpod.services.errors import AuthenticationError
+from sandpod.services.errors import InvalidTokenError, TokenExpiredError
 
 ALGORITHM = "HS256"
 ISSUER = "sandpod"
@@ -17,34 +17,9 @@ REQUIRED_CLAIMS = ("exp", "iat", "sub", "role", "jti", "sv", "iss")
 MIN_SECRET_BYTES = 32  # RFC 7518 3.2: an HS256 key at least as long as the hash
 
 
-class TokenExpiredError(AuthenticationError):
-    def __init__(self) -> None:
-        super().__init__("the access token has expired; sign in again")
+class JwtTokenIssuer:
+    """The TokenIssuer port with PyJWT."""
 
-
-class InvalidTokenError(AuthenticationError):
-    def __init__(self) -> None:
-        super().__init__("the access token is not valid; sign in again")
-
-
-@dataclass(frozen=True)
-class Claims:
-    subject: str
-    role: Role
-    session_version: int
-    token_id: str
-    issued_at: int
-    expires_at: int
-
-
-@dataclass(frozen=True)
-class IssuedToken:
-    token: str
-    expires_in: int
-    claims: Claims
-
-
-class TokenIssuer:
     def __init__(self, secret: str, *, ttl_seconds: int, leeway_seconds: int = 10) -> None:
         if len(secret.encode()) < MIN_SECRET_BYTES:
             raise ValueError(f"the token secret must be at least {MIN_SECRET_BYTES} bytes long")

@@ -4,15 +4,17 @@ import asyncio
 import secrets
 from concurrent.futures import ThreadPoolExecutor
 
-from argon2 import PasswordHasher
+import argon2
 from argon2.exceptions import InvalidHashError, VerificationError
 
 
-class PasswordHashing:
+class Argon2PasswordHasher:
+    """The PasswordHasher port with argon2-cffi."""
+
     def __init__(
         self, *, time_cost: int, memory_kib: int, parallelism: int = 4, workers: int = 4
     ) -> None:
-        self._hasher = PasswordHasher(
+        self._hasher = argon2.PasswordHasher(
             time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism
         )
         # Each hash takes `memory_kib`; a small pool bounds memory under a burst of sign-ins.

@@ -1,0 +1,1 @@
+"""Credentials: argon2id password hashes and HS256 access tokens."""
