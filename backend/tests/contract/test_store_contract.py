@@ -329,9 +329,10 @@ async def test_delete_finished_takes_at_most_the_limit(store: ExecutionStore) ->
 
 
 def with_callback(created_at: datetime | None = None) -> Execution:
+    url = "https://example.com/hook"
+    spec = SPEC.model_copy(update={"callback_url": url})
     item = execution(created_at=created_at)
-    spec = SPEC.model_copy(update={"callback_url": "https://example.com/hook"})
-    return item.model_copy(update={"spec": spec, "webhook": WebhookDelivery(url=spec.callback_url)})
+    return item.model_copy(update={"spec": spec, "webhook": WebhookDelivery(url=url)})
 
 
 async def finish(store: ExecutionStore, item: Execution) -> None:
@@ -347,7 +348,8 @@ async def test_a_webhook_reads_back_as_stored_through_status_changes(
     assert await store.get(item.id) == item
     await finish(store, item)
     stored = await store.get(item.id)
-    assert stored is not None and stored.webhook == item.webhook
+    assert stored is not None
+    assert stored.webhook == item.webhook
     assert stored.spec.callback_url == "https://example.com/hook"
 
 
@@ -362,7 +364,8 @@ async def test_webhook_updates_are_conditional_on_the_tries_made(store: Executio
     failed = claimed.failed("answered 500", now(), policy)
     assert await store.update_webhook(item.id, failed, if_attempts=1)
     stored = await store.get(item.id)
-    assert stored is not None and stored.webhook == failed
+    assert stored is not None
+    assert stored.webhook == failed
     assert not await store.update_webhook("ex_missing", claimed, if_attempts=0)
 
 
@@ -379,13 +382,14 @@ async def test_due_webhooks_are_pending_ones_of_finished_executions_whose_time_c
         await finish(store, item)
     at = now()
     policy = RetryPolicy(5, timedelta(seconds=1), timedelta(seconds=60))
-    for item, update in (
-        (waiting, lambda h: h.claimed(at - timedelta(seconds=5), timedelta(seconds=1))),
-        (later, lambda h: h.claimed(at, timedelta(seconds=60))),
-        (delivered, lambda h: h.claimed(at, timedelta(seconds=1)).succeeded(at)),
+    lease = timedelta(seconds=1)
+    pending = WebhookDelivery(url="https://example.com/hook")
+    for item, changed in (
+        (waiting, pending.claimed(at - timedelta(seconds=5), lease)),  # its lease has ended
+        (later, pending.claimed(at, timedelta(seconds=60))),
+        (delivered, pending.claimed(at, lease).succeeded(at)),
     ):
-        assert item.webhook is not None
-        assert await store.update_webhook(item.id, update(item.webhook), if_attempts=0)
+        assert await store.update_webhook(item.id, changed, if_attempts=0)
     due = await store.list_webhooks_due(at=at, limit=10)
     assert [item.id for item in due] == [fresh.id, waiting.id]
     assert [item.id for item in await store.list_webhooks_due(at=at, limit=1)] == [fresh.id]

@@ -29,7 +29,7 @@ PUBLIC = ipaddress.ip_address("93.184.216.34")
         ("fd00:ec2::254", "metadata"),
         ("224.0.0.1", "multicast"),
         ("ff02::1", "multicast"),
-        ("0.0.0.0", "unspecified"),  # noqa: S104 - an address to refuse, not one to bind
+        ("0.0.0.0", "unspecified"),
         ("100.64.0.1", "not a public address"),
         ("240.0.0.1", "private or unique-local"),  # Python counts 240/4 as private
     ],
