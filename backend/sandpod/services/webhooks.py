@@ -102,6 +102,10 @@ class WebhookDispatcher:
         self._lease = lease
         self._render = render
         self._settle_seconds = settle_seconds
+        # Executions this process is trying now: its event handler and its look for due
+        # deliveries must not race for one try (the store's condition settles it between
+        # processes, and on FerretDB v1 not always: then the receiver sees the id twice).
+        self._in_flight: set[str] = set()
 
     async def handle(self, event: Event) -> None:
         """An execution's end (or cancel) came over the bus: try its delivery once."""
@@ -132,6 +136,15 @@ class WebhookDispatcher:
 
     async def attempt(self, execution: Execution) -> WebhookDelivery | None:
         """Make one try if it is due and this worker claims it; the delivery after it."""
+        if execution.id in self._in_flight:
+            return None
+        self._in_flight.add(execution.id)
+        try:
+            return await self._attempt(execution)
+        finally:
+            self._in_flight.discard(execution.id)
+
+    async def _attempt(self, execution: Execution) -> WebhookDelivery | None:
         hook = execution.webhook
         now = utcnow()
         if hook is None or not execution.status.is_terminal or not hook.is_due(now):
