@@ -70,7 +70,11 @@ async def submit_execution(
     execution, created = await executions.submit(
         principal,
         SubmitCommand(
-            runtime=body.runtime, script=body.script, stdin=body.stdin, limits=body.limits
+            runtime=body.runtime,
+            script=body.script,
+            stdin=body.stdin,
+            limits=body.limits,
+            callback_url=body.callback_url,
         ),
         idempotency_key,
     )
