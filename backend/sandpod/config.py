@@ -248,6 +248,35 @@ class WorkerSettings(SettingsGroup):
     )
 
 
+class WebhookSettings(SettingsGroup):
+    """Callbacks: where sandpod may POST an execution's end, and how it retries."""
+
+    model_config = SettingsConfigDict(env_prefix="SANDPOD_WEBHOOK_")
+    title: ClassVar[str] = "Webhooks"
+
+    allow: list[str] = Field(
+        default_factory=list,
+        description="CIDRs or host names a callback_url may reach although they are not "
+        'public (loopback, private, link-local...), as a JSON list, e.g. ["10.1.0.0/16", '
+        '"hooks.internal"]. Everything else that is not a public address is refused.',
+    )
+    max_attempts: int = Field(
+        8, ge=1, le=100, description="Tries of one delivery before it is dead-lettered."
+    )
+    retry_base_seconds: float = Field(
+        10.0, gt=0, description="Wait before the first retry; each next one waits twice as long."
+    )
+    retry_max_seconds: float = Field(
+        3600.0, gt=0, description="The longest wait between two tries."
+    )
+    timeout_seconds: float = Field(
+        10.0, gt=0, le=300, description="Time one try may take (name lookup and the POST each)."
+    )
+    poll_interval_seconds: float = Field(
+        5.0, gt=0, description="How often the webhook worker looks for deliveries due."
+    )
+
+
 class LocalRunnerSettings(SettingsGroup):
     """The local sandbox runner: bubblewrap, cgroups and rlimits on this machine."""
 
@@ -395,6 +424,7 @@ class Settings(SettingsGroup):
     rate_limits: RateLimitSettings = Field(default_factory=RateLimitSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     workers: WorkerSettings = Field(default_factory=WorkerSettings)
+    webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
     local_runner: LocalRunnerSettings = Field(default_factory=LocalRunnerSettings)
     kubernetes: KubernetesSettings = Field(default_factory=KubernetesSettings)
     mongo: MongoSettings = Field(default_factory=MongoSettings)

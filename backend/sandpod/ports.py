@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Protocol
 
 from sandpod.domain.api_keys import ApiKey
+from sandpod.domain.callback_urls import IPAddress
 from sandpod.domain.errors import ConflictError, UnavailableError
 from sandpod.domain.events import Event, EventType, StatusUpdate
 from sandpod.domain.execution import Execution
@@ -18,6 +19,7 @@ from sandpod.domain.scripts import Script
 from sandpod.domain.status import ExecutionStatus
 from sandpod.domain.tokens import Claims, IssuedToken
 from sandpod.domain.users import LockoutPolicy, User
+from sandpod.domain.webhooks import WebhookDelivery
 
 
 class DuplicateExecutionError(KeyError):
@@ -114,6 +116,17 @@ class ExecutionStore(Protocol):
 
     async def count(self, status: ExecutionStatus) -> int:
         """How many executions have this status (for the queue-depth gauge)."""
+        ...
+
+    async def update_webhook(
+        self, execution_id: str, webhook: WebhookDelivery, *, if_attempts: int
+    ) -> bool:
+        """Store `webhook` as the execution's delivery if its stored one has made `if_attempts`
+        tries; False when it has not (another worker moved it on) or the execution is gone."""
+        ...
+
+    async def list_webhooks_due(self, *, at: datetime, limit: int) -> Sequence[Execution]:
+        """Finished executions whose delivery is pending and due at `at`, oldest first."""
         ...
 
     async def ping(self) -> None: ...
@@ -271,7 +284,35 @@ class UserStore(Protocol):
         """Record a use of the key."""
         ...
 
+    async def ensure_webhook_secret(self, owner: str, candidate: str) -> str:
+        """The owner's webhook secret; `candidate` becomes it when there is none yet (the first
+        caller's wins when several race)."""
+        ...
+
+    async def set_webhook_secret(self, owner: str, secret: str) -> None:
+        """Replace the owner's webhook secret (rotation)."""
+        ...
+
     async def ping(self) -> None: ...
+
+
+class AddressResolver(Protocol):
+    async def resolve(self, host: str, port: int) -> Sequence[IPAddress]:
+        """Every address `host` resolves to now; empty when it resolves to none."""
+        ...
+
+
+class DeliveryFailedError(Exception):
+    """A webhook try failed: no connection, a timeout, or an answer other than 2xx."""
+
+
+class WebhookSender(Protocol):
+    async def post(
+        self, url: str, address: IPAddress, body: bytes, headers: dict[str, str]
+    ) -> None:
+        """POST `body` to `url`, connecting to `address` (the one checked) and following no
+        redirect; DeliveryFailedError unless the answer is 2xx."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from sandpod.api.routers import (
     metrics,
     runtimes,
     scripts,
+    webhooks,
 )
 from sandpod.api.state import ApiState
 from sandpod.api.timing import RequestTiming
@@ -82,7 +83,7 @@ def create_app(
         app.add_middleware(BodySizeLimit, max_bytes=max_request_bytes)
     app.add_middleware(RateLimitHeaders)
     v1 = APIRouter(prefix=API_PREFIX)
-    for module in (auth, api_keys, batch, executions, files, scripts, runtimes, health):
+    for module in (auth, api_keys, batch, executions, files, scripts, runtimes, webhooks, health):
         v1.include_router(module.router)
     app.include_router(v1)
     app.include_router(metrics.router)

@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from sandpod.domain.api_keys import ApiKey, Scope
+from sandpod.domain.callback_urls import MAX_URL_CHARS
 from sandpod.domain.execution import Execution
 from sandpod.domain.files import OutputFile, SourceFile
 from sandpod.domain.limits import LimitPolicy, Limits, LimitsRequest
@@ -13,6 +14,7 @@ from sandpod.domain.result import Result
 from sandpod.domain.runtimes import CompileLimits, Runtime
 from sandpod.domain.status import ExecutionStatus
 from sandpod.domain.users import USERNAME_PATTERN, Role, User
+from sandpod.domain.webhooks import WebhookDelivery
 
 
 class SubmitExecution(BaseModel):
@@ -65,6 +67,17 @@ class SubmitExecution(BaseModel):
     limits: LimitsRequest | None = Field(
         default=None, description="Ask for less than the defaults, or up to the maxima."
     )
+    callback_url: Annotated[
+        str | None,
+        Field(
+            min_length=1,
+            max_length=MAX_URL_CHARS,
+            description="An http(s) URL to POST the execution to, signed, when it ends (see "
+            "the webhooks page). Refused (422) when its host is not a public address, unless "
+            "the operator allows it.",
+            examples=["https://example.com/hooks/sandpod"],
+        ),
+    ] = None
 
 
 class BatchItem(SubmitExecution):
@@ -112,6 +125,9 @@ class ExecutionOut(BaseModel):
     result: Result | None
     script: str = Field(description="The source code that ran (to open or run it again).")
     stdin: str = Field(description="The text given on standard input.")
+    webhook: WebhookDelivery | None = Field(
+        None, description="The callback's delivery, when the submission named a callback_url."
+    )
 
     @classmethod
     def of(cls, execution: Execution) -> "ExecutionOut":
@@ -126,6 +142,7 @@ class ExecutionOut(BaseModel):
             started_at=execution.started_at,
             finished_at=execution.finished_at,
             result=execution.result,
+            webhook=execution.webhook,
         )
 
 
@@ -311,4 +328,10 @@ class ApiKeyOut(BaseModel):
 class CreatedApiKey(ApiKeyOut):
     key: str = Field(
         description="The whole key: send it as `Authorization: Bearer <key>`. Shown only now."
+    )
+
+
+class WebhookSecret(BaseModel):
+    secret: str = Field(
+        description="Keys the HMAC-SHA256 in `Sandpod-Signature` of your webhook requests."
     )

@@ -11,6 +11,7 @@ from sandpod.services.accounts import AccountService
 from sandpod.services.api_keys import ApiKeyService
 from sandpod.services.executions import ExecutionService
 from sandpod.services.scripts import ScriptService
+from sandpod.services.webhooks import WebhookSecrets
 
 
 @dataclass
@@ -30,6 +31,8 @@ class ApiState:
     max_batch_items: int
     # None exactly when `accounts` is None.
     api_keys: ApiKeyService | None = None
+    # None when this process keeps no user store (then there are no webhook secrets to show).
+    webhook_secrets: WebhookSecrets | None = None
     # name -> coroutine that raises when that dependency is not ready
     readiness: dict[str, Callable[[], Awaitable[None]]] = field(default_factory=dict)
     # run once when the app starts (seeding the admin)

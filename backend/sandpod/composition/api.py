@@ -20,6 +20,7 @@ from sandpod.services.accounts import AccountService
 from sandpod.services.api_keys import ApiKeyService
 from sandpod.services.executions import ExecutionService
 from sandpod.services.scripts import ScriptService
+from sandpod.services.webhooks import WebhookSecrets
 
 ReadinessChecks = dict[str, Callable[[], Awaitable[None]]]
 
@@ -43,6 +44,7 @@ def api_state(
         api_keys = ApiKeyService(users, max_active_per_user=settings.auth.max_api_keys_per_user)
     return ApiState(
         api_keys=api_keys,
+        webhook_secrets=None if users is None else WebhookSecrets(users),
         executions=executions,
         runtimes=runtimes,
         files=files,

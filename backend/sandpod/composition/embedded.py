@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from fastapi import FastAPI
 
+from sandpod.adapters.http.webhooks import HttpxWebhookSender
 from sandpod.adapters.memory.event_bus import InMemoryEventBus
 from sandpod.adapters.memory.idempotency import InMemoryIdempotencyKeys
 from sandpod.adapters.memory.live_updates import InMemoryLiveUpdates
@@ -27,6 +28,8 @@ from sandpod.composition.services import (
     retention_sweep,
     runner_service,
     script_service,
+    webhook_dispatcher,
+    webhook_sender,
 )
 from sandpod.config import Settings
 from sandpod.domain.runtimes import CATALOGUE, RuntimeRegistry
@@ -37,9 +40,11 @@ from sandpod.services.isolation import IsolationGuard
 from sandpod.services.results import ResultProcessor
 from sandpod.services.retention import RetentionSweep
 from sandpod.services.runner import RunnerService
+from sandpod.services.webhooks import WebhookDispatcher
 from sandpod.workers.results import run_results
 from sandpod.workers.retention import run_retention
 from sandpod.workers.runner import run_runner
+from sandpod.workers.webhooks import run_webhooks
 
 
 @dataclass
@@ -51,6 +56,8 @@ class Embedded:
     runner: RunnerService
     results: ResultProcessor
     retention: RetentionSweep
+    webhooks: WebhookDispatcher
+    webhook_sender: HttpxWebhookSender
     guard: IsolationGuard | None = None
 
     @property
@@ -90,6 +97,14 @@ class Embedded:
                     ),
                     name="retention",
                 ),
+                asyncio.create_task(
+                    run_webhooks(
+                        self.bus,
+                        self.webhooks,
+                        poll_interval_seconds=self.settings.webhooks.poll_interval_seconds,
+                    ),
+                    name="webhooks",
+                ),
             ]
             if self.guard is not None:
                 tasks.append(asyncio.create_task(self.guard.run(), name="isolation-canary"))
@@ -99,6 +114,7 @@ class Embedded:
                 for task in tasks:
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
+                await self.webhook_sender.aclose()
 
     @contextlib.asynccontextmanager
     async def api_only(self) -> AsyncIterator[ApiState]:
@@ -134,6 +150,7 @@ def build_embedded(settings: Settings, sandbox: Sandbox | None = None) -> Embedd
     if guard is not None:
         readiness["isolation"] = guard.ready
     idempotency = InMemoryIdempotencyKeys()
+    sender = webhook_sender(settings)
     state = api_state(
         settings,
         executions=execution_service(
@@ -160,6 +177,8 @@ def build_embedded(settings: Settings, sandbox: Sandbox | None = None) -> Embedd
         runner=runner_service(store=store, bus=bus, sandbox=runner, files=files),
         results=result_processor(settings, store=store, live=live, bus=bus, republish=False),
         retention=retention_sweep(settings, store=store, idempotency=idempotency),
+        webhooks=webhook_dispatcher(settings, store=store, users=users, sender=sender),
+        webhook_sender=sender,
         guard=guard,
     )
 

@@ -1,9 +1,17 @@
 """The use cases every role builds the same way from settings and its ports."""
 
+from datetime import timedelta
+
+from sandpod.adapters.http.resolver import SystemResolver
+from sandpod.adapters.http.webhooks import HttpxWebhookSender
+from sandpod.api.schemas import ExecutionOut
 from sandpod.config import Mode, RunnerKind, Settings
+from sandpod.domain.callback_urls import CallbackPolicy
+from sandpod.domain.execution import Execution
 from sandpod.domain.limits import KUBERNETES_INPUT_MAX_BYTES
 from sandpod.domain.runtimes import RuntimeRegistry
 from sandpod.domain.submission import SubmissionCaps
+from sandpod.domain.webhooks import RetryPolicy
 from sandpod.observability import count_finished
 from sandpod.ports import (
     EventBus,
@@ -13,12 +21,14 @@ from sandpod.ports import (
     OutputFileStore,
     Sandbox,
     ScriptStore,
+    UserStore,
 )
 from sandpod.services.executions import ExecutionService, InputCaps
 from sandpod.services.results import ResultProcessor
 from sandpod.services.retention import RetentionSweep
 from sandpod.services.runner import RunnerService
 from sandpod.services.scripts import ScriptService
+from sandpod.services.webhooks import CallbackGuard, WebhookDispatcher, WebhookSecrets
 
 
 def execution_service(
@@ -38,6 +48,15 @@ def execution_service(
         runtimes=runtimes,
         limits=settings.executions.limit_policy,
         caps=input_caps(settings),
+        callbacks=callback_guard(settings),
+    )
+
+
+def callback_guard(settings: Settings) -> CallbackGuard:
+    """The SSRF rule with the operator's allow-list, over the system's resolver."""
+    return CallbackGuard(
+        CallbackPolicy(settings.webhooks.allow),
+        SystemResolver(timeout_seconds=settings.webhooks.timeout_seconds),
     )
 
 
@@ -103,3 +122,33 @@ def retention_sweep(
     return RetentionSweep(
         store=store, idempotency=idempotency, retention_seconds=settings.workers.retention_seconds
     )
+
+
+def webhook_body(execution: Execution) -> bytes:
+    """A callback's body: the execution as `GET /api/v1/executions/{id}` returns it."""
+    return ExecutionOut.of(execution).model_dump_json().encode()
+
+
+def webhook_dispatcher(
+    settings: Settings, *, store: ExecutionStore, users: UserStore, sender: HttpxWebhookSender
+) -> WebhookDispatcher:
+    config = settings.webhooks
+    return WebhookDispatcher(
+        store=store,
+        secrets=WebhookSecrets(users),
+        guard=callback_guard(settings),
+        sender=sender,
+        retry=RetryPolicy(
+            max_attempts=config.max_attempts,
+            base_delay=timedelta(seconds=config.retry_base_seconds),
+            max_delay=timedelta(seconds=config.retry_max_seconds),
+        ),
+        # A try takes at most a lookup and a POST, each bounded by the timeout; past twice that
+        # and a margin, its worker is taken for dead and the try is made again.
+        lease=timedelta(seconds=2 * config.timeout_seconds + 5),
+        render=webhook_body,
+    )
+
+
+def webhook_sender(settings: Settings) -> HttpxWebhookSender:
+    return HttpxWebhookSender(timeout_seconds=settings.webhooks.timeout_seconds)

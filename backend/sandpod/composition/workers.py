@@ -6,6 +6,7 @@ from sandpod.composition.errors import StartupError
 from sandpod.composition.pod_monitor import build_pod_monitor
 from sandpod.composition.results import build_results
 from sandpod.composition.runner import build_runner
+from sandpod.composition.webhooks import build_webhooks
 from sandpod.composition.worker import Work, Worker
 from sandpod.config import Mode, Settings
 
@@ -17,6 +18,7 @@ WORKERS: dict[str, WorkerBuilder] = {
     "runner": build_runner,
     "results": build_results,
     "pod-monitor": build_pod_monitor,
+    "webhooks": build_webhooks,
 }
 
 

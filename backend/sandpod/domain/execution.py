@@ -11,6 +11,7 @@ from sandpod.domain.files import SourceFile
 from sandpod.domain.limits import Limits
 from sandpod.domain.result import Result
 from sandpod.domain.status import ExecutionStatus, check_transition
+from sandpod.domain.webhooks import WebhookDelivery
 
 
 def utcnow() -> datetime:
@@ -48,10 +49,13 @@ class ExecutionSpec(BaseModel):
     entrypoint: str | None = None  # which of `files` runs (None: the runtime's file_name)
     args: tuple[str, ...] = ()
     compiler_options: tuple[str, ...] = ()
+    callback_url: str | None = None
 
     def fingerprint(self) -> str:
         """Stable hash of the request, to tell idempotent retries from key reuse."""
-        body = json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()
+        # Unset fields are left out, so a request without a callback hashes as before it existed.
+        unset = {"callback_url"} if self.callback_url is None else None
+        body = json.dumps(self.model_dump(mode="json", exclude=unset), sort_keys=True).encode()
         return hashlib.sha256(body).hexdigest()
 
 
@@ -67,6 +71,7 @@ class Execution(BaseModel):
     finished_at: datetime | None = None
     result: Result | None = None
     idempotency_key: str | None = None
+    webhook: WebhookDelivery | None = None  # set when the spec names a callback_url
     version: int = 0  # bumped on every status change; guards conditional updates
 
     def transitioned(

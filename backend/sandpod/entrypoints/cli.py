@@ -119,7 +119,7 @@ def _serve(states: Any, settings: Any) -> None:
 @main.command()
 @click.argument("name")
 def worker(name: str) -> None:
-    """Run the worker NAME (runner, results or pod-monitor) in distributed mode."""
+    """Run the worker NAME (runner, results, pod-monitor or webhooks) in distributed mode."""
     from sandpod.composition.errors import StartupError, WorkerStoppedError
     from sandpod.entrypoints.worker_main import run_worker
 

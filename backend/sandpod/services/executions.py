@@ -6,6 +6,7 @@ from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from sandpod.domain.callback_urls import CallbackRefusedError
 from sandpod.domain.events import CancelRequested, ExecutionRequested, StatusUpdate
 from sandpod.domain.execution import Execution, ExecutionSpec, id_made_at, utcnow
 from sandpod.domain.files import SourceFile
@@ -14,6 +15,7 @@ from sandpod.domain.principals import Principal
 from sandpod.domain.runtimes import RuntimeRegistry
 from sandpod.domain.status import ExecutionStatus
 from sandpod.domain.submission import SubmissionCaps, check_program
+from sandpod.domain.webhooks import WebhookDelivery
 from sandpod.ports import (
     EventBus,
     ExecutionStore,
@@ -30,6 +32,7 @@ from sandpod.services.errors import (
     InputTooLargeError,
     NotFinishedError,
 )
+from sandpod.services.webhooks import CallbackGuard
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +51,7 @@ class SubmitCommand:
     entrypoint: str | None = None
     args: list[str] = field(default_factory=list)
     compiler_options: list[str] = field(default_factory=list)
+    callback_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -77,9 +81,11 @@ class ExecutionService:
         runtimes: RuntimeRegistry,
         limits: LimitPolicy,
         caps: InputCaps,
+        callbacks: CallbackGuard | None = None,
         poll_seconds: float = 5.0,
     ) -> None:
         self._poll_seconds = poll_seconds
+        self._callbacks = callbacks
         self._store = store
         self._bus = bus
         self._live = live
@@ -121,14 +127,27 @@ class ExecutionService:
             entrypoint=program.entrypoint,
             args=program.args,
             compiler_options=program.compiler_options,
+            callback_url=command.callback_url,
         )
+
+    async def check_callback(self, url: str | None) -> None:
+        """CallbackRefusedError (a 422 naming callback_url) when sandpod may not call `url`."""
+        if url is None:
+            return
+        if self._callbacks is None:
+            raise CallbackRefusedError("is not accepted here: this server sends no webhooks")
+        await self._callbacks.check(url)
 
     async def submit(
         self, principal: Principal, command: SubmitCommand, idempotency_key: str | None = None
     ) -> tuple[Execution, bool]:
         """Accept an execution. Returns it and whether it is new (False for a replayed key)."""
         spec = self.validate(command)
-        execution = Execution(owner=principal.id, spec=spec, idempotency_key=idempotency_key)
+        await self.check_callback(spec.callback_url)
+        webhook = None if spec.callback_url is None else WebhookDelivery(url=spec.callback_url)
+        execution = Execution(
+            owner=principal.id, spec=spec, idempotency_key=idempotency_key, webhook=webhook
+        )
         if idempotency_key is not None:
             bound = await self._claim_key(principal, idempotency_key, spec, execution)
             if bound is not None:
@@ -201,6 +220,7 @@ class ExecutionService:
             script=spec.script,
             stdin=spec.stdin,
             limits=LimitsRequest(**spec.limits.model_dump()),
+            callback_url=spec.callback_url,
         )
         execution, _ = await self.submit(principal, command)
         return execution

@@ -10,6 +10,7 @@ from sandpod.domain.execution import Execution, ExecutionSpec, utcnow
 from sandpod.domain.limits import DEFAULT_POLICY
 from sandpod.domain.result import EndReason, Result
 from sandpod.domain.status import TERMINAL_STATUSES, ExecutionStatus
+from sandpod.domain.webhooks import RetryPolicy, WebhookDelivery, WebhookState
 from sandpod.ports import ExecutionStore
 
 SPEC = ExecutionSpec(runtime="python:3.12", script="print('hi')", limits=DEFAULT_POLICY.defaults)
@@ -325,3 +326,81 @@ async def test_delete_finished_takes_at_most_the_limit(store: ExecutionStore) ->
     assert len(first) == 3
     assert len(second) == 2
     assert {item.id for item in [*first, *second]} == {item.id for item in items}
+
+
+def with_callback(created_at: datetime | None = None) -> Execution:
+    url = "https://example.com/hook"
+    spec = SPEC.model_copy(update={"callback_url": url})
+    item = execution(created_at=created_at)
+    return item.model_copy(update={"spec": spec, "webhook": WebhookDelivery(url=url)})
+
+
+async def finish(store: ExecutionStore, item: Execution) -> None:
+    at = now()
+    assert await store.transition(item.id, ExecutionStatus.RUNNING, at=at)
+    assert await store.transition(item.id, ExecutionStatus.COMPLETED, at=at, result=RESULT)
+
+
+async def test_a_webhook_reads_back_as_stored_through_status_changes(
+    store: ExecutionStore,
+) -> None:
+    [item] = await added(store, with_callback())
+    assert await store.get(item.id) == item
+    await finish(store, item)
+    stored = await store.get(item.id)
+    assert stored is not None
+    assert stored.webhook == item.webhook
+    assert stored.spec.callback_url == "https://example.com/hook"
+
+
+async def test_webhook_updates_are_conditional_on_the_tries_made(store: ExecutionStore) -> None:
+    item, _ = await added(store, with_callback(), execution())
+    hook = item.webhook
+    assert hook is not None
+    claimed = hook.claimed(now(), timedelta(seconds=30))
+    assert await store.update_webhook(item.id, claimed, if_attempts=0)
+    assert not await store.update_webhook(item.id, claimed, if_attempts=0)  # taken: moved on
+    policy = RetryPolicy(3, timedelta(seconds=1), timedelta(seconds=10))
+    failed = claimed.failed("answered 500", now(), policy)
+    assert await store.update_webhook(item.id, failed, if_attempts=1)
+    stored = await store.get(item.id)
+    assert stored is not None
+    assert stored.webhook == failed
+    assert not await store.update_webhook("ex_missing", claimed, if_attempts=0)
+
+
+async def test_due_webhooks_are_pending_ones_of_finished_executions_whose_time_came(
+    store: ExecutionStore,
+) -> None:
+    base = now() - timedelta(minutes=10)
+    fresh, waiting, later, delivered, unfinished = await added(
+        store, *(with_callback(base + timedelta(seconds=index)) for index in range(5))
+    )
+    plain = execution()
+    await store.add(plain)
+    for item in (fresh, waiting, later, delivered, plain):
+        await finish(store, item)
+    at = now()
+    policy = RetryPolicy(5, timedelta(seconds=1), timedelta(seconds=60))
+    lease = timedelta(seconds=1)
+    pending = WebhookDelivery(url="https://example.com/hook")
+    for item, changed in (
+        (waiting, pending.claimed(at - timedelta(seconds=5), lease)),  # its lease has ended
+        (later, pending.claimed(at, timedelta(seconds=60))),
+        (delivered, pending.claimed(at, lease).succeeded(at)),
+    ):
+        assert await store.update_webhook(item.id, changed, if_attempts=0)
+    due = await store.list_webhooks_due(at=at, limit=10)
+    assert [item.id for item in due] == [fresh.id, waiting.id]
+    assert [item.id for item in await store.list_webhooks_due(at=at, limit=1)] == [fresh.id]
+    dead = waiting.webhook
+    assert dead is not None
+    dead = dead.claimed(at, timedelta(seconds=1)).model_copy(update={"attempts": 5})
+    assert dead.failed("gone", at, policy).state is WebhookState.DEAD_LETTERED
+    assert await store.update_webhook(waiting.id, dead.failed("gone", at, policy), if_attempts=1)
+    later_on = at + timedelta(minutes=5)
+    assert [item.id for item in await store.list_webhooks_due(at=later_on, limit=10)] == [
+        fresh.id,
+        later.id,
+    ]
+    assert unfinished.id not in {item.id for item in due}

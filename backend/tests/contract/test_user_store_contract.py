@@ -12,6 +12,7 @@ from sandpod.adapters.mongo.users import (
     API_KEYS_COLLECTION,
     CLAIMS_COLLECTION,
     USERS_COLLECTION,
+    WEBHOOK_SECRETS_COLLECTION,
     connect_users,
 )
 from sandpod.domain.api_keys import ApiKey, Scope
@@ -34,7 +35,12 @@ async def mongo_users(
         yield store
     finally:
         await store.close()
-        for name in (USERS_COLLECTION, CLAIMS_COLLECTION, API_KEYS_COLLECTION):
+        for name in (
+            USERS_COLLECTION,
+            CLAIMS_COLLECTION,
+            API_KEYS_COLLECTION,
+            WEBHOOK_SECRETS_COLLECTION,
+        ):
             mongo_database.drop_collection(name)
 
 
@@ -208,3 +214,20 @@ async def test_touching_a_key_records_its_latest_use(users: UserStore) -> None:
     assert stored.last_used_at == used
     await users.touch_api_key("missing", at=used)  # no error, nothing stored
     assert await users.get_api_key("missing") is None
+
+
+async def test_the_first_webhook_secret_stays_until_it_is_replaced(users: UserStore) -> None:
+    assert await users.ensure_webhook_secret("usr_a", "first") == "first"
+    assert await users.ensure_webhook_secret("usr_a", "second") == "first"
+    assert await users.ensure_webhook_secret("usr_b", "other") == "other"  # one per owner
+    await users.set_webhook_secret("usr_a", "rotated")
+    assert await users.ensure_webhook_secret("usr_a", "third") == "rotated"
+    await users.set_webhook_secret("usr_new", "set first")  # a rotation before any read
+    assert await users.ensure_webhook_secret("usr_new", "unused") == "set first"
+
+
+async def test_concurrent_first_webhook_secrets_agree_on_one(users: UserStore) -> None:
+    candidates = [f"secret-{index}" for index in range(8)]
+    got = await asyncio.gather(*(users.ensure_webhook_secret("usr_c", c) for c in candidates))
+    assert len(set(got)) == 1
+    assert got[0] in candidates

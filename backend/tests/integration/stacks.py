@@ -2,8 +2,9 @@
 
 - embedded: `build_embedded` with the real local sandbox runner (bubblewrap), one process;
 - distributed: the app exactly as `sandpod api` builds it (MongoDB, Redis, Kafka + Schema
-  Registry, each test with names of its own), and the runner and result-processor workers of
-  distributed mode beside it in this process, running scripts in the real local sandbox.
+  Registry, each test with names of its own), and the runner, result-processor and webhook
+  workers of distributed mode beside it in this process, running scripts in the real local
+  sandbox.
 
 `Stack.headers` holds request headers for anonymous, alice (the owner of what a test makes), bob
 (another user) and the seeded admin.
@@ -22,6 +23,7 @@ from sandpod.composition.api import app_from_settings
 from sandpod.composition.embedded import embedded_app
 from sandpod.composition.results import build_results
 from sandpod.composition.runner import build_runner
+from sandpod.composition.webhooks import build_webhooks
 from sandpod.config import GROUPS, Settings
 from sandpod.ports import Sandbox
 from tests import isolation
@@ -96,8 +98,9 @@ def base_settings(mode: str, **groups: dict[str, Any]) -> Settings:
 async def distributed_workers(
     config: Settings, sandbox: Sandbox, *, with_runner: bool = True
 ) -> AsyncIterator[None]:
-    """The runner (over `sandbox`) and the result processor, as `sandpod worker` builds them."""
-    workers = [await build_results(config)]
+    """The runner (over `sandbox`), the result processor and the webhook worker, as `sandpod
+    worker` builds them."""
+    workers = [await build_results(config), await build_webhooks(config)]
     if with_runner:
         workers.append(await build_runner(config, sandbox))
     stop = asyncio.Event()

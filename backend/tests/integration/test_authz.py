@@ -158,6 +158,8 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, tuple[int, ...]]] = [
     ("POST", "/auth/keys", {"name": "k"}, (401, 201, 201, 201, 403, 403)),
     ("GET", "/auth/keys", None, (401, 200, 200, 200, 403, 403)),
     ("DELETE", "/auth/keys/{key}", None, (401, 200, 404, 200, 403, 403)),
+    ("GET", "/webhooks/secret", None, (401, 200, 200, 200, 403, 403)),
+    ("POST", "/webhooks/secret/rotate", None, (401, 200, 200, 200, 403, 403)),
     ("GET", "/auth/me", None, (401, 200, 200, 200, 200, 200)),
     ("POST", "/auth/logout", None, (401, 204, 204, 204, 403, 403)),
     ("GET", "/runtimes", None, (200, 200, 200, 200, 200, 200)),
@@ -165,7 +167,15 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, tuple[int, ...]]] = [
     ("GET", "/health/ready", None, (200, 200, 200, 200, 200, 200)),
     ("GET", "/openapi.json", None, (200, 200, 200, 200, 200, 200)),
 ]
-LIMITED = ("/executions", "/scripts", "/auth/me", "/auth/logout", "/auth/settings", "/runtimes")
+LIMITED = (
+    "/executions",
+    "/scripts",
+    "/auth/me",
+    "/auth/logout",
+    "/auth/settings",
+    "/runtimes",
+    "/webhooks",
+)
 
 
 @pytest.mark.parametrize(
@@ -589,3 +599,17 @@ async def test_without_auth_everyone_is_the_local_admin_and_accounts_are_off() -
         assert saved.status_code == 201
         listed = (await http.get(SCRIPTS)).json()["items"]
         assert [item["id"] for item in listed] == [saved.json()["id"]]
+
+
+async def test_each_user_has_a_webhook_secret_of_their_own(world: World) -> None:
+    async def secret(who: str, path: str = "/webhooks/secret", method: str = "GET") -> str:
+        response = await world.http.request(method, API + path, headers=world.headers[who])
+        assert response.status_code == 200, response.text
+        value: str = response.json()["secret"]
+        return value
+
+    mine, theirs, admins = await secret("owner"), await secret("other"), await secret("admin")
+    assert len({mine, theirs, admins}) == 3
+    rotated = await secret("admin", "/webhooks/secret/rotate", "POST")
+    assert rotated != admins
+    assert (await secret("owner"), await secret("other")) == (mine, theirs)

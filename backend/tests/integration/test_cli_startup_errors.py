@@ -77,7 +77,9 @@ def test_pod_monitor_needs_neither_database_nor_redis() -> None:
 
 def test_unknown_worker_names_the_known_ones() -> None:
     result = run_cli("worker", "mailer")
-    assert_one_line_error(result, "unknown worker 'mailer' (known: runner, results, pod-monitor)")
+    assert_one_line_error(
+        result, "unknown worker 'mailer' (known: runner, results, pod-monitor, webhooks)"
+    )
 
 
 @pytest.mark.parametrize("module", ["sandpod", "sandpod.entrypoints.cli"])

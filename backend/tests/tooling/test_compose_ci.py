@@ -11,7 +11,7 @@ import yaml
 
 from tests.tooling.pipeline import COMPOSE_FILE, make_ci_compose
 
-BACKEND_SERVICES = ("backend", "runner", "pod-monitor", "result-processor")
+BACKEND_SERVICES = ("backend", "runner", "pod-monitor", "result-processor", "webhooks")
 CI_MONGO = "sandpod-test"  # compose_ci.sh's default CI_MONGO_USER and CI_MONGO_PASSWORD
 
 

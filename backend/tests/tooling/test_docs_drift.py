@@ -237,3 +237,15 @@ def test_vendored_mermaid_is_the_npm_file_its_source_names() -> None:
         "(a hook that strips whitespace must exclude docs/assets/vendor/)"
     )
     assert "mermaid.min.js" in (ROOT / "mkdocs.yml").read_text()
+
+
+# ---------------------------------------------------------------- copied code
+
+
+def test_the_webhooks_page_shows_the_signature_module_as_it_is() -> None:
+    """Receivers copy the verification code from the page: it must be the code sandpod runs."""
+    module = ROOT / "backend" / "sandpod" / "domain" / "webhook_signatures.py"
+    page = (DOCS / "webhooks.md").read_text()
+    assert f"```python\n{module.read_text()}```" in page, (
+        "docs/webhooks.md must show backend/sandpod/domain/webhook_signatures.py verbatim"
+    )

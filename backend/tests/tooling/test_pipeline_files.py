@@ -348,11 +348,11 @@ def test_the_stack_has_every_service_with_health_gates() -> None:
     services = compose["services"]
     assert set(services) == {
         "mongo", "redis", "zookeeper", "kafka", "schema-registry", "cert-generator",
-        "backend", "runner", "pod-monitor", "result-processor",
+        "backend", "runner", "pod-monitor", "result-processor", "webhooks",
     }  # fmt: skip
     for name in ("mongo", "redis", "zookeeper", "kafka", "schema-registry", "backend"):
         assert services[name]["healthcheck"]["test"], name
-    for name in ("backend", "runner", "pod-monitor", "result-processor"):
+    for name in ("backend", "runner", "pod-monitor", "result-processor", "webhooks"):
         depends = services[name]["depends_on"]
         assert depends["cert-generator"]["condition"] == "service_completed_successfully"
         for dependency in ("mongo", "redis", "kafka", "schema-registry"):
@@ -366,6 +366,7 @@ def test_the_stack_has_every_service_with_health_gates() -> None:
     assert commands["runner"] == ["sandpod", "worker", "runner"]
     assert commands["pod-monitor"] == ["sandpod", "worker", "pod-monitor"]
     assert commands["result-processor"] == ["sandpod", "worker", "results"]
+    assert commands["webhooks"] == ["sandpod", "worker", "webhooks"]
 
 
 def test_every_credential_comes_from_the_environment_with_a_default() -> None:

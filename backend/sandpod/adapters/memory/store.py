@@ -7,6 +7,7 @@ from datetime import datetime
 from sandpod.domain.execution import Execution
 from sandpod.domain.result import Result
 from sandpod.domain.status import ExecutionStatus, can_transition
+from sandpod.domain.webhooks import WebhookDelivery
 from sandpod.ports import DuplicateExecutionError, Page
 
 
@@ -119,6 +120,26 @@ class InMemoryExecutionStore:
 
     async def count(self, status: ExecutionStatus) -> int:
         return sum(1 for item in self._items.values() if item.status is status)
+
+    async def update_webhook(
+        self, execution_id: str, webhook: WebhookDelivery, *, if_attempts: int
+    ) -> bool:
+        async with self._lock:
+            current = self._items.get(execution_id)
+            if current is None or current.webhook is None:
+                return False
+            if current.webhook.attempts != if_attempts:
+                return False
+            self._items[execution_id] = current.model_copy(update={"webhook": webhook})
+            return True
+
+    async def list_webhooks_due(self, *, at: datetime, limit: int) -> Sequence[Execution]:
+        due = [
+            item
+            for item in self._items.values()
+            if item.status.is_terminal and item.webhook is not None and item.webhook.is_due(at)
+        ]
+        return sorted(due, key=lambda item: item.id)[:limit]
 
     async def ping(self) -> None:
         return None

@@ -15,6 +15,7 @@ class InMemoryUserStore:
         self._ids_by_name: dict[str, str] = {}
         self._lock = asyncio.Lock()
         self._keys: dict[str, ApiKey] = {}
+        self._webhook_secrets: dict[str, str] = {}
 
     async def add(self, user: User) -> None:
         async with self._lock:
@@ -87,3 +88,9 @@ class InMemoryUserStore:
 
     async def ping(self) -> None:
         return None
+
+    async def ensure_webhook_secret(self, owner: str, candidate: str) -> str:
+        return self._webhook_secrets.setdefault(owner, candidate)
+
+    async def set_webhook_secret(self, owner: str, secret: str) -> None:
+        self._webhook_secrets[owner] = secret

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sandpod.domain.execution import Execution
+from sandpod.domain.webhooks import WebhookDelivery
 
 Document = dict[str, Any]
 
@@ -19,6 +20,15 @@ def to_document(execution: Execution) -> Document:
     document["_id"] = execution.id
     for name in _TIMES:
         document[name] = getattr(execution, name)
+    if execution.webhook is not None:
+        document["webhook"] = webhook_document(execution.webhook)
+    return document
+
+
+def webhook_document(webhook: WebhookDelivery) -> Document:
+    """A delivery as a sub-document; its due time a BSON date, so the server can compare it."""
+    document = webhook.model_dump(mode="json")
+    document["next_attempt_at"] = webhook.next_attempt_at
     return document
 
 

@@ -13,12 +13,14 @@ from sandpod.adapters.mongo.documents import (
     from_document,
     status_changes,
     to_document,
+    webhook_document,
 )
 from sandpod.adapters.mongo.errors import unavailable_when_down
 from sandpod.adapters.mongo.output_files import OUTPUT_FILES_COLLECTION, MongoOutputFiles
 from sandpod.domain.execution import Execution
 from sandpod.domain.result import Result
 from sandpod.domain.status import TERMINAL_STATUSES, ExecutionStatus, allowed_sources
+from sandpod.domain.webhooks import WebhookDelivery, WebhookState
 from sandpod.ports import DuplicateExecutionError, Page
 
 EXECUTIONS_COLLECTION = "executions"
@@ -66,6 +68,11 @@ class MongoExecutionStore:
             await self._changes.ensure_indexes()
             # The retention sweep (finished long enough ago).
             await self._executions.create_index([("finished_at", ASCENDING)], name="finished")
+            # The webhook worker's look for deliveries due.
+            await self._executions.create_index(
+                [("webhook.state", ASCENDING), ("webhook.next_attempt_at", ASCENDING)],
+                name="webhooks_due",
+            )
             await self.output_files.ensure_indexes()
 
     async def add(self, execution: Execution) -> None:
@@ -181,6 +188,28 @@ class MongoExecutionStore:
     async def count(self, status: ExecutionStatus) -> int:
         with unavailable_when_down(self._client):
             return await self._executions.count_documents({"status": status.value})
+
+    async def update_webhook(
+        self, execution_id: str, webhook: WebhookDelivery, *, if_attempts: int
+    ) -> bool:
+        # Not claimed like status changes: on FerretDB v1 two workers may both win one try,
+        # which sends it twice with one Sandpod-Delivery id, as at-least-once allows anyway.
+        with unavailable_when_down(self._client):
+            updated = await self._executions.update_one(
+                {"_id": execution_id, "webhook.attempts": if_attempts},
+                {"$set": {"webhook": webhook_document(webhook)}},
+            )
+        return bool(updated.modified_count)
+
+    async def list_webhooks_due(self, *, at: datetime, limit: int) -> Sequence[Execution]:
+        query = {
+            "status": {"$in": _FINISHED},
+            "webhook.state": WebhookState.PENDING.value,
+            "$or": [{"webhook.next_attempt_at": None}, {"webhook.next_attempt_at": {"$lte": at}}],
+        }
+        cursor = self._executions.find(query).sort("_id", ASCENDING).limit(limit)
+        with unavailable_when_down(self._client):
+            return [from_document(document) async for document in cursor]
 
     async def ping(self) -> None:
         with unavailable_when_down(self._client):

@@ -21,11 +21,12 @@ from sandpod.adapters.mongo.errors import unavailable_when_down
 from sandpod.config import MongoSettings
 from sandpod.domain.api_keys import ApiKey
 from sandpod.domain.users import LockoutPolicy, Role, User
-from sandpod.ports import UsernameTakenError
+from sandpod.ports import ServiceUnavailableError, UsernameTakenError
 
 USERS_COLLECTION = "users"
 CLAIMS_COLLECTION = "user_changes"
 API_KEYS_COLLECTION = "api_keys"
+WEBHOOK_SECRETS_COLLECTION = "webhook_secrets"  # _id = owner id (any principal, even "local")
 # The fields a change may touch; the rest of a user is written once, at registration.
 _MUTABLE = ("failed_logins", "first_failure_at", "locked_until", "session_version")
 
@@ -72,6 +73,7 @@ class MongoUserStore:
         self._db = db
         self._users = db[USERS_COLLECTION]
         self._keys = db[API_KEYS_COLLECTION]
+        self._webhook_secrets = db[WEBHOOK_SECRETS_COLLECTION]
         self._changes = ClaimedChanges(
             self._users,
             db[CLAIMS_COLLECTION],
@@ -147,6 +149,22 @@ class MongoUserStore:
     async def touch_api_key(self, key_id: str, *, at: datetime) -> None:
         with unavailable_when_down(self._client):
             await self._keys.update_one({"_id": key_id}, {"$max": {"last_used_at": at}})
+
+    async def ensure_webhook_secret(self, owner: str, candidate: str) -> str:
+        with unavailable_when_down(self._client):
+            # A unique insert: of several first calls, exactly one secret is kept.
+            await insert_new(self._webhook_secrets, {"_id": owner, "secret": candidate})
+            document = await self._webhook_secrets.find_one({"_id": owner})
+        if document is None:  # removed between the two steps: only a reset does that
+            raise ServiceUnavailableError("the webhook secret vanished while it was read")
+        secret: str = document["secret"]
+        return secret
+
+    async def set_webhook_secret(self, owner: str, secret: str) -> None:
+        with unavailable_when_down(self._client):
+            await self._webhook_secrets.update_one(
+                {"_id": owner}, {"$set": {"secret": secret}}, upsert=True
+            )
 
     async def ping(self) -> None:
         with unavailable_when_down(self._client):

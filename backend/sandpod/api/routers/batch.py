@@ -68,7 +68,11 @@ async def _submit_one(
         ]
         return _refused(index, 422, invalid_summary(errors), instance, errors)
     command = SubmitCommand(
-        runtime=item.runtime, script=item.script, stdin=item.stdin, limits=item.limits
+        runtime=item.runtime,
+        script=item.script,
+        stdin=item.stdin,
+        limits=item.limits,
+        callback_url=item.callback_url,
     )
     try:
         execution, created = await executions.submit(principal, command, item.idempotency_key)

@@ -78,6 +78,7 @@ async def submit_execution(
             entrypoint=body.entrypoint,
             args=body.args,
             compiler_options=body.compiler_options,
+            callback_url=body.callback_url,
         ),
         idempotency_key,
     )

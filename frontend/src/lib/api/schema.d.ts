@@ -354,6 +354,40 @@ export interface paths {
         patch: operations["update_script_api_v1_scripts__script_id__patch"];
         trace?: never;
     };
+    "/api/v1/webhooks/secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your webhook signing secret (made on the first call) */
+        get: operations["get_webhook_secret_api_v1_webhooks_secret_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/secret/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Replace your webhook signing secret; deliveries from now on use the new one */
+        post: operations["rotate_webhook_secret_api_v1_webhooks_secret_rotate_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/metrics": {
         parameters: {
             query?: never;
@@ -451,6 +485,12 @@ export interface components {
              * @description Command-line arguments of the program.
              */
             args?: string[];
+            /**
+             * Callback Url
+             * @description An http(s) URL to POST the execution to, signed, when it ends (see the webhooks page). Refused (422) when its host is not a public address, unless the operator allows it.
+             * @example https://example.com/hooks/sandpod
+             */
+            callback_url?: string | null;
             /**
              * Compiler Options
              * @description Extra compiler options; each must match the runtime's allow-list.
@@ -682,6 +722,8 @@ export interface components {
              * @description The text given on standard input.
              */
             stdin: string;
+            /** @description The callback's delivery, when the submission named a callback_url. */
+            webhook?: components["schemas"]["WebhookDelivery"] | null;
         };
         /** ExecutionPage */
         ExecutionPage: {
@@ -1063,6 +1105,12 @@ export interface components {
              */
             args?: string[];
             /**
+             * Callback Url
+             * @description An http(s) URL to POST the execution to, signed, when it ends (see the webhooks page). Refused (422) when its host is not a public address, unless the operator allows it.
+             * @example https://example.com/hooks/sandpod
+             */
+            callback_url?: string | null;
+            /**
              * Compiler Options
              * @description Extra compiler options; each must match the runtime's allow-list.
              */
@@ -1134,6 +1182,58 @@ export interface components {
             /** Error Type */
             type: string;
         };
+        /** WebhookDelivery */
+        WebhookDelivery: {
+            /**
+             * Attempts
+             * @description Tries so far (a try that is under way counts).
+             * @default 0
+             */
+            attempts: number;
+            /**
+             * Delivered At
+             * @description When the receiver accepted it.
+             */
+            delivered_at?: string | null;
+            /**
+             * Delivery Id
+             * @description Sent as `Sandpod-Delivery`; the same on every try of this delivery.
+             */
+            delivery_id?: string;
+            /**
+             * Last Error
+             * @description Why the last try failed.
+             */
+            last_error?: string | null;
+            /**
+             * Next Attempt At
+             * @description When the next try is due; while a try runs, when it is taken for lost (a worker that died mid-try) and made again.
+             */
+            next_attempt_at?: string | null;
+            /**
+             * @description How the delivery stands.
+             * @default pending
+             */
+            state: components["schemas"]["WebhookState"];
+            /**
+             * Url
+             * @description Where the execution is POSTed when it ends.
+             */
+            url: string;
+        };
+        /** WebhookSecret */
+        WebhookSecret: {
+            /**
+             * Secret
+             * @description Keys the HMAC-SHA256 in `Sandpod-Signature` of your webhook requests.
+             */
+            secret: string;
+        };
+        /**
+         * WebhookState
+         * @enum {string}
+         */
+        WebhookState: "pending" | "delivered" | "dead_lettered";
     };
     responses: never;
     parameters: never;
@@ -2840,6 +2940,146 @@ export interface operations {
             };
             /** @description Unprocessable Entity */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+        };
+    };
+    get_webhook_secret_api_v1_webhooks_secret_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookSecret"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+        };
+    };
+    rotate_webhook_secret_api_v1_webhooks_secret_rotate_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookSecret"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Not Found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

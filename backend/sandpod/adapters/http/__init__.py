@@ -1,0 +1,1 @@
+"""Outbound HTTP: webhook deliveries and the name lookups their SSRF checks need."""
