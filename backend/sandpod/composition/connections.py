@@ -37,7 +37,7 @@ async def mongo_stores(settings: Settings, stack: AsyncExitStack) -> "MongoStore
 async def redis(settings: Settings, stack: AsyncExitStack) -> "RedisAdapters":
     from sandpod.adapters.redis import connect_redis
 
-    adapters = await connect_redis(settings.redis)
+    adapters = await connect_redis(settings.redis, output=settings.output)
     stack.push_async_callback(adapters.close)
     return adapters
 
