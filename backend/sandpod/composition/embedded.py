@@ -11,6 +11,7 @@ from sandpod.adapters.http.webhooks import HttpxWebhookSender
 from sandpod.adapters.memory.event_bus import InMemoryEventBus
 from sandpod.adapters.memory.idempotency import InMemoryIdempotencyKeys
 from sandpod.adapters.memory.live_updates import InMemoryLiveUpdates
+from sandpod.adapters.memory.output_log import InMemoryOutputLog
 from sandpod.adapters.memory.rate_limiter import InMemoryRateLimiter
 from sandpod.adapters.memory.scripts import InMemoryScriptStore
 from sandpod.adapters.memory.store import InMemoryExecutionStore
@@ -22,6 +23,7 @@ from sandpod.composition.api import api_state
 from sandpod.composition.auth_setup import build_accounts
 from sandpod.composition.isolation import isolation_guard
 from sandpod.composition.services import (
+    attach_hub,
     execution_service,
     result_processor,
     retention_sweep,
@@ -139,6 +141,8 @@ def build_embedded(settings: Settings, sandbox: Sandbox | None = None) -> Embedd
     store = InMemoryExecutionStore()
     bus = InMemoryEventBus()
     live = InMemoryLiveUpdates()
+    output = InMemoryOutputLog(retention_seconds=settings.output.retention_seconds)
+    attach = attach_hub(settings)
     # A sandbox handed in by a test is not checked: the canary proves the real local runner.
     guard = None if sandbox else isolation_guard(settings, runner)
     readiness: dict[str, Callable[[], Awaitable[None]]] = {
@@ -158,6 +162,8 @@ def build_embedded(settings: Settings, sandbox: Sandbox | None = None) -> Embedd
             live=live,
             idempotency=idempotency,
             runtimes=runtimes,
+            output=output,
+            attach=attach,
         ),
         scripts=script_service(settings, store=InMemoryScriptStore(), runtimes=runtimes),
         runtimes=runtimes,
@@ -171,7 +177,9 @@ def build_embedded(settings: Settings, sandbox: Sandbox | None = None) -> Embedd
         state=state,
         bus=bus,
         sandbox=runner,
-        runner=runner_service(store=store, bus=bus, sandbox=runner),
+        runner=runner_service(
+            settings, store=store, bus=bus, sandbox=runner, output=output, attach=attach
+        ),
         results=result_processor(settings, store=store, live=live, bus=bus, republish=False),
         retention=retention_sweep(settings, store=store, idempotency=idempotency),
         webhooks=webhook_dispatcher(settings, store=store, users=users, sender=sender),

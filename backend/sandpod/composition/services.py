@@ -17,11 +17,14 @@ from sandpod.ports import (
     ExecutionStore,
     IdempotencyKeys,
     LiveUpdates,
+    OutputLog,
     Sandbox,
     ScriptStore,
     UserStore,
 )
+from sandpod.services.attach import AttachHub
 from sandpod.services.executions import ExecutionService, InputCaps
+from sandpod.services.output import ChunkPolicy
 from sandpod.services.results import ResultProcessor
 from sandpod.services.retention import RetentionSweep
 from sandpod.services.runner import RunnerService
@@ -37,7 +40,10 @@ def execution_service(
     live: LiveUpdates,
     idempotency: IdempotencyKeys,
     runtimes: RuntimeRegistry,
+    output: OutputLog | None = None,
+    attach: AttachHub | None = None,
 ) -> ExecutionService:
+    """`attach` only where the API shares its process with a local runner (embedded)."""
     return ExecutionService(
         store=store,
         bus=bus,
@@ -47,6 +53,9 @@ def execution_service(
         limits=settings.executions.limit_policy,
         caps=input_caps(settings),
         callbacks=callback_guard(settings),
+        output=output,
+        end_wait_seconds=settings.output.end_wait_seconds,
+        attach=attach,
     )
 
 
@@ -56,6 +65,10 @@ def callback_guard(settings: Settings) -> CallbackGuard:
         CallbackPolicy(settings.webhooks.allow),
         SystemResolver(timeout_seconds=settings.webhooks.timeout_seconds),
     )
+
+
+def attach_hub(settings: Settings) -> AttachHub:
+    return AttachHub(max_bytes=settings.executions.max_stdin_bytes)
 
 
 def input_caps(settings: Settings) -> InputCaps:
@@ -96,10 +109,27 @@ def result_processor(
     )
 
 
-def runner_service(*, store: ExecutionStore, bus: EventBus, sandbox: Sandbox) -> RunnerService:
-    """The runner over `sandbox`; it runs the runtimes that sandbox has."""
+def runner_service(
+    settings: Settings,
+    *,
+    store: ExecutionStore,
+    bus: EventBus,
+    sandbox: Sandbox,
+    output: OutputLog | None = None,
+    attach: AttachHub | None = None,
+) -> RunnerService:
+    """The runner over `sandbox`; it runs the runtimes that sandbox has, writes live output to
+    `output` and takes interactive stdin from `attach`."""
     return RunnerService(
-        store=store, bus=bus, sandbox=sandbox, runtimes=RuntimeRegistry(sandbox.runtimes())
+        store=store,
+        bus=bus,
+        sandbox=sandbox,
+        runtimes=RuntimeRegistry(sandbox.runtimes()),
+        output=output,
+        chunks=ChunkPolicy(
+            chunk_chars=settings.output.chunk_chars, flush_seconds=settings.output.flush_seconds
+        ),
+        attach=attach,
     )
 
 

@@ -19,8 +19,17 @@ from sandpod.ports import (
     ExecutionStore,
     IdempotencyKeys,
     LiveUpdates,
+    OutputLog,
     Page,
     ServiceUnavailableError,
+)
+from sandpod.services.attach import (
+    AttachHub,
+    InteractiveUnsupportedError,
+    NotAttachableError,
+    NotInteractiveError,
+    NotOwnerError,
+    StdinPipe,
 )
 from sandpod.services.errors import (
     AlreadyFinishedError,
@@ -31,6 +40,7 @@ from sandpod.services.errors import (
     InputTooLargeError,
     NotFinishedError,
 )
+from sandpod.services.follow import Position, StreamItem, follow
 from sandpod.services.webhooks import CallbackGuard
 
 log = logging.getLogger(__name__)
@@ -47,6 +57,7 @@ class SubmitCommand:
     stdin: str = ""
     limits: LimitsRequest | None = None
     callback_url: str | None = None
+    interactive: bool = False
 
 
 @dataclass(frozen=True)
@@ -77,9 +88,15 @@ class ExecutionService:
         caps: InputCaps,
         callbacks: CallbackGuard | None = None,
         poll_seconds: float = 5.0,
+        output: OutputLog | None = None,
+        end_wait_seconds: float = 5.0,
+        attach: AttachHub | None = None,
     ) -> None:
         self._poll_seconds = poll_seconds
         self._callbacks = callbacks
+        self._output = output
+        self._end_wait_seconds = end_wait_seconds
+        self._attach = attach
         self._store = store
         self._bus = bus
         self._live = live
@@ -102,12 +119,15 @@ class ExecutionService:
         most = self._caps.max_input_bytes
         if most is not None and script_bytes + stdin_bytes > most:
             raise InputTooLargeError("script and stdin together", script_bytes + stdin_bytes, most)
+        if command.interactive and self._attach is None:
+            raise InteractiveUnsupportedError()
         return ExecutionSpec(
             runtime=runtime.id,
             script=command.script,
             stdin=command.stdin,
             limits=self._limits.resolve(command.limits),
             callback_url=command.callback_url,
+            interactive=command.interactive,
         )
 
     async def check_callback(self, url: str | None) -> None:
@@ -254,6 +274,37 @@ class ExecutionService:
                 yield update
                 if update.status.is_terminal:
                     return
+
+    async def follow(
+        self, principal: Principal, execution_id: str, after: Position
+    ) -> AsyncGenerator[StreamItem, None]:
+        """Status changes and live output from `after` on (see services/follow.py)."""
+        await self.get(principal, execution_id)
+        return follow(
+            self.watch(principal, execution_id),
+            self._output,
+            execution_id,
+            after,
+            end_wait_seconds=self._end_wait_seconds,
+        )
+
+    async def attach(self, principal: Principal, execution_id: str) -> StdinPipe:
+        """The live stdin of the caller's own running interactive execution."""
+        execution = await self.get(principal, execution_id)
+        if self._attach is None:
+            raise InteractiveUnsupportedError()
+        if execution.owner != principal.id:
+            raise NotOwnerError(execution_id)
+        if not execution.spec.interactive:
+            raise NotInteractiveError(execution_id)
+        if execution.status.is_terminal:
+            raise NotAttachableError(execution_id, execution.status.value)
+        return self._attach.pipe(execution_id, len(execution.spec.stdin.encode()))
+
+    def detach(self, execution_id: str) -> None:
+        """Forget the pipe of an execution that ended (its run forgets it too, if it ran)."""
+        if self._attach is not None:
+            self._attach.discard(execution_id)
 
     async def wait_for_end(
         self, principal: Principal, execution_id: str, seconds: float

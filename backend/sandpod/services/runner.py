@@ -15,7 +15,9 @@ from sandpod.domain.execution import Execution
 from sandpod.domain.result import EndReason, Result
 from sandpod.domain.runtimes import RuntimeRegistry, UnknownRuntimeError
 from sandpod.domain.status import ExecutionStatus
-from sandpod.ports import EventBus, ExecutionStore, Sandbox, SandboxJob
+from sandpod.ports import EventBus, ExecutionStore, OutputLog, Sandbox, SandboxJob
+from sandpod.services.attach import AttachHub
+from sandpod.services.output import ChunkPolicy, OutputRecorder
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +46,13 @@ class RunnerService:
         bus: EventBus,
         sandbox: Sandbox,
         runtimes: RuntimeRegistry,
+        output: OutputLog | None = None,
+        chunks: ChunkPolicy | None = None,
+        attach: AttachHub | None = None,
     ) -> None:
+        self._output = output
+        self._chunks = chunks or ChunkPolicy()
+        self._attach = attach
         self._store = store
         self._bus = bus
         self._sandbox = sandbox
@@ -98,19 +106,37 @@ class RunnerService:
             await self._finish(execution.id, Result.platform_error(str(error)))
             return
         spec = execution.spec
+        recorder = None
+        if self._output is not None:
+            recorder = OutputRecorder(self._output, execution.id, self._chunks)
+        stdin = None
+        if spec.interactive and self._attach is not None:
+            stdin = self._attach.pipe(execution.id, len(spec.stdin.encode()))
         job = SandboxJob(
             execution_id=execution.id,
             runtime=runtime,
             script=spec.script,
             stdin=spec.stdin,
             limits=spec.limits,
+            output=recorder,
+            live_stdin=stdin,
         )
         started = ExecutionStarted(execution_id=job.execution_id, runner=self._sandbox.name)
         await self._bus.publish(started)
         if cancelled.is_set():
+            if recorder is not None:
+                await recorder.close()
             await self._finish(job.execution_id, _cancelled_before_start())
             return
-        result = await _run_until_cancelled(self._sandbox, job, cancelled)
+        try:
+            result = await _run_until_cancelled(self._sandbox, job, cancelled)
+        finally:
+            if self._attach is not None and stdin is not None:
+                self._attach.discard(job.execution_id)
+        if recorder is not None:
+            # The output's end before the terminal status. A pod's (its monitor reports the
+            # end) right after its launch: pods write no live output yet, so none is awaited.
+            await recorder.close()
         if result is not None:
             await self._finish(job.execution_id, result)
         elif cancelled.is_set():  # started elsewhere (a pod) while the cancel arrived

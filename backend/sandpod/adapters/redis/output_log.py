@@ -9,16 +9,20 @@ MAXLEN on every add and a TTL renewed by each write.
 
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import cast
 
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
+from redis.typing import EncodableT, FieldT
 
 from sandpod.adapters.redis.errors import unavailable_when_down
 from sandpod.domain.output import OutputChunk, OutputStream
 from sandpod.ports import OutputRead
 
 log = logging.getLogger(__name__)
+
+Fields = dict[FieldT, EncodableT]
+Entry = tuple[bytes, dict[bytes, bytes]]  # what XREAD returns per entry (RESP2, bytes)
 
 # Redis answers a blocked XREAD only when it ends: stay well inside the client's socket timeout.
 MAX_BLOCK_SECONDS = 2.0
@@ -34,7 +38,7 @@ class RedisOutputLog:
         self._max_chunks = max_chunks
 
     async def append(self, execution_id: str, chunks: Sequence[OutputChunk]) -> None:
-        entries = [
+        entries: list[tuple[int, Fields]] = [
             (
                 chunk.seq,
                 {
@@ -48,29 +52,37 @@ class RedisOutputLog:
         await self._add(execution_id, entries)
 
     async def end(self, execution_id: str, last_seq: int) -> None:
-        await self._add(execution_id, [(last_seq + 1, {"end": "1"})])
+        marker: Fields = {"end": "1"}
+        await self._add(execution_id, [(last_seq + 1, marker)])
 
     async def read(self, execution_id: str, *, after: int, wait_seconds: float) -> OutputRead:
         block = min(wait_seconds, MAX_BLOCK_SECONDS)
         with unavailable_when_down(self._client):
-            found = await self._client.xread(
+            raw = await self._client.xread(
                 {self._key(execution_id): f"0-{max(0, after)}"},
                 block=int(block * 1000) if block > 0 else None,
             )
+        found = cast(list[tuple[bytes, list[Entry]]], raw or [])
         chunks: list[OutputChunk] = []
-        for _, entries in found or ():
+        for _, entries in found:
             for entry_id, fields in entries:
                 if b"end" in fields:
                     return OutputRead(chunks=chunks, ended=True)
                 chunks.append(_chunk(entry_id, fields))
         return OutputRead(chunks=chunks, ended=False)
 
-    async def _add(self, execution_id: str, entries: list[tuple[int, dict[str, Any]]]) -> None:
+    async def _add(self, execution_id: str, entries: list[tuple[int, Fields]]) -> None:
         key = self._key(execution_id)
         with unavailable_when_down(self._client):
             async with self._client.pipeline(transaction=False) as pipe:
                 for seq, fields in entries:
-                    pipe.xadd(key, fields, id=f"0-{seq}", maxlen=self._max_chunks, approximate=False)
+                    pipe.xadd(
+                        key,
+                        fields,
+                        id=f"0-{seq}",
+                        maxlen=self._max_chunks,
+                        approximate=False,
+                    )
                 pipe.expire(key, self._retention)
                 answers = await pipe.execute(raise_on_error=False)
         for answer in answers:

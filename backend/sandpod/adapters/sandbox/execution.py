@@ -38,10 +38,11 @@ from sandpod.adapters.sandbox.cgroups import (
 )
 from sandpod.adapters.sandbox.interpreters import Interpreter, sandbox_command
 from sandpod.adapters.sandbox.outcome import Outcome, StopReason, classify
-from sandpod.adapters.sandbox.output import Captured, feed_stdin, read_capped
+from sandpod.adapters.sandbox.output import Captured, OnData, feed_stdin, read_capped
 from sandpod.domain.limits import MIB, Limits
+from sandpod.domain.output import OutputStream
 from sandpod.domain.result import EndReason, Result
-from sandpod.ports import SandboxJob
+from sandpod.ports import OutputSink, SandboxJob
 
 logger = logging.getLogger(__name__)
 
@@ -111,6 +112,16 @@ async def _program_exit(status: asyncio.StreamReader) -> int | None:
             if "exit-code" in report:
                 return int(report["exit-code"])
     return None
+
+
+def _to(sink: OutputSink | None, stream: OutputStream) -> OnData | None:
+    if sink is None:
+        return None
+
+    def write(data: bytes, truncated: bool) -> None:
+        sink.write(stream, data, truncated=truncated)
+
+    return write
 
 
 async def _drain(stream: asyncio.StreamReader | None) -> None:
@@ -334,9 +345,16 @@ class Execution:
         assert proc.stdin is not None
         assert proc.stdout is not None
         assert proc.stderr is not None
-        out = asyncio.create_task(read_capped(proc.stdout, cap, overflow))
-        err = asyncio.create_task(read_capped(proc.stderr, cap, overflow))
-        feed = asyncio.create_task(feed_stdin(proc.stdin, self.job.stdin.encode("utf-8")))
+        sink = self.job.output
+        out = asyncio.create_task(
+            read_capped(proc.stdout, cap, overflow, _to(sink, OutputStream.STDOUT))
+        )
+        err = asyncio.create_task(
+            read_capped(proc.stderr, cap, overflow, _to(sink, OutputStream.STDERR))
+        )
+        feed = asyncio.create_task(
+            feed_stdin(proc.stdin, self.job.stdin.encode("utf-8"), self.job.live_stdin)
+        )
         self._tasks = [out, err, feed]
         ended = await self._supervise(status, started_at)
         wall = time.monotonic() - started_at
