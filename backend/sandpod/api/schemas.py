@@ -41,6 +41,11 @@ class SubmitExecution(BaseModel):
             examples=["https://example.com/hooks/sandpod"],
         ),
     ] = None
+    interactive: bool = Field(
+        default=False,
+        description="Keep standard input open after `stdin` for a client attached with "
+        "`GET /executions/{id}/attach` (embedded mode with the local runner only).",
+    )
 
 
 class BatchItem(SubmitExecution):
@@ -91,6 +96,7 @@ class ExecutionOut(BaseModel):
     webhook: WebhookDelivery | None = Field(
         None, description="The callback's delivery, when the submission named a callback_url."
     )
+    interactive: bool = Field(False, description="Standard input stays open for `attach`.")
 
     @classmethod
     def of(cls, execution: Execution) -> "ExecutionOut":
@@ -100,6 +106,7 @@ class ExecutionOut(BaseModel):
             runtime=execution.spec.runtime,
             script=execution.spec.script,
             stdin=execution.spec.stdin,
+            interactive=execution.spec.interactive,
             limits=execution.spec.limits,
             created_at=execution.created_at,
             started_at=execution.started_at,

@@ -221,6 +221,7 @@ class ExecutionService:
             stdin=spec.stdin,
             limits=LimitsRequest(**spec.limits.model_dump()),
             callback_url=spec.callback_url,
+            interactive=spec.interactive,
         )
         execution, _ = await self.submit(principal, command)
         return execution
