@@ -41,9 +41,10 @@ class SubmitExecution(BaseModel):
             examples=["https://example.com/hooks/sandpod"],
         ),
     ] = None
-    interactive: bool = Field(
-        default=False,
-        description="Keep standard input open after `stdin` for a client attached with "
+    # Optional rather than a false default, so that generated clients need not send it.
+    interactive: bool | None = Field(
+        default=None,
+        description="true: keep standard input open after `stdin` for a client attached with "
         "`GET /executions/{id}/attach` (embedded mode with the local runner only).",
     )
 

@@ -12,9 +12,10 @@ the WebSocket denial-response extension, else a close with code 4000 + that stat
 import asyncio
 import contextlib
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, HTTPException, WebSocket
 
 from sandpod.api.auth import websocket_principal
 from sandpod.api.problems import problem
@@ -41,19 +42,25 @@ async def attach_execution(websocket: WebSocket, execution_id: str) -> None:
         await _refuse(websocket, error)
         return
     await websocket.accept()
+    forward = asyncio.create_task(_forward(websocket, items))
     typing = asyncio.create_task(_type(websocket, pipe))
     try:
-        async for item in items:
-            await websocket.send_json(_frame(item))
-        await websocket.close(1000)
-    except WebSocketDisconnect:
-        pass  # the client went away; the program runs on with its stdin closed
+        # The end of the execution (all sent), or the client gone (its reader stopped).
+        await asyncio.wait({forward, typing}, return_when=asyncio.FIRST_COMPLETED)
+        if forward.done() and forward.exception() is None:
+            await websocket.close(1000)
     finally:
-        typing.cancel()
-        with contextlib.suppress(BaseException):
-            await typing
+        for task in (forward, typing):
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
         await items.aclose()
-        pipe.close()
+        pipe.close()  # a client that went away ends the program's input
+
+
+async def _forward(websocket: WebSocket, items: AsyncIterator[StreamItem]) -> None:
+    async for item in items:
+        await websocket.send_json(_frame(item))
 
 
 def _frame(item: StreamItem) -> dict[str, Any]:
@@ -61,24 +68,35 @@ def _frame(item: StreamItem) -> dict[str, Any]:
 
 
 async def _type(websocket: WebSocket, pipe: StdinPipe) -> None:
-    """Each frame of the client, to the program's stdin."""
+    """Each frame of the client, to the program's stdin, until it disconnects."""
     while True:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return
         try:
-            message = json.loads(await websocket.receive_text())
-            if not isinstance(message, dict):
-                raise ValueError("a frame is a JSON object")
-            if message.get("eof") is True:
-                pipe.close()
-            elif isinstance(message.get("stdin"), str):
-                pipe.send(message["stdin"].encode("utf-8"))
-            else:
-                raise ValueError('send {"stdin": "text"} or {"eof": true}')
+            _take(message.get("text"), pipe)
         except (ValueError, SandpodError) as error:
             status = error.status if isinstance(error, SandpodError) else 422
-            detail = str(error) if not isinstance(error, json.JSONDecodeError) else "not JSON"
             await websocket.send_json(
-                {"event": "error", "data": {"status": status, "detail": detail}}
+                {"event": "error", "data": {"status": status, "detail": str(error)}}
             )
+
+
+def _take(text: str | None, pipe: StdinPipe) -> None:
+    if text is None:
+        raise ValueError("frames are JSON text, not binary")
+    try:
+        frame = json.loads(text)
+    except ValueError:
+        raise ValueError("a frame is not JSON") from None
+    if not isinstance(frame, dict):
+        raise ValueError("a frame is a JSON object")
+    if frame.get("eof") is True:
+        pipe.close()
+    elif isinstance(frame.get("stdin"), str):
+        pipe.send(frame["stdin"].encode("utf-8"))
+    else:
+        raise ValueError('send {"stdin": "text"} or {"eof": true}')
 
 
 async def _refuse(websocket: WebSocket, error: HTTPException | SandpodError) -> None:

@@ -73,7 +73,7 @@ async def _submit_one(
         stdin=item.stdin,
         limits=item.limits,
         callback_url=item.callback_url,
-        interactive=item.interactive,
+        interactive=bool(item.interactive),
     )
     try:
         execution, created = await executions.submit(principal, command, item.idempotency_key)

@@ -75,7 +75,7 @@ async def submit_execution(
             stdin=body.stdin,
             limits=body.limits,
             callback_url=body.callback_url,
-            interactive=body.interactive,
+            interactive=bool(body.interactive),
         ),
         idempotency_key,
     )
