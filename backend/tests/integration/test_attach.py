@@ -5,7 +5,7 @@ from typing import Any
 
 import httpx
 import pytest
-from httpx_ws import WebSocketUpgradeError, aconnect_ws
+from httpx_ws import AsyncWebSocketSession, WebSocketUpgradeError, aconnect_ws
 
 from sandpod.adapters.sandbox import LocalSandboxRunner
 from tests.integration.stacks import EXECUTIONS, TERMINAL, running
@@ -24,7 +24,7 @@ ECHO = {
 }
 
 
-async def frames_until(ws: Any, wanted: str) -> list[dict[str, Any]]:
+async def frames_until(ws: AsyncWebSocketSession, wanted: str) -> list[dict[str, Any]]:
     """Frames until an output frame holding `wanted` (or the terminal status)."""
     seen: list[dict[str, Any]] = []
     while True:
@@ -44,6 +44,7 @@ async def test_lines_typed_reach_the_program_and_its_answers_come_back(
         owner = stack.headers["owner"]
         async with stack.served() as base, httpx.AsyncClient(base_url=base) as http:
             url = f"{base}{EXECUTIONS}/{execution_id}/attach"
+            ws: AsyncWebSocketSession
             async with aconnect_ws(url, http, headers=dict(owner)) as ws:
                 await frames_until(ws, "ready")
                 await ws.send_text(json.dumps({"stdin": "hello\n"}))
@@ -71,6 +72,7 @@ async def test_a_bad_frame_is_answered_and_eof_ends_the_input(
         execution_id = await stack.submit(reader)
         async with stack.served() as base, httpx.AsyncClient(base_url=base) as http:
             url = f"{base}{EXECUTIONS}/{execution_id}/attach"
+            ws: AsyncWebSocketSession
             async with aconnect_ws(url, http, headers=dict(stack.headers["owner"])) as ws:
                 await ws.send_text("not json")
                 error = json.loads(await ws.receive_text(timeout=30))

@@ -10,6 +10,8 @@ from sandpod.domain.events import StatusUpdate
 from sandpod.domain.output import OutputChunk, OutputStream
 from sandpod.domain.status import ExecutionStatus
 from sandpod.ports import OutputRead
+from sandpod.services.attach import AttachHub
+from sandpod.services.errors import InputTooLargeError
 from sandpod.services.follow import InvalidEventIdError, Position, StreamItem, follow
 from sandpod.services.output import ChunkPolicy, OutputRecorder
 
@@ -133,3 +135,16 @@ async def test_a_stream_that_began_after_the_end_does_not_wait_for_missing_outpu
     log = InMemoryOutputLog()  # nothing: expired, or a pod's execution
     items = await asyncio.wait_for(collect(log, Position(), update(ExecutionStatus.CANCELLED)), 0.9)
     assert [item.status.status for item in items if item.status] == [ExecutionStatus.CANCELLED]
+
+
+async def test_interactive_input_keeps_to_the_stdin_cap_and_ends_once() -> None:
+    hub = AttachHub(max_bytes=10)
+    pipe = hub.pipe("ex_1", already=4)  # the submitted stdin spent 4 of the 10 bytes
+    assert hub.pipe("ex_1") is pipe  # the runner and a client share it, whoever came first
+    pipe.send(b"abc")
+    with pytest.raises(InputTooLargeError, match="11 bytes; the most accepted is 6"):
+        pipe.send(b"defghijk")
+    pipe.send(b"def")
+    hub.discard("ex_1")
+    pipe.send(b"after the end")  # ignored: the program's input has ended
+    assert [await pipe.next(), await pipe.next(), await pipe.next()] == [b"abc", b"def", None]
