@@ -230,7 +230,7 @@ async def test_lists_show_only_your_own_unless_an_admin_asks_for_all(
     everyone = await world.http.get(EXECUTIONS, params={"all": "true"}, headers=world.headers[who])
     own_ids = {item["id"] for item in own.json()["items"]}
     all_ids = {item["id"] for item in everyone.json()["items"]}
-    alice = {world.done, world.running}
+    alice = {world.done, world.running, world.interactive}
     assert own_ids == (alice if who == "owner" else set())
     assert all_ids == (alice if who in ("owner", "admin") else set())
 
