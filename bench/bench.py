@@ -5,7 +5,10 @@ noisy), so read the ratios, not the absolute numbers:
 
   a  bare interpreter start        python3.12 on the hello-world script, no sandbox
   b  raw sandbox start             the local runner, called directly (no API, no events)
+  b' raw sandbox start, live output the local runner with its output chunked into an in-memory
+                                   log as it is read (what live output adds to a hello-world)
   c  submit-to-result latency      POST /executions, then the SSE stream until the terminal event
+  o  submit-to-first-output        the same, until the first `output` event (the hello line)
   w  run-and-wait latency          POST /executions?wait=5: the result in one round trip
   d  sustained throughput          executions per second at concurrency 8 through the API
   e  per language                  each runtime the local runner has: raw start (b) and
@@ -33,10 +36,12 @@ from pathlib import Path
 
 import httpx
 
+from sandpod.adapters.memory.output_log import InMemoryOutputLog
 from sandpod.adapters.sandbox import build_local_runner
 from sandpod.config import Settings
 from sandpod.domain.runtimes import python
 from sandpod.ports import SandboxJob
+from sandpod.services.output import ChunkPolicy, OutputRecorder
 
 HELLO = "print('hello from sandpod')\n"
 RUNTIME = "python:3.12"
@@ -63,6 +68,7 @@ class ModeFigures:
     rate_c8: float
     idle_rss_mb: float
     w1: Figures
+    o1: Figures
 
 
 @dataclass
@@ -70,6 +76,7 @@ class Report:
     bare_interpreter: Figures
     raw_sandbox: Figures
     raw_sandbox_rate_2_parallel: float
+    raw_sandbox_live_output: Figures | None = None
     modes: dict[str, ModeFigures] = field(default_factory=dict)
     languages: dict[str, "LanguageFigures"] = field(default_factory=dict)
 
@@ -164,7 +171,7 @@ async def raw_languages(runs: int) -> dict[str, LanguageFigures]:
             figures[entry.id] = LanguageFigures(Figures.of(times))
             print(f"e  {entry.id}: raw p50 {figures[entry.id].raw.p50_ms:.0f} ms", file=sys.stderr)
     finally:
-        runner.close()
+        await runner.close()
     return figures
 
 
@@ -183,24 +190,50 @@ async def languages_through_api(
             entry.submit_to_result = Figures.of(times)
 
 
-async def submit_and_wait(http: httpx.AsyncClient, body: dict[str, str] | None = None) -> float:
+async def raw_sandbox_live_output(runs: int) -> Figures:
+    """`b` with the output chunked as it is read: the runner's share of live output."""
+    settings = Settings()
+    runner = build_local_runner(settings.local_runner)
+    limits = settings.executions.limit_policy.defaults
+    log = InMemoryOutputLog()
+    times = []
+    for index in range(runs):
+        execution_id = f"bench-live-{index}-{time.monotonic_ns()}"
+        started = time.perf_counter()
+        recorder = OutputRecorder(log, execution_id, ChunkPolicy())
+        job = SandboxJob(execution_id, python("3.12"), HELLO, "", limits, output=recorder)
+        result = await runner.run(job)
+        await recorder.close()
+        times.append(time.perf_counter() - started)
+        assert result.stdout == "hello from sandpod\n", result
+    await runner.close()
+    return Figures.of(times)
+
+
+async def submit_and_wait(
+    http: httpx.AsyncClient, body: dict[str, str] | None = None, *, first_output: bool = False
+) -> float:
+    """Submit hello-world and follow its events until the end (or its first output)."""
     started = time.perf_counter()
     response = await http.post(
         "/api/v1/executions", json=body or {"runtime": RUNTIME, "script": HELLO}
     )
     response.raise_for_status()
     execution_id = response.json()["id"]
+    status = ""
     async with http.stream("GET", f"/api/v1/executions/{execution_id}/events") as stream:
         async for line in stream.aiter_lines():
-            if line.startswith("data:") and json.loads(line[5:])["status"] not in (
-                "queued",
-                "running",
-            ):
-                status = json.loads(line[5:])["status"]
+            if not line.startswith("data:"):
+                continue
+            data = json.loads(line[5:])
+            if first_output and "seq" in data:
+                return time.perf_counter() - started
+            if data.get("status") not in (None, "queued", "running"):
+                status = data["status"]
                 break
     elapsed = time.perf_counter() - started
     if status != "completed":
-        raise RuntimeError(f"{execution_id} ended {status}")
+        raise RuntimeError(f"{execution_id} ended {status or 'without output'}")
     return elapsed
 
 
@@ -221,6 +254,12 @@ async def wait_latency(url: str, runs: int, headers: dict[str, str]) -> Figures:
         for _ in range(3):  # warm-up
             await run_and_wait(http)
         return Figures.of([await run_and_wait(http) for _ in range(runs)])
+
+
+async def first_output_latency(url: str, runs: int, headers: dict[str, str]) -> Figures:
+    """Submit to the first `output` event, one at a time."""
+    async with httpx.AsyncClient(base_url=url, timeout=60, headers=headers) as http:
+        return Figures.of([await submit_and_wait(http, first_output=True) for _ in range(runs)])
 
 
 async def latency(
@@ -306,10 +345,11 @@ async def measure_mode(
         c1, _ = await latency(url, 1, runs, headers)
         c8, rate8 = await latency(url, 8, runs * 2, headers)
         w1 = await wait_latency(url, runs, headers)
+        o1 = await first_output_latency(url, runs, headers)
         if languages:
             print("e  each language through the API ...", file=sys.stderr)
             await languages_through_api(url, headers, languages, max(3, runs // 3))
-    return ModeFigures(c1, c8, rate8, idle_rss, w1)
+    return ModeFigures(c1, c8, rate8, idle_rss, w1, o1)
 
 
 # A benchmark measures the platform, not its abuse protection: 0 turns a rate budget off.
@@ -367,6 +407,8 @@ async def main() -> None:
     bare = bare_interpreter(args.runs)
     print(f"b  raw sandbox start ({args.runs} runs) ...", file=sys.stderr)
     report = Report(bare, *await raw_sandbox(args.runs))
+    print(f"b' raw sandbox start with live output ({args.runs} runs) ...", file=sys.stderr)
+    report.raw_sandbox_live_output = await raw_sandbox_live_output(args.runs)
     if not args.no_languages:
         print("e  each language, raw ...", file=sys.stderr)
         # Fewer samples: compiled languages take seconds each.
@@ -438,6 +480,13 @@ def print_report(report: Report) -> None:
     print(f"{'b  raw sandbox start':44} {b:9.1f} {report.raw_sandbox.p99_ms:9.1f}")
     print(f"   raw sandbox starts/s, 2 parallel starters (mean of before/after): {ceiling:.1f}")
     print(f"   sandbox overhead b - a: {b - a:.1f} ms (b/a = {b / a:.2f})")
+    live = report.raw_sandbox_live_output
+    if live is not None:
+        print(f"{"b' raw sandbox start, live output":44} {live.p50_ms:9.1f} {live.p99_ms:9.1f}")
+        print(
+            f"   live output's share b' - b: {live.p50_ms - b:.1f} ms "
+            f"(b'/b = {live.p50_ms / b:.2f})"
+        )
     for mode, figures in report.modes.items():
         c1, c8 = figures.c1, figures.c8
         target = 1.5 * b + 10
@@ -446,6 +495,8 @@ def print_report(report: Report) -> None:
         print(f"{'c  submit-to-result, concurrency 8':44} {c8.p50_ms:9.1f} {c8.p99_ms:9.1f}")
         w1 = figures.w1
         print(f"{'w  run-and-wait (?wait=5), concurrency 1':44} {w1.p50_ms:9.1f} {w1.p99_ms:9.1f}")
+        o1 = figures.o1
+        print(f"{'o  submit-to-first-output, concurrency 1':44} {o1.p50_ms:9.1f} {o1.p99_ms:9.1f}")
         print(f"   c/b = {c1.p50_ms / b:.2f}   c/a = {c1.p50_ms / a:.2f}")
         verdict = "met" if c1.p50_ms <= target else "MISSED"
         print(f"   target c1 p50 <= 1.5 b + 10 ms = {target:.1f} ms: {verdict}")

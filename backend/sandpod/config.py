@@ -112,6 +112,40 @@ class ApiSettings(SettingsGroup):
     )
 
 
+class OutputSettings(SettingsGroup):
+    """Live output: the chunks `GET /executions/{id}/events` streams while an execution runs."""
+
+    model_config = SettingsConfigDict(env_prefix="SANDPOD_OUTPUT_")
+    title: ClassVar[str] = "Live output"
+
+    chunk_chars: int = Field(
+        8192, ge=64, le=65536, description="Most characters one `output` event carries."
+    )
+    flush_seconds: float = Field(
+        0.05,
+        ge=0,
+        le=5,
+        description="Output read within this interval after a write travels as one chunk "
+        "(fewer, larger chunks from chatty programs).",
+    )
+    retention_seconds: int = Field(
+        3600,
+        ge=1,
+        description="How long an execution's chunks are kept after its last write, for readers "
+        "that resume with Last-Event-ID; afterwards the terminal status event alone carries "
+        "the output.",
+    )
+    max_chunks: int = Field(
+        100_000, ge=1, description="Most chunks kept per execution (the oldest are trimmed)."
+    )
+    end_wait_seconds: float = Field(
+        5.0,
+        ge=0,
+        description="How long an event stream that saw the terminal status waits for the rest "
+        "of the output before it sends that status.",
+    )
+
+
 class RateLimitSettings(SettingsGroup):
     """Fixed-window request budgets per user and per client IP."""
 
@@ -421,6 +455,7 @@ class Settings(SettingsGroup):
 
     executions: ExecutionSettings = Field(default_factory=ExecutionSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
+    output: OutputSettings = Field(default_factory=OutputSettings)
     rate_limits: RateLimitSettings = Field(default_factory=RateLimitSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     workers: WorkerSettings = Field(default_factory=WorkerSettings)

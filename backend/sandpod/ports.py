@@ -2,7 +2,7 @@
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
@@ -13,6 +13,7 @@ from sandpod.domain.events import Event, EventType, StatusUpdate
 from sandpod.domain.execution import Execution
 from sandpod.domain.files import SourceFile, StoredFile
 from sandpod.domain.limits import Limits
+from sandpod.domain.output import OutputChunk, OutputStream
 from sandpod.domain.result import Result
 from sandpod.domain.runtimes import Runtime
 from sandpod.domain.scripts import Script
@@ -204,6 +205,45 @@ class LiveUpdates(Protocol):
 
 
 @dataclass(frozen=True)
+class OutputRead:
+    chunks: Sequence[OutputChunk]
+    ended: bool  # the writer closed the log and every chunk of it has been read
+
+
+class OutputLog(Protocol):
+    """Each execution's live output chunks, kept for a while after its end so that readers can
+    resume. One writer per execution (its runner); any number of readers."""
+
+    async def append(self, execution_id: str, chunks: Sequence[OutputChunk]) -> None:
+        """Add chunks in seq order; a chunk whose seq is not past the last one is ignored
+        (a runner that ran the execution again after a crash repeats them)."""
+        ...
+
+    async def end(self, execution_id: str, last_seq: int) -> None:
+        """Mark the log complete after `last_seq` (0: there was no output)."""
+        ...
+
+    async def read(self, execution_id: str, *, after: int, wait_seconds: float) -> OutputRead:
+        """The chunks past seq `after`, oldest first, waiting up to `wait_seconds` while there
+        are none yet and the log has not ended. A log that expired or never was reads empty."""
+        ...
+
+
+class OutputSink(Protocol):
+    """Where a sandbox hands what its program writes, as it reads it; never blocks."""
+
+    def write(self, stream: OutputStream, data: bytes, *, truncated: bool = False) -> None: ...
+
+
+class StdinSource(Protocol):
+    """Standard input that arrives while the program runs (an attached client's)."""
+
+    async def next(self) -> bytes | None:
+        """The next piece of input, or None once the input has ended."""
+        ...
+
+
+@dataclass(frozen=True)
 class RateDecision:
     allowed: bool
     limit: int
@@ -326,6 +366,9 @@ class SandboxJob:
     entrypoint: str | None = None  # which of `files` runs; None: the runtime's file_name
     args: tuple[str, ...] = ()
     compiler_options: tuple[str, ...] = ()
+    # Not part of the job's identity: where live output goes, and where more input comes from.
+    output: OutputSink | None = field(default=None, compare=False)
+    live_stdin: StdinSource | None = field(default=None, compare=False)
 
 
 class OutputFileStore(Protocol):

@@ -12,6 +12,7 @@ from sandpod.api.problems import install_problem_handlers
 from sandpod.api.rate_limits import RateLimitHeaders
 from sandpod.api.routers import (
     api_keys,
+    attach,
     auth,
     batch,
     executions,
@@ -83,7 +84,19 @@ def create_app(
         app.add_middleware(BodySizeLimit, max_bytes=max_request_bytes)
     app.add_middleware(RateLimitHeaders)
     v1 = APIRouter(prefix=API_PREFIX)
-    for module in (auth, api_keys, batch, executions, files, scripts, runtimes, webhooks, health):
+    routers = (
+        auth,
+        api_keys,
+        batch,
+        executions,
+        attach,
+        files,
+        scripts,
+        runtimes,
+        webhooks,
+        health,
+    )
+    for module in routers:
         v1.include_router(module.router)
     app.include_router(v1)
     app.include_router(metrics.router)

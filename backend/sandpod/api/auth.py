@@ -5,11 +5,14 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, Response
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+from starlette.requests import HTTPConnection
 
 from sandpod.api.deps import StateDep
+from sandpod.api.state import ApiState
 from sandpod.domain.api_keys import KEY_PREFIX
 from sandpod.domain.principals import Principal
 from sandpod.domain.tokens import IssuedToken
+from sandpod.services.accounts import Authenticated
 from sandpod.services.errors import AuthenticationError
 
 SESSION_COOKIE = "sandpod_session"
@@ -43,23 +46,10 @@ async def current_principal(
 ) -> Principal:
     if state.accounts is None:
         return LOCAL_PRINCIPAL  # authentication is off: embedded mode on loopback
-    if bearer is not None and bearer.credentials.startswith(KEY_PREFIX) and state.api_keys:
-        try:
-            return await state.api_keys.authenticate(bearer.credentials)
-        except AuthenticationError as error:
-            raise unauthorized(str(error)) from error
-    if bearer is not None:
-        token, from_cookie = bearer.credentials, False
-    elif cookie:
-        token, from_cookie = cookie, True
-    else:
-        raise unauthorized(
-            "sign in first: send 'Authorization: Bearer <token>' from POST /api/v1/auth/login"
-        )
-    try:
-        authenticated = await state.accounts.authenticate(token)
-    except AuthenticationError as error:
-        raise unauthorized(str(error)) from error
+    found = await _authenticate(state, bearer.credentials if bearer else None, cookie)
+    if not isinstance(found, Authenticated):
+        return found
+    authenticated, from_cookie = found, bearer is None
     # A browser attaches cookies to cross-site requests too; only our own page can read the CSRF
     # cookie and echo it. Bearer tokens are never attached by a browser, so they need no check.
     if from_cookie and request.method in UNSAFE_METHODS:
@@ -74,6 +64,47 @@ async def current_principal(
                 f"equal to the {CSRF_COOKIE} cookie",
             )
     return authenticated.principal
+
+
+async def _authenticate(
+    state: ApiState, bearer: str | None, cookie: str | None
+) -> Principal | Authenticated:
+    """The API key's principal, or the token's (bearer first, else the cookie); 401 if none."""
+    assert state.accounts is not None
+    if bearer is not None and bearer.startswith(KEY_PREFIX) and state.api_keys:
+        try:
+            return await state.api_keys.authenticate(bearer)
+        except AuthenticationError as error:
+            raise unauthorized(str(error)) from error
+    token = bearer if bearer is not None else cookie
+    if not token:
+        raise unauthorized(
+            "sign in first: send 'Authorization: Bearer <token>' from POST /api/v1/auth/login"
+        )
+    try:
+        return await state.accounts.authenticate(token)
+    except AuthenticationError as error:
+        raise unauthorized(str(error)) from error
+
+
+async def websocket_principal(connection: HTTPConnection, state: ApiState) -> Principal:
+    """Who opens a WebSocket: a Bearer token or API key, or the session cookie. A browser sends
+    no CSRF header on a WebSocket, so a cookie counts only from a page of this very origin."""
+    if state.accounts is None:
+        return LOCAL_PRINCIPAL
+    authorization = connection.headers.get("authorization", "")
+    scheme, _, credentials = authorization.partition(" ")
+    bearer = credentials.strip() if scheme.lower() == "bearer" and credentials.strip() else None
+    cookie = connection.cookies.get(SESSION_COOKIE)
+    if bearer is None and cookie:
+        origin = connection.headers.get("origin", "")
+        host = connection.headers.get("host", "")
+        if not host or origin.partition("://")[2] != host:
+            raise HTTPException(
+                403, "a session cookie opens a WebSocket only from this server's own page"
+            )
+    found = await _authenticate(state, bearer, cookie)
+    return found.principal if isinstance(found, Authenticated) else found
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]

@@ -10,11 +10,13 @@ from typing import Annotated, Literal
 
 from fastapi import Depends, HTTPException, Request
 from starlette.datastructures import MutableHeaders
+from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sandpod.api.auth import PrincipalDep
 from sandpod.api.budgets import Budget
 from sandpod.api.deps import StateDep
+from sandpod.api.state import ApiState
 from sandpod.domain.api_keys import Scope as KeyScope
 from sandpod.domain.principals import Principal
 from sandpod.ports import RateDecision
@@ -24,7 +26,7 @@ Who = Literal["ip", "user", "key"]
 _SHOWN = "rate_limit"  # request-state key of the (decision, window) the headers report
 
 
-def client_ip(request: Request) -> str:
+def client_ip(request: HTTPConnection) -> str:
     # Behind a proxy, uvicorn puts X-Forwarded-For here when FORWARDED_ALLOW_IPS trusts the proxy.
     return request.client.host if request.client else "unknown"
 
@@ -38,7 +40,7 @@ def limit_headers(decision: RateDecision, window_seconds: int) -> dict[str, str]
     }
 
 
-async def _charge(request: Request, state: StateDep, kind: Kind, who: Who, key: str) -> None:
+async def _charge(request: HTTPConnection, state: StateDep, kind: Kind, who: Who, key: str) -> None:
     budget: Budget = getattr(state.rate_budgets, kind)
     limit = budget.per_ip if who == "ip" else budget.per_user
     if limit <= 0:
@@ -76,7 +78,7 @@ limit_auth_per_ip = _per_ip("auth")
 
 
 async def _charge_principal(
-    request: Request, state: StateDep, kind: Kind, principal: Principal
+    request: HTTPConnection, state: StateDep, kind: Kind, principal: Principal
 ) -> None:
     """Each API key has its own budget (the per-user numbers); a session its account's."""
     if principal.key_id is not None:
@@ -145,6 +147,13 @@ async def charge_another_submission(
     """Charge one more submission (a batch's items after the first); HTTPException 429 if over."""
     await _charge(request, state, "submit", "ip", client_ip(request))
     await _charge_principal(request, state, "submit", principal)
+
+
+async def charge_submit(connection: HTTPConnection, state: ApiState, principal: Principal) -> None:
+    """The submit budgets, for a route that takes no dependencies (a WebSocket's)."""
+    _require(principal, KeyScope.EXECUTIONS_WRITE)
+    await _charge(connection, state, "submit", "ip", client_ip(connection))
+    await _charge_principal(connection, state, "submit", principal)
 
 
 SubmitPrincipal = Annotated[Principal, Depends(submit_principal)]

@@ -78,6 +78,12 @@ class SubmitExecution(BaseModel):
             examples=["https://example.com/hooks/sandpod"],
         ),
     ] = None
+    # Optional rather than a false default, so that generated clients need not send it.
+    interactive: bool | None = Field(
+        default=None,
+        description="true: keep standard input open after `stdin` for a client attached with "
+        "`GET /executions/{id}/attach` (embedded mode with the local runner only).",
+    )
 
 
 class BatchItem(SubmitExecution):
@@ -128,6 +134,7 @@ class ExecutionOut(BaseModel):
     webhook: WebhookDelivery | None = Field(
         None, description="The callback's delivery, when the submission named a callback_url."
     )
+    interactive: bool = Field(False, description="Standard input stays open for `attach`.")
 
     @classmethod
     def of(cls, execution: Execution) -> "ExecutionOut":
@@ -137,6 +144,7 @@ class ExecutionOut(BaseModel):
             runtime=execution.spec.runtime,
             script=execution.spec.script,
             stdin=execution.spec.stdin,
+            interactive=execution.spec.interactive,
             limits=execution.spec.limits,
             created_at=execution.created_at,
             started_at=execution.started_at,

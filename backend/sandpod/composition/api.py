@@ -80,6 +80,7 @@ async def distributed_api(settings: Settings) -> AsyncIterator[ApiState]:
                 live=redis.live_updates,
                 idempotency=redis.idempotency,
                 runtimes=runtimes,
+                output=redis.output_log,
             ),
             scripts=script_service(settings, store=mongo.scripts, runtimes=runtimes),
             runtimes=runtimes,

@@ -46,7 +46,7 @@ def output_files(settings: Settings, stack: AsyncExitStack) -> "OutputFileStore"
 async def redis(settings: Settings, stack: AsyncExitStack) -> "RedisAdapters":
     from sandpod.adapters.redis import connect_redis
 
-    adapters = await connect_redis(settings.redis)
+    adapters = await connect_redis(settings.redis, output=settings.output)
     stack.push_async_callback(adapters.close)
     return adapters
 

@@ -12,6 +12,7 @@ from sandpod.adapters.memory.event_bus import InMemoryEventBus
 from sandpod.adapters.memory.idempotency import InMemoryIdempotencyKeys
 from sandpod.adapters.memory.live_updates import InMemoryLiveUpdates
 from sandpod.adapters.memory.output_files import InMemoryOutputFiles
+from sandpod.adapters.memory.output_log import InMemoryOutputLog
 from sandpod.adapters.memory.rate_limiter import InMemoryRateLimiter
 from sandpod.adapters.memory.scripts import InMemoryScriptStore
 from sandpod.adapters.memory.store import InMemoryExecutionStore
@@ -23,6 +24,7 @@ from sandpod.composition.api import api_state
 from sandpod.composition.auth_setup import build_accounts
 from sandpod.composition.isolation import isolation_guard
 from sandpod.composition.services import (
+    attach_hub,
     execution_service,
     result_processor,
     retention_sweep,
@@ -141,6 +143,8 @@ def build_embedded(settings: Settings, sandbox: Sandbox | None = None) -> Embedd
     store = InMemoryExecutionStore()
     bus = InMemoryEventBus()
     live = InMemoryLiveUpdates()
+    output = InMemoryOutputLog(retention_seconds=settings.output.retention_seconds)
+    attach = attach_hub(settings)
     # A sandbox handed in by a test is not checked: the canary proves the real local runner.
     guard = None if sandbox else isolation_guard(settings, runner)
     readiness: dict[str, Callable[[], Awaitable[None]]] = {
@@ -160,6 +164,8 @@ def build_embedded(settings: Settings, sandbox: Sandbox | None = None) -> Embedd
             live=live,
             idempotency=idempotency,
             runtimes=runtimes,
+            output=output,
+            attach=attach,
         ),
         scripts=script_service(settings, store=InMemoryScriptStore(), runtimes=runtimes),
         runtimes=runtimes,
@@ -174,7 +180,15 @@ def build_embedded(settings: Settings, sandbox: Sandbox | None = None) -> Embedd
         state=state,
         bus=bus,
         sandbox=runner,
-        runner=runner_service(store=store, bus=bus, sandbox=runner, files=files),
+        runner=runner_service(
+            settings,
+            store=store,
+            bus=bus,
+            sandbox=runner,
+            files=files,
+            output=output,
+            attach=attach,
+        ),
         results=result_processor(settings, store=store, live=live, bus=bus, republish=False),
         retention=retention_sweep(settings, store=store, idempotency=idempotency),
         webhooks=webhook_dispatcher(settings, store=store, users=users, sender=sender),

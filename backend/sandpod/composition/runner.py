@@ -1,4 +1,4 @@
-"""The runner role: MongoDB (claims and status), Kafka, and a sandbox. No Redis."""
+"""The runner role: MongoDB (claims and status), Kafka, a sandbox, and Redis for live output."""
 
 import asyncio
 
@@ -19,11 +19,20 @@ async def build_runner(settings: Settings, sandbox: Sandbox | None = None) -> Wo
     async with opening("runner", settings) as stack:
         store = await connections.mongo_store(settings, stack)
         bus = await connections.kafka(settings, stack)
+        redis = await connections.redis(settings, stack)
         if sandbox is None:
             sandbox = await connections.worker_sandbox(settings, stack)
-    service = runner_service(store=store, bus=bus, sandbox=sandbox, files=store.output_files)
+    service = runner_service(
+        settings,
+        store=store,
+        bus=bus,
+        sandbox=sandbox,
+        files=store.output_files,
+        output=redis.output_log,
+    )
     # A sandbox handed in by a test is not checked: the canary proves the configured one.
     guard = None if given else isolation_guard(settings, sandbox)
+    # Not Redis: live output is a view (the result keeps all of it); its outage stops no run.
     checks: dict[str, Check] = {"store": store.ping, "event_bus": bus.ping}
     if guard is not None:
         checks["isolation"] = guard.ready

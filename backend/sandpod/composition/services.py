@@ -19,11 +19,14 @@ from sandpod.ports import (
     IdempotencyKeys,
     LiveUpdates,
     OutputFileStore,
+    OutputLog,
     Sandbox,
     ScriptStore,
     UserStore,
 )
+from sandpod.services.attach import AttachHub
 from sandpod.services.executions import ExecutionService, InputCaps
+from sandpod.services.output import ChunkPolicy
 from sandpod.services.results import ResultProcessor
 from sandpod.services.retention import RetentionSweep
 from sandpod.services.runner import RunnerService
@@ -39,7 +42,10 @@ def execution_service(
     live: LiveUpdates,
     idempotency: IdempotencyKeys,
     runtimes: RuntimeRegistry,
+    output: OutputLog | None = None,
+    attach: AttachHub | None = None,
 ) -> ExecutionService:
+    """`attach` only where the API shares its process with a local runner (embedded)."""
     return ExecutionService(
         store=store,
         bus=bus,
@@ -49,6 +55,9 @@ def execution_service(
         limits=settings.executions.limit_policy,
         caps=input_caps(settings),
         callbacks=callback_guard(settings),
+        output=output,
+        end_wait_seconds=settings.output.end_wait_seconds,
+        attach=attach,
     )
 
 
@@ -58,6 +67,10 @@ def callback_guard(settings: Settings) -> CallbackGuard:
         CallbackPolicy(settings.webhooks.allow),
         SystemResolver(timeout_seconds=settings.webhooks.timeout_seconds),
     )
+
+
+def attach_hub(settings: Settings) -> AttachHub:
+    return AttachHub(max_bytes=settings.executions.max_stdin_bytes)
 
 
 def input_caps(settings: Settings) -> InputCaps:
@@ -104,15 +117,29 @@ def result_processor(
 
 
 def runner_service(
-    *, store: ExecutionStore, bus: EventBus, sandbox: Sandbox, files: OutputFileStore
+    settings: Settings,
+    *,
+    store: ExecutionStore,
+    bus: EventBus,
+    sandbox: Sandbox,
+    files: OutputFileStore,
+    output: OutputLog | None = None,
+    attach: AttachHub | None = None,
 ) -> RunnerService:
-    """The runner over `sandbox`; it runs the runtimes that sandbox has."""
+    """The runner over `sandbox`; it runs the runtimes that sandbox has, keeps the files a run
+    leaves in `files`, writes live output to `output` and takes interactive stdin from
+    `attach`."""
     return RunnerService(
         store=store,
         bus=bus,
         sandbox=sandbox,
         runtimes=RuntimeRegistry(sandbox.runtimes()),
         files=files,
+        output=output,
+        chunks=ChunkPolicy(
+            chunk_chars=settings.output.chunk_chars, flush_seconds=settings.output.flush_seconds
+        ),
+        attach=attach,
     )
 
 

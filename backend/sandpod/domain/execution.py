@@ -50,11 +50,14 @@ class ExecutionSpec(BaseModel):
     args: tuple[str, ...] = ()
     compiler_options: tuple[str, ...] = ()
     callback_url: str | None = None
+    interactive: bool = False  # stdin stays open for an attached client after `stdin`
 
     def fingerprint(self) -> str:
         """Stable hash of the request, to tell idempotent retries from key reuse."""
-        # Unset fields are left out, so a request without a callback hashes as before it existed.
-        unset = {"callback_url"} if self.callback_url is None else None
+        # Unset fields are left out, so a request without them hashes as before they existed.
+        unset = {"callback_url"} if self.callback_url is None else set()
+        if not self.interactive:
+            unset.add("interactive")
         body = json.dumps(self.model_dump(mode="json", exclude=unset), sort_keys=True).encode()
         return hashlib.sha256(body).hexdigest()
 

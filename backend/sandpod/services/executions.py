@@ -21,8 +21,17 @@ from sandpod.ports import (
     ExecutionStore,
     IdempotencyKeys,
     LiveUpdates,
+    OutputLog,
     Page,
     ServiceUnavailableError,
+)
+from sandpod.services.attach import (
+    AttachHub,
+    InteractiveUnsupportedError,
+    NotAttachableError,
+    NotInteractiveError,
+    NotOwnerError,
+    StdinPipe,
 )
 from sandpod.services.errors import (
     AlreadyFinishedError,
@@ -32,6 +41,7 @@ from sandpod.services.errors import (
     InputTooLargeError,
     NotFinishedError,
 )
+from sandpod.services.follow import Position, StreamItem, follow
 from sandpod.services.webhooks import CallbackGuard
 
 log = logging.getLogger(__name__)
@@ -52,6 +62,7 @@ class SubmitCommand:
     args: list[str] = field(default_factory=list)
     compiler_options: list[str] = field(default_factory=list)
     callback_url: str | None = None
+    interactive: bool = False
 
 
 @dataclass(frozen=True)
@@ -83,9 +94,15 @@ class ExecutionService:
         caps: InputCaps,
         callbacks: CallbackGuard | None = None,
         poll_seconds: float = 5.0,
+        output: OutputLog | None = None,
+        end_wait_seconds: float = 5.0,
+        attach: AttachHub | None = None,
     ) -> None:
         self._poll_seconds = poll_seconds
         self._callbacks = callbacks
+        self._output = output
+        self._end_wait_seconds = end_wait_seconds
+        self._attach = attach
         self._store = store
         self._bus = bus
         self._live = live
@@ -118,6 +135,8 @@ class ExecutionService:
         carried = program.input_bytes() + stdin_bytes
         if most is not None and carried > most:
             raise InputTooLargeError("script (or files), args and stdin together", carried, most)
+        if command.interactive and self._attach is None:
+            raise InteractiveUnsupportedError()
         return ExecutionSpec(
             runtime=runtime.id,
             script=program.script,
@@ -128,6 +147,7 @@ class ExecutionService:
             args=program.args,
             compiler_options=program.compiler_options,
             callback_url=command.callback_url,
+            interactive=command.interactive,
         )
 
     async def check_callback(self, url: str | None) -> None:
@@ -221,6 +241,7 @@ class ExecutionService:
             stdin=spec.stdin,
             limits=LimitsRequest(**spec.limits.model_dump()),
             callback_url=spec.callback_url,
+            interactive=spec.interactive,
         )
         execution, _ = await self.submit(principal, command)
         return execution
@@ -274,6 +295,37 @@ class ExecutionService:
                 yield update
                 if update.status.is_terminal:
                     return
+
+    async def follow(
+        self, principal: Principal, execution_id: str, after: Position
+    ) -> AsyncGenerator[StreamItem, None]:
+        """Status changes and live output from `after` on (see services/follow.py)."""
+        await self.get(principal, execution_id)
+        return follow(
+            self.watch(principal, execution_id),
+            self._output,
+            execution_id,
+            after,
+            end_wait_seconds=self._end_wait_seconds,
+        )
+
+    async def attach(self, principal: Principal, execution_id: str) -> StdinPipe:
+        """The live stdin of the caller's own running interactive execution."""
+        execution = await self.get(principal, execution_id)
+        if self._attach is None:
+            raise InteractiveUnsupportedError()
+        if execution.owner != principal.id:
+            raise NotOwnerError(execution_id)
+        if not execution.spec.interactive:
+            raise NotInteractiveError(execution_id)
+        if execution.status.is_terminal:
+            raise NotAttachableError(execution_id, execution.status.value)
+        return self._attach.pipe(execution_id, len(execution.spec.stdin.encode()))
+
+    def detach(self, execution_id: str) -> None:
+        """Forget the pipe of an execution that ended (its run forgets it too, if it ran)."""
+        if self._attach is not None:
+            self._attach.discard(execution_id)
 
     async def wait_for_end(
         self, principal: Principal, execution_id: str, seconds: float

@@ -19,10 +19,13 @@ from sandpod.ports import (
     EventBus,
     ExecutionStore,
     OutputFileStore,
+    OutputLog,
     Sandbox,
     SandboxJob,
     ServiceUnavailableError,
 )
+from sandpod.services.attach import AttachHub
+from sandpod.services.output import ChunkPolicy, OutputRecorder
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +55,14 @@ class RunnerService:
         sandbox: Sandbox,
         runtimes: RuntimeRegistry,
         files: OutputFileStore,
+        output: OutputLog | None = None,
+        chunks: ChunkPolicy | None = None,
+        attach: AttachHub | None = None,
     ) -> None:
         self._files = files
+        self._output = output
+        self._chunks = chunks or ChunkPolicy()
+        self._attach = attach
         self._store = store
         self._bus = bus
         self._sandbox = sandbox
@@ -107,6 +116,12 @@ class RunnerService:
             await self._finish(execution.id, Result.platform_error(str(error)))
             return
         spec = execution.spec
+        recorder = None
+        if self._output is not None:
+            recorder = OutputRecorder(self._output, execution.id, self._chunks)
+        stdin = None
+        if spec.interactive and self._attach is not None:
+            stdin = self._attach.pipe(execution.id, len(spec.stdin.encode()))
         job = SandboxJob(
             execution_id=execution.id,
             runtime=runtime,
@@ -117,13 +132,25 @@ class RunnerService:
             entrypoint=spec.entrypoint,
             args=spec.args,
             compiler_options=spec.compiler_options,
+            output=recorder,
+            live_stdin=stdin,
         )
         started = ExecutionStarted(execution_id=job.execution_id, runner=self._sandbox.name)
         await self._bus.publish(started)
         if cancelled.is_set():
+            if recorder is not None:
+                await recorder.close()
             await self._finish(job.execution_id, _cancelled_before_start())
             return
-        result = await _run_until_cancelled(self._sandbox, job, cancelled)
+        try:
+            result = await _run_until_cancelled(self._sandbox, job, cancelled)
+        finally:
+            if self._attach is not None and stdin is not None:
+                self._attach.discard(job.execution_id)
+        if recorder is not None:
+            # The output's end before the terminal status. A pod's (its monitor reports the
+            # end) right after its launch: pods write no live output yet, so none is awaited.
+            await recorder.close()
         if result is not None:
             result = await keep_output_files(self._files, job.execution_id, result)
             await self._finish(job.execution_id, result)

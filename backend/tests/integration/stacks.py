@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import uvicorn
 from asgi_lifespan import LifespanManager
 
 from sandpod.composition.api import app_from_settings
@@ -45,6 +46,23 @@ class Stack:
     http: httpx.AsyncClient
     headers: dict[str, dict[str, str]]
     settings: Settings
+    app: Any = None
+
+    @contextlib.asynccontextmanager
+    async def served(self) -> AsyncIterator[str]:
+        """The stack's app behind a real HTTP server on loopback (the in-process transport
+        holds a response until it is complete: streams and WebSockets need a server)."""
+        server = uvicorn.Server(
+            uvicorn.Config(self.app, host="127.0.0.1", port=0, lifespan="off", log_level="warning")
+        )
+        task = asyncio.create_task(server.serve())
+        try:
+            await eventually(lambda: server.started, timeout=30, what="the test server to start")
+            port = server.servers[0].sockets[0].getsockname()[1]
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            server.should_exit = True
+            await asyncio.wait_for(task, 30)
 
     async def submit(self, body: dict[str, Any], who: str = "owner", **params: Any) -> str:
         response = await self.http.post(
@@ -166,4 +184,4 @@ async def running(
                 assert login.status_code == 200, login.text
                 headers[who] = {"Authorization": f"Bearer {login.json()['access_token']}"}
             http.cookies.clear()
-            yield Stack(mode, http, headers, config)
+            yield Stack(mode, http, headers, config, app)

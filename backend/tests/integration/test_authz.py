@@ -8,9 +8,14 @@ from typing import Any
 import httpx
 import jwt
 import pytest
+from fastapi import FastAPI
+from httpx_ws import WebSocketDisconnect, WebSocketUpgradeError, aconnect_ws
+from httpx_ws.transport import ASGIWebSocketTransport
 
 from sandpod.adapters.auth.tokens import ISSUER
+from sandpod.composition.embedded import embedded_app
 from sandpod.config import ApiSettings, AuthSettings, RateLimitSettings, Settings
+from tests.fakes import FakeSandbox
 from tests.fixtures.apps import api_client
 from tests.waiting import eventually
 
@@ -87,6 +92,8 @@ class World:
     running: str  # alice's execution that blocks until cancelled
     script: str  # alice's saved script
     key: str  # id of alice's write-only API key
+    interactive: str  # alice's interactive execution that blocks until cancelled
+    app: FastAPI
 
 
 async def api_key(http: httpx.AsyncClient, headers: dict[str, str], scope: str) -> dict[str, str]:
@@ -100,7 +107,8 @@ async def api_key(http: httpx.AsyncClient, headers: dict[str, str], scope: str) 
 
 @pytest.fixture
 async def world() -> AsyncIterator[World]:
-    async with api_client(settings()) as http:
+    app = embedded_app(settings(), FakeSandbox())
+    async with api_client(app) as http:
         await register(http, "alice")
         await register(http, "bob")
         headers = {
@@ -119,11 +127,18 @@ async def world() -> AsyncIterator[World]:
         running_id = (await http.post(EXECUTIONS, json=block, headers=headers["owner"])).json()[
             "id"
         ]
+        block_interactive = {**block, "interactive": True}
+        interactive = await http.post(EXECUTIONS, json=block_interactive, headers=headers["owner"])
+        assert interactive.status_code == 202, interactive.text
+        interactive_id = interactive.json()["id"]
         await wait_status(http, done, headers["owner"], {"completed"})
         await wait_status(http, running_id, headers["owner"], {"running"})
+        await wait_status(http, interactive_id, headers["owner"], {"running"})
         saved = await http.post(SCRIPTS, json=SCRIPT, headers=headers["owner"])
         assert saved.status_code == 201, saved.text
-        yield World(http, headers, done, running_id, saved.json()["id"], writer["id"])
+        yield World(
+            http, headers, done, running_id, saved.json()["id"], writer["id"], interactive_id, app
+        )
 
 
 # alice's API keys: one that may only read executions, one that may only write them, so each
@@ -215,7 +230,7 @@ async def test_lists_show_only_your_own_unless_an_admin_asks_for_all(
     everyone = await world.http.get(EXECUTIONS, params={"all": "true"}, headers=world.headers[who])
     own_ids = {item["id"] for item in own.json()["items"]}
     all_ids = {item["id"] for item in everyone.json()["items"]}
-    alice = {world.done, world.running}
+    alice = {world.done, world.running, world.interactive}
     assert own_ids == (alice if who == "owner" else set())
     assert all_ids == (alice if who in ("owner", "admin") else set())
 
@@ -393,7 +408,8 @@ async def test_role_in_a_forged_token_does_not_make_an_admin(world: World) -> No
 
 
 async def test_cookie_writes_need_the_csrf_header() -> None:
-    async with api_client(settings()) as http:
+    app = embedded_app(settings(), FakeSandbox())
+    async with api_client(app) as http:
         await register(http, "carol")
         login = await http.post(
             f"{API}/auth/login", json={"username": "carol", "password": PASSWORD}
@@ -551,7 +567,8 @@ async def test_sign_in_attempts_are_limited_per_client_address() -> None:
     ],
 )
 async def test_password_policy_is_a_clear_422(password: str, fragment: str) -> None:
-    async with api_client(settings()) as http:
+    app = embedded_app(settings(), FakeSandbox())
+    async with api_client(app) as http:
         response = await http.post(
             f"{API}/auth/register", json={"username": "judy", "password": password}
         )
@@ -563,7 +580,8 @@ async def test_password_policy_is_a_clear_422(password: str, fragment: str) -> N
 
 
 async def test_usernames_are_unique_whatever_the_case() -> None:
-    async with api_client(settings()) as http:
+    app = embedded_app(settings(), FakeSandbox())
+    async with api_client(app) as http:
         await register(http, "Kim")
         again = await http.post(
             f"{API}/auth/register", json={"username": "kim", "password": PASSWORD}
@@ -613,3 +631,45 @@ async def test_each_user_has_a_webhook_secret_of_their_own(world: World) -> None
     rotated = await secret("admin", "/webhooks/secret/rotate", "POST")
     assert rotated != admins
     assert (await secret("owner"), await secret("other")) == (mine, theirs)
+
+
+# WebSocket endpoints: 101 is an open connection; a refusal before it is the problem's status
+# (here a close with code 4000 + status: the in-process transport has no denial responses).
+WS_MATRIX: list[tuple[str, tuple[int, ...]]] = [
+    ("/executions/{interactive}/attach", (401, 101, 404, 403, 403, 101)),
+    ("/executions/{running}/attach", (401, 422, 404, 403, 403, 422)),
+    ("/executions/{done}/attach", (401, 422, 404, 403, 403, 422)),
+    ("/executions/ex_unknown/attach", (401, 404, 404, 404, 403, 404)),
+]
+
+
+async def websocket_status(http: httpx.AsyncClient, url: str, headers: dict[str, str]) -> int:
+    try:
+        async with aconnect_ws(url, http, headers=dict(headers)):  # it adds its own to them
+            return 101
+    except WebSocketDisconnect as closed:
+        return closed.code - 4000 if closed.code > 4000 else closed.code
+    except WebSocketUpgradeError as denied:
+        return denied.response.status_code
+
+
+@pytest.mark.parametrize(
+    ("path", "who", "expected"),
+    [
+        pytest.param(path, who, statuses[i], id=f"WS {path} as {who}")
+        for path, statuses in WS_MATRIX
+        for i, who in enumerate(WHO)
+    ],
+)
+async def test_websocket_authorization_matrix(
+    world: World, path: str, who: str, expected: int
+) -> None:
+    url = (
+        "http://test"
+        + API
+        + path.format(done=world.done, running=world.running, interactive=world.interactive)
+    )
+    # Its own client: the WebSocket transport's task group must open and close in this task.
+    transport = ASGIWebSocketTransport(app=world.app, initial_receive_timeout=30)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        assert await websocket_status(http, url, world.headers[who]) == expected

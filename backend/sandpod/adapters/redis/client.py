@@ -9,8 +9,9 @@ from redis.backoff import ExponentialBackoff
 from sandpod.adapters.redis.errors import unavailable_when_down
 from sandpod.adapters.redis.idempotency import RedisIdempotencyKeys
 from sandpod.adapters.redis.live_updates import RedisLiveUpdates
+from sandpod.adapters.redis.output_log import RedisOutputLog
 from sandpod.adapters.redis.rate_limiter import RedisRateLimiter
-from sandpod.config import RedisSettings
+from sandpod.config import OutputSettings, RedisSettings
 
 
 def redis_client(url: str) -> Redis:
@@ -27,12 +28,13 @@ def redis_client(url: str) -> Redis:
 
 @dataclass(frozen=True)
 class RedisAdapters:
-    """The three Redis-backed ports, sharing one client (one connection pool)."""
+    """The Redis-backed ports, sharing one client (one connection pool)."""
 
     client: Redis
     rate_limiter: RedisRateLimiter
     idempotency: RedisIdempotencyKeys
     live_updates: RedisLiveUpdates
+    output_log: RedisOutputLog
 
     async def ping(self) -> None:
         with unavailable_when_down(self.client):
@@ -43,15 +45,24 @@ class RedisAdapters:
         await self.client.aclose()
 
 
-async def connect_redis(settings: RedisSettings, *, check: bool = True) -> RedisAdapters:
+async def connect_redis(
+    settings: RedisSettings, *, output: OutputSettings | None = None, check: bool = True
+) -> RedisAdapters:
     """The adapters; with `check`, raises ServiceUnavailableError when Redis is unreachable."""
     client = redis_client(settings.url.get_secret_value())
     prefix = settings.prefix
+    output = output or OutputSettings()
     adapters = RedisAdapters(
         client=client,
         rate_limiter=RedisRateLimiter(client, prefix),
         idempotency=RedisIdempotencyKeys(client, prefix),
         live_updates=RedisLiveUpdates(client, prefix),
+        output_log=RedisOutputLog(
+            client,
+            prefix,
+            retention_seconds=output.retention_seconds,
+            max_chunks=output.max_chunks,
+        ),
     )
     if check:
         try:

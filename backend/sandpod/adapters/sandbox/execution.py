@@ -186,6 +186,8 @@ class Execution:
             sources=sources,
             tmp=tmp,
             binds=self.toolchain.binds,
+            output=self.job.output,
+            live_stdin=self.job.live_stdin,
         )
         ran = await self._phase_run(ctx, spec, "r")
         if ran is None:

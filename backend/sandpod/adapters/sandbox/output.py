@@ -10,6 +10,8 @@ import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sandpod.ports import StdinSource
+
 CHUNK = 64 * 1024
 
 
@@ -22,10 +24,19 @@ class Captured:
         return self.data.decode("utf-8", errors="replace")
 
 
+# What is kept of each read, as it is read, and whether the cap cut the stream there.
+OnData = Callable[[bytes, bool], None]
+
+
 async def read_capped(
-    stream: asyncio.StreamReader, cap: int, on_overflow: Callable[[], None]
+    stream: asyncio.StreamReader,
+    cap: int,
+    on_overflow: Callable[[], None],
+    on_data: OnData | None = None,
 ) -> Captured:
-    """Read to EOF keeping the first `cap` bytes; call `on_overflow` once when there are more."""
+    """Read to EOF keeping the first `cap` bytes; call `on_overflow` once when there are more.
+
+    `on_data` sees the kept bytes of each read at once (live output), the cut flagged."""
     kept = bytearray()
     truncated = False
     while chunk := await stream.read(CHUNK):
@@ -33,19 +44,26 @@ async def read_capped(
             continue
         room = cap - len(kept)
         if len(chunk) > room:
-            kept += chunk[:room]
+            chunk = chunk[:room]
             truncated = True
             on_overflow()
-        else:
-            kept += chunk
+        kept += chunk
+        if on_data is not None:
+            on_data(chunk, truncated)
     return Captured(bytes(kept), truncated)
 
 
-async def feed_stdin(writer: asyncio.StreamWriter, data: bytes) -> None:
-    """Write all of `data` and close; a program that exits without reading it is fine."""
+async def feed_stdin(
+    writer: asyncio.StreamWriter, data: bytes, more: StdinSource | None = None
+) -> None:
+    """Write all of `data`, then whatever `more` brings until it ends, and close; a program
+    that exits without reading it is fine."""
     with contextlib.suppress(BrokenPipeError, ConnectionResetError):
         if data:
             writer.write(data)
+            await writer.drain()
+        while more is not None and (piece := await more.next()) is not None:
+            writer.write(piece)
             await writer.drain()
     writer.close()
     with contextlib.suppress(BrokenPipeError, ConnectionResetError):

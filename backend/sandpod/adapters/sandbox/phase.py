@@ -29,8 +29,10 @@ from sandpod.adapters.sandbox.cgroups import (
     SandboxCgroup,
 )
 from sandpod.adapters.sandbox.outcome import StopReason
-from sandpod.adapters.sandbox.output import Captured, feed_stdin, read_capped
+from sandpod.adapters.sandbox.output import Captured, OnData, feed_stdin, read_capped
 from sandpod.domain.limits import MIB, Limits
+from sandpod.domain.output import OutputStream
+from sandpod.ports import OutputSink, StdinSource
 
 logger = logging.getLogger(__name__)
 
@@ -97,6 +99,16 @@ async def _drain(stream: asyncio.StreamReader | None) -> None:
             pass
 
 
+def _to(sink: OutputSink | None, stream: OutputStream) -> OnData | None:
+    if sink is None:
+        return None
+
+    def write(data: bytes, truncated: bool) -> None:
+        sink.write(stream, data, truncated=truncated)
+
+    return write
+
+
 @dataclass(frozen=True)
 class PhaseSpec:
     """What one sandbox runs, with which limits, seeing which host folders."""
@@ -111,6 +123,8 @@ class PhaseSpec:
     tmp: Path
     binds: Sequence[Path] = field(default_factory=tuple)
     chdir: str = WORKDIR
+    output: OutputSink | None = None  # sees the output as it is read (live output)
+    live_stdin: StdinSource | None = None  # more stdin after `stdin` (attach)
 
 
 @dataclass(frozen=True)
@@ -323,9 +337,14 @@ class Phase:
         assert proc.stdin is not None
         assert proc.stdout is not None
         assert proc.stderr is not None
-        out = asyncio.create_task(read_capped(proc.stdout, cap, overflow))
-        err = asyncio.create_task(read_capped(proc.stderr, cap, overflow))
-        feed = asyncio.create_task(feed_stdin(proc.stdin, self.spec.stdin))
+        sink = self.spec.output
+        out = asyncio.create_task(
+            read_capped(proc.stdout, cap, overflow, _to(sink, OutputStream.STDOUT))
+        )
+        err = asyncio.create_task(
+            read_capped(proc.stderr, cap, overflow, _to(sink, OutputStream.STDERR))
+        )
+        feed = asyncio.create_task(feed_stdin(proc.stdin, self.spec.stdin, self.spec.live_stdin))
         self._tasks = [out, err, feed]
         ended = await self._supervise(status, started_at)
         wall = time.monotonic() - started_at

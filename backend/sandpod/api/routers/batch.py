@@ -73,6 +73,7 @@ async def _submit_one(
         stdin=item.stdin,
         limits=item.limits,
         callback_url=item.callback_url,
+        interactive=bool(item.interactive),
     )
     try:
         execution, created = await executions.submit(principal, command, item.idempotency_key)

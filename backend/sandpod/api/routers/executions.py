@@ -1,6 +1,5 @@
 """/api/v1/executions: submit, read, list, cancel and stream."""
 
-import json
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -12,10 +11,11 @@ from sandpod.api.deps import ExecutionsDep, StateDep
 from sandpod.api.problems import problem_responses
 from sandpod.api.rate_limits import ReadPrincipal, SubmitPrincipal
 from sandpod.api.schemas import ExecutionOut, ExecutionPage, SubmitExecution
-from sandpod.domain.events import StatusUpdate
+from sandpod.api.stream_events import sse_event
 from sandpod.domain.status import ExecutionStatus
 from sandpod.observability import SUBMITTED
 from sandpod.services.executions import SubmitCommand
+from sandpod.services.follow import Position
 
 # Every route needs a signed-in caller (401) and is rate limited (429); writes with the session
 # cookie need the CSRF header (403). Another user's execution is a 404, never a 403.
@@ -79,6 +79,7 @@ async def submit_execution(
             args=body.args,
             compiler_options=body.compiler_options,
             callback_url=body.callback_url,
+            interactive=bool(body.interactive),
         ),
         idempotency_key,
     )
@@ -185,42 +186,59 @@ async def delete_execution(
     return Response(status_code=204)
 
 
+LastEventId = Annotated[
+    str | None,
+    Header(
+        alias="Last-Event-ID",
+        max_length=64,
+        description="The id of the last event received: the stream goes on with exactly the "
+        "events after it.",
+    ),
+]
+
+
 @router.get(
     "/{execution_id}/events",
     responses={
         200: {
             "content": {"text/event-stream": {}},
-            "description": "`status` events: the current status, then each change; "
-            "the stream closes after the terminal one. Comments are heartbeats.",
+            "description": "`status` events: the current status, then each change; the "
+            "terminal one carries the result. Between `running` and the end, `output` events "
+            '`{"stream", "seq", "text", "truncated"}`: the output as it is written, `seq` from 1 '
+            "without gaps. Every event has an id: send the last one as `Last-Event-ID` to go on "
+            "after it. An ended execution's output is replayed while it is kept "
+            "(SANDPOD_OUTPUT_RETENTION_SECONDS); after that the terminal status alone carries "
+            "it. The stream closes after the terminal status. Comments are heartbeats.",
         },
-        **problem_responses(404),
+        **problem_responses(400, 404),
     },
-    summary="Follow an execution live (server-sent events)",
+    summary="Follow an execution live: status and output (server-sent events)",
 )
 async def stream_execution_events(
-    execution_id: str, executions: ExecutionsDep, principal: ReadPrincipal, state: StateDep
+    execution_id: str,
+    executions: ExecutionsDep,
+    principal: ReadPrincipal,
+    state: StateDep,
+    last_event_id: LastEventId = None,
 ) -> EventSourceResponse:
-    # The first update (the current status) is read before the stream starts, so a missing
-    # execution is a 404 and a live-update service that is down a 503, not a broken stream.
-    updates = executions.watch(principal, execution_id)
+    after = Position.parse(last_event_id)
+    # The first item is read before the stream starts, so a missing execution is a 404 and a
+    # live-update service that is down a 503, not a broken stream.
+    items = await executions.follow(principal, execution_id, after)
     try:
-        first = await anext(updates)
+        first = await anext(items, None)
     except BaseException:
-        await updates.aclose()
+        await items.aclose()
         raise
-
-    def event(sequence: int, update: StatusUpdate) -> ServerSentEvent:
-        data = json.dumps(update.model_dump(mode="json"))
-        return ServerSentEvent(data=data, event="status", id=str(sequence))
 
     async def events() -> AsyncIterator[ServerSentEvent]:
         try:
-            yield event(1, first)
-            sequence = 1
-            async for update in updates:
-                sequence += 1
-                yield event(sequence, update)
+            if first is None:  # resumed after the end: nothing is left to send
+                return
+            yield sse_event(first)
+            async for item in items:
+                yield sse_event(item)
         finally:
-            await updates.aclose()
+            await items.aclose()
 
     return EventSourceResponse(events(), ping=int(max(1, state.sse_heartbeat_seconds)))

@@ -163,6 +163,7 @@ class Execution(_Model):
     result: Result | None = None
     script: str
     stdin: str
+    interactive: bool = False
     webhook: WebhookDelivery | None = None
 
     @property
@@ -200,6 +201,11 @@ class Submission(_Model):
     args: list[str] | None = None
     compiler_options: list[str] | None = None
     limits: LimitsRequest | None = None
+    interactive: bool | None = Field(
+        default=None,
+        description="true: stdin stays open for GET /executions/{id}/attach (embedded mode, "
+        "local runner).",
+    )
     callback_url: str | None = Field(
         default=None, description="Where the server POSTs the signed execution when it ends."
     )

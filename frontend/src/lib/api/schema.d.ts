@@ -188,7 +188,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Follow an execution live (server-sent events) */
+        /** Follow an execution live: status and output (server-sent events) */
         get: operations["stream_execution_events_api_v1_executions__execution_id__events_get"];
         put?: never;
         post?: never;
@@ -511,6 +511,11 @@ export interface components {
              * @description Like the Idempotency-Key header, for this item alone.
              */
             idempotency_key?: string | null;
+            /**
+             * Interactive
+             * @description true: keep standard input open after `stdin` for a client attached with `GET /executions/{id}/attach` (embedded mode with the local runner only).
+             */
+            interactive?: boolean | null;
             /** @description Ask for less than the defaults, or up to the maxima. */
             limits?: components["schemas"]["LimitsRequest"] | null;
             /**
@@ -705,6 +710,12 @@ export interface components {
             finished_at: string | null;
             /** Id */
             id: string;
+            /**
+             * Interactive
+             * @description Standard input stays open for `attach`.
+             * @default false
+             */
+            interactive: boolean;
             limits: components["schemas"]["Limits"];
             result: components["schemas"]["Result"] | null;
             /** Runtime */
@@ -1125,6 +1136,11 @@ export interface components {
              * @description The program's files, instead of `script`. They are read-only under /sandbox; the program runs in /tmp and keeps files by writing them under /tmp/out.
              */
             files?: components["schemas"]["SourceFile"][] | null;
+            /**
+             * Interactive
+             * @description true: keep standard input open after `stdin` for a client attached with `GET /executions/{id}/attach` (embedded mode with the local runner only).
+             */
+            interactive?: boolean | null;
             /** @description Ask for less than the defaults, or up to the maxima. */
             limits?: components["schemas"]["LimitsRequest"] | null;
             /**
@@ -2138,7 +2154,10 @@ export interface operations {
     stream_execution_events_api_v1_executions__execution_id__events_get: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The id of the last event received: the stream goes on with exactly the events after it. */
+                "Last-Event-ID"?: string | null;
+            };
             path: {
                 execution_id: string;
             };
@@ -2146,7 +2165,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description `status` events: the current status, then each change; the stream closes after the terminal one. Comments are heartbeats. */
+            /** @description `status` events: the current status, then each change; the terminal one carries the result. Between `running` and the end, `output` events `{"stream", "seq", "text", "truncated"}`: the output as it is written, `seq` from 1 without gaps. Every event has an id: send the last one as `Last-Event-ID` to go on after it. An ended execution's output is replayed while it is kept (SANDPOD_OUTPUT_RETENTION_SECONDS); after that the terminal status alone carries it. The stream closes after the terminal status. Comments are heartbeats. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2154,6 +2173,16 @@ export interface operations {
                 content: {
                     "application/json": unknown;
                     "text/event-stream": unknown;
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
                 };
             };
             /** @description Unauthorized */
