@@ -54,6 +54,7 @@ def execution_service(
         runtimes=runtimes,
         limits=settings.executions.limit_policy,
         caps=input_caps(settings),
+        idempotency_ttl_seconds=settings.executions.idempotency_ttl_seconds,
         callbacks=callback_guard(settings),
         output=output,
         end_wait_seconds=settings.output.end_wait_seconds,
@@ -79,7 +80,6 @@ def input_caps(settings: Settings) -> InputCaps:
     return InputCaps(
         max_script_bytes=settings.executions.max_script_bytes,
         max_stdin_bytes=settings.executions.max_stdin_bytes,
-        idempotency_ttl_seconds=settings.executions.idempotency_ttl_seconds,
         max_input_bytes=KUBERNETES_INPUT_MAX_BYTES if kubernetes else None,
         program=SubmissionCaps(
             max_files=settings.executions.max_files,

@@ -69,7 +69,6 @@ class SubmitCommand:
 class InputCaps:
     max_script_bytes: int
     max_stdin_bytes: int
-    idempotency_ttl_seconds: int
     program: SubmissionCaps
     # Script and stdin together, when the sandbox receives them in one bounded carrier.
     max_input_bytes: int | None = None
@@ -92,6 +91,7 @@ class ExecutionService:
         runtimes: RuntimeRegistry,
         limits: LimitPolicy,
         caps: InputCaps,
+        idempotency_ttl_seconds: int,
         callbacks: CallbackGuard | None = None,
         poll_seconds: float = 5.0,
         output: OutputLog | None = None,
@@ -99,6 +99,7 @@ class ExecutionService:
         attach: AttachHub | None = None,
     ) -> None:
         self._poll_seconds = poll_seconds
+        self._idempotency_ttl_seconds = idempotency_ttl_seconds
         self._callbacks = callbacks
         self._output = output
         self._end_wait_seconds = end_wait_seconds
@@ -357,7 +358,7 @@ class ExecutionService:
                 key,
                 spec.fingerprint(),
                 execution.id,
-                self._caps.idempotency_ttl_seconds,
+                self._idempotency_ttl_seconds,
             )
             if bound is None:
                 return None

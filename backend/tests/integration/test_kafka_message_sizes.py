@@ -63,6 +63,7 @@ async def test_a_submit_at_the_input_caps_is_queued(bus: KafkaEventBus) -> None:
         runtimes=RuntimeRegistry(CATALOGUE),
         limits=DEFAULT_POLICY,
         caps=input_caps(settings),
+        idempotency_ttl_seconds=settings.executions.idempotency_ttl_seconds,
     )
     script = "#" * settings.executions.max_script_bytes
     stdin = "x" * settings.executions.max_stdin_bytes

@@ -31,9 +31,9 @@ def service(keys: InMemoryIdempotencyKeys) -> ExecutionService:
         caps=InputCaps(
             max_script_bytes=1000,
             max_stdin_bytes=1000,
-            idempotency_ttl_seconds=60,
             program=SubmissionCaps(max_files=4, max_files_bytes=1000, max_args=4),
         ),
+        idempotency_ttl_seconds=60,
     )
 
 

@@ -175,9 +175,9 @@ async def test_a_submit_whose_request_was_lost_still_runs_once(clock: Clock) -> 
         caps=InputCaps(
             max_script_bytes=1000,
             max_stdin_bytes=1000,
-            idempotency_ttl_seconds=60,
             program=SubmissionCaps(max_files=4, max_files_bytes=1000, max_args=4),
         ),
+        idempotency_ttl_seconds=60,
     )
     bus.down = True
     with pytest.raises(ServiceUnavailableError) as refused:
@@ -247,9 +247,9 @@ def submitting_service(store: InMemoryExecutionStore, bus: RecordingBus) -> Exec
         caps=InputCaps(
             max_script_bytes=1000,
             max_stdin_bytes=1000,
-            idempotency_ttl_seconds=60,
             program=SubmissionCaps(max_files=4, max_files_bytes=1000, max_args=4),
         ),
+        idempotency_ttl_seconds=60,
     )
 
 

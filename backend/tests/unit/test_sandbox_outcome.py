@@ -4,7 +4,12 @@ import signal
 import pytest
 
 from sandpod.adapters.sandbox.cgroups import CgroupUsage
-from sandpod.adapters.sandbox.outcome import Outcome, StopReason, classify, decode_exit_status
+from sandpod.adapters.sandbox.outcome import (
+    ProgramExit,
+    StopReason,
+    decode_exit_status,
+    describe_end,
+)
 from sandpod.adapters.sandbox.phase import cgroup_limits, rlimits
 from sandpod.domain.limits import MIB, Limits
 from sandpod.domain.result import EndReason
@@ -20,10 +25,10 @@ LIMITS = Limits(
 )
 
 
-def outcome(exit_status: int | None = 0, **changes: object) -> Outcome:
+def outcome(exit_status: int | None = 0, **changes: object) -> ProgramExit:
     values: dict[str, object] = {"limits": LIMITS, "exit_status": exit_status, "started": True}
     values.update(changes)
-    return Outcome(**values)  # type: ignore[arg-type]  # builder: any field may be overridden
+    return ProgramExit(**values)  # type: ignore[arg-type]  # builder: any field may be overridden
 
 
 @pytest.mark.parametrize(
@@ -35,73 +40,75 @@ def test_exit_status_decoding(status: int, code: int) -> None:
 
 
 def test_exit_zero_completes() -> None:
-    assert classify(outcome(0)) == (EndReason.COMPLETED, 0, None)
+    assert describe_end(outcome(0)) == (EndReason.COMPLETED, 0, None)
 
 
 def test_non_zero_exit_fails_with_the_code() -> None:
-    assert classify(outcome(3)) == (EndReason.FAILED, 3, "exited with code 3")
+    assert describe_end(outcome(3)) == (EndReason.FAILED, 3, "exited with code 3")
 
 
 def test_death_by_signal_is_a_negative_exit_code() -> None:
-    assert classify(outcome(128 + 11)) == (EndReason.FAILED, -11, "killed by SIGSEGV")
+    assert describe_end(outcome(128 + 11)) == (EndReason.FAILED, -11, "killed by SIGSEGV")
 
 
 def test_wall_limit() -> None:
-    reason, code, message = classify(outcome(137, stop_reason=StopReason.WALL))
+    reason, code, message = describe_end(outcome(137, stop_reason=StopReason.WALL))
     assert (reason, code) == (EndReason.TIMED_OUT, -9)
     assert message == "wall-clock time limit of 3 s exceeded"
 
 
 def test_cpu_limit_from_the_cgroup_watch() -> None:
-    reason, _, message = classify(outcome(137, stop_reason=StopReason.CPU))
+    reason, _, message = describe_end(outcome(137, stop_reason=StopReason.CPU))
     assert reason is EndReason.TIMED_OUT
     assert message == "CPU time limit of 1.5 s exceeded"
 
 
 def test_cpu_limit_from_rlimit_sigxcpu_and_sigkill() -> None:
-    assert classify(outcome(128 + signal.SIGXCPU))[0] is EndReason.TIMED_OUT
+    assert describe_end(outcome(128 + signal.SIGXCPU))[0] is EndReason.TIMED_OUT
     spent = CgroupUsage(cpu_seconds=2.0)
-    reason, code, message = classify(outcome(137, usage=spent))
+    reason, code, message = describe_end(outcome(137, usage=spent))
     assert (reason, code) == (EndReason.TIMED_OUT, -9)
     assert message is not None
     assert "CPU" in message
 
 
 def test_oom_kill_is_memory_limit() -> None:
-    reason, code, message = classify(outcome(137, usage=CgroupUsage(oom_kills=1)))
+    reason, code, message = describe_end(outcome(137, usage=CgroupUsage(oom_kills=1)))
     assert (reason, code) == (EndReason.MEMORY_LIMIT, -9)
     assert message == "memory limit of 64 MiB exceeded (out-of-memory kill)"
     # A child was OOM-killed and the parent failed because of it.
-    assert classify(outcome(1, usage=CgroupUsage(oom_kills=1)))[0] is EndReason.MEMORY_LIMIT
+    assert describe_end(outcome(1, usage=CgroupUsage(oom_kills=1)))[0] is EndReason.MEMORY_LIMIT
     # Kernels without the oom_kill counter: SIGKILL after hitting the limit.
     hits = CgroupUsage(memory_limit_hits=3)
-    assert classify(outcome(137, usage=hits))[0] is EndReason.MEMORY_LIMIT
+    assert describe_end(outcome(137, usage=hits))[0] is EndReason.MEMORY_LIMIT
 
 
 def test_oom_kill_of_a_child_does_not_spoil_a_clean_exit() -> None:
-    assert classify(outcome(0, usage=CgroupUsage(oom_kills=1)))[0] is EndReason.COMPLETED
+    assert describe_end(outcome(0, usage=CgroupUsage(oom_kills=1)))[0] is EndReason.COMPLETED
 
 
 def test_output_limit_names_the_streams() -> None:
-    reason, _, message = classify(
+    reason, _, message = describe_end(
         outcome(137, stop_reason=StopReason.OUTPUT, stdout_truncated=True)
     )
     assert reason is EndReason.OUTPUT_LIMIT
     assert message is not None
     assert message.startswith("output limit of 1000 bytes exceeded on stdout;")
-    both = classify(
+    both = describe_end(
         outcome(0, stop_reason=StopReason.OUTPUT, stdout_truncated=True, stderr_truncated=True)
     )
     assert "stdout and stderr" in str(both[2])
 
 
 def test_cancel_wins_over_everything() -> None:
-    result = classify(outcome(137, stop_reason=StopReason.CANCEL, usage=CgroupUsage(oom_kills=2)))
+    result = describe_end(
+        outcome(137, stop_reason=StopReason.CANCEL, usage=CgroupUsage(oom_kills=2))
+    )
     assert result[0] is EndReason.CANCELLED
 
 
 def test_program_that_never_started_is_a_platform_error() -> None:
-    assert classify(outcome(1, started=False)) == (
+    assert describe_end(outcome(1, started=False)) == (
         EndReason.PLATFORM_ERROR,
         None,
         "the sandbox failed to start the program",

@@ -36,6 +36,7 @@ def service(settings: Settings, store: InMemoryExecutionStore) -> ExecutionServi
         runtimes=RuntimeRegistry(CATALOGUE),
         limits=DEFAULT_POLICY,
         caps=input_caps(settings),
+        idempotency_ttl_seconds=settings.executions.idempotency_ttl_seconds,
     )
 
 

@@ -26,7 +26,12 @@ from sandpod.adapters.sandbox.commands import (
     refused_options,
     run_command,
 )
-from sandpod.adapters.sandbox.outcome import Outcome, StopReason, classify, decode_exit_status
+from sandpod.adapters.sandbox.outcome import (
+    ProgramExit,
+    StopReason,
+    decode_exit_status,
+    describe_end,
+)
 from sandpod.adapters.sandbox.phase import (
     Phase,
     PhaseOutcome,
@@ -88,7 +93,7 @@ def _seed(source: Path, dest: Path) -> None:
         os.chown(path, SANDBOX_UID, SANDBOX_GID, follow_symlinks=False)
 
 
-class Execution:
+class SandboxRun:
     def __init__(
         self, job: SandboxJob, toolchain: Toolchain, cgroup_name: str, caps: OutputCaps
     ) -> None:
@@ -262,7 +267,7 @@ class Execution:
             self._workdir = None
 
     def _result(self, ran: PhaseOutcome, report: CompileReport | None) -> Result:
-        outcome = Outcome(
+        outcome = ProgramExit(
             limits=self.job.limits,
             exit_status=ran.exit_status,
             started=ran.started,
@@ -271,7 +276,7 @@ class Execution:
             stdout_truncated=ran.stdout.truncated,
             stderr_truncated=ran.stderr.truncated,
         )
-        reason, code, message = classify(outcome)
+        reason, code, message = describe_end(outcome)
         if reason is EndReason.PLATFORM_ERROR:
             detail = ran.stderr.text().strip()[-2000:]
             message = message or "the sandbox failed"

@@ -21,7 +21,7 @@ class StopReason(StrEnum):
 
 
 @dataclass(frozen=True)
-class Outcome:
+class ProgramExit:
     limits: Limits
     exit_status: int | None  # bwrap's exit status: n, 128+signal, or -signal if bwrap was killed
     started: bool  # bwrap reported that the program was executed
@@ -49,7 +49,7 @@ def signal_name(number: int) -> str:
         return f"signal {number}"
 
 
-def _output_message(outcome: Outcome) -> str:
+def _output_message(outcome: ProgramExit) -> str:
     streams = [
         name
         for name, truncated in (
@@ -69,7 +69,7 @@ def _cpu_message(limits: Limits) -> str:
     return f"CPU time limit of {limits.cpu_seconds:g} s exceeded"
 
 
-def classify(outcome: Outcome) -> tuple[EndReason, int | None, str | None]:
+def describe_end(outcome: ProgramExit) -> tuple[EndReason, int | None, str | None]:
     """End reason, exit code (negative: killing signal) and a message for a person."""
     limits = outcome.limits
     code = decode_exit_status(outcome.exit_status) if outcome.started else None

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from sandpod.adapters.sandbox.bwrap import host_root_entries
 from sandpod.adapters.sandbox.cgroups import CgroupError, open_cgroups
 from sandpod.adapters.sandbox.collect import OutputCaps
-from sandpod.adapters.sandbox.execution import Execution
+from sandpod.adapters.sandbox.execution import SandboxRun
 from sandpod.adapters.sandbox.host import SandboxHostError, find_bwrap
 from sandpod.adapters.sandbox.phase import PlatformFault, SandboxContext
 from sandpod.adapters.sandbox.seccomp import host_filter
@@ -55,7 +55,7 @@ class LocalSandboxRunner:
             max_files=settings.output_files_max_count, max_bytes=settings.output_files_max_bytes
         )
         self._runtimes = [runtime for runtime in catalogue if runtime.id in found]
-        self._active: dict[str, Execution] = {}
+        self._active: dict[str, SandboxRun] = {}
         self._context: SandboxContext | None = None
         self._context_lock = asyncio.Lock()
 
@@ -68,7 +68,7 @@ class LocalSandboxRunner:
             return Result.platform_error(f"runtime {job.runtime.id} is not installed on this host")
         if job.execution_id in self._active:
             return Result.platform_error(f"execution {job.execution_id} is already running here")
-        execution = Execution(job, toolchain, cgroup_name(job.execution_id), self._output_caps)
+        execution = SandboxRun(job, toolchain, cgroup_name(job.execution_id), self._output_caps)
         self._active[job.execution_id] = execution
         try:
             context = await self._shared_context()
