@@ -108,6 +108,11 @@ class ExecutionStore(Protocol):
         """Note that the execution's request reached the event bus (the outbox flag)."""
         ...
 
+    async def claim_start(self, execution_id: str) -> bool:
+        """Record that a runner starts the execution; True only the first time. Written by the
+        runner itself, so a request sent again sees it before the status catches up."""
+        ...
+
     async def list_unpublished(
         self, *, created_before: datetime, limit: int
     ) -> Sequence[Execution]:

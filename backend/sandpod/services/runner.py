@@ -88,7 +88,9 @@ class RunnerService:
             return
         # A request the sweep sent again is for an execution whose first request may be lost;
         # once that one got it going, the copy must not start it a second time.
-        if request.resent and execution.status is not ExecutionStatus.QUEUED:
+        # The status lags (the result processor applies `started`), so the start claim decides.
+        first_start = await self._store.claim_start(execution.id)
+        if request.resent and (execution.status is not ExecutionStatus.QUEUED or not first_start):
             log.info("skipping resent request", extra={"execution_id": request.execution_id})
             return
         cancelled = self._held[execution.id] = asyncio.Event()

@@ -232,6 +232,17 @@ async def test_list_unpublished_finds_old_queued_ones_never_marked_published(
     ]
 
 
+async def test_a_start_is_claimed_once_per_execution(store: ExecutionStore) -> None:
+    first, second = await added(store, execution(), execution())
+    assert await store.claim_start(first.id) is True
+    assert await store.claim_start(first.id) is False
+    assert await store.claim_start(second.id) is True
+    await store.transition(first.id, ExecutionStatus.RUNNING, at=now())
+    await store.transition(first.id, ExecutionStatus.COMPLETED, at=now(), result=RESULT)
+    assert await store.delete(first.id) is True
+    assert await store.claim_start(first.id) is True  # gone with its execution
+
+
 async def test_count_by_status(store: ExecutionStore) -> None:
     items = await added(store, *(execution() for _ in range(4)))
     await store.transition(items[0].id, ExecutionStatus.RUNNING, at=now())

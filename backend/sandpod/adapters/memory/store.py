@@ -15,6 +15,7 @@ class InMemoryExecutionStore:
     def __init__(self) -> None:
         self._items: dict[str, Execution] = {}
         self._unpublished: set[str] = set()
+        self._started: set[str] = set()
         self._lock = asyncio.Lock()
 
     async def add(self, execution: Execution) -> None:
@@ -60,6 +61,7 @@ class InMemoryExecutionStore:
             if current is None or not current.status.is_terminal:
                 return False
             del self._items[execution_id]
+            self._started.discard(execution_id)
             return True
 
     async def delete_finished(
@@ -76,6 +78,7 @@ class InMemoryExecutionStore:
             )[:limit]
             for item in expired:
                 del self._items[item.id]
+                self._started.discard(item.id)
             return expired
 
     async def transition(
@@ -104,6 +107,11 @@ class InMemoryExecutionStore:
             if not item.status.is_terminal and item.created_at < created_before
         ]
         return sorted(unfinished, key=lambda item: item.id)[:limit]
+
+    async def claim_start(self, execution_id: str) -> bool:
+        first = execution_id not in self._started
+        self._started.add(execution_id)
+        return first
 
     async def mark_published(self, execution_id: str) -> None:
         self._unpublished.discard(execution_id)

@@ -25,6 +25,7 @@ from sandpod.ports import DuplicateExecutionError, Page
 
 EXECUTIONS_COLLECTION = "executions"
 CLAIMS_COLLECTION = "execution_transitions"
+STARTS_COLLECTION = "execution_starts"  # one document per execution a runner has started
 # The outbox flag: false from the insert until the request is on the event bus. Not part of the
 # Execution model: only the store and the timeout sweep care.
 PUBLISHED = "request_published"
@@ -47,6 +48,7 @@ class MongoExecutionStore:
             database, codec_options=CodecOptions(tz_aware=True, tzinfo=UTC)
         )
         self._executions = self._db[EXECUTIONS_COLLECTION]
+        self._starts = self._db[STARTS_COLLECTION]
         self._changes = ClaimedChanges(
             self._executions,
             self._db[CLAIMS_COLLECTION],
@@ -148,6 +150,8 @@ class MongoExecutionStore:
             deleted = await self._executions.delete_one(
                 {"_id": execution_id, "status": {"$in": _FINISHED}}
             )
+            if deleted.deleted_count:
+                await self._starts.delete_one({"_id": execution_id})
         return bool(deleted.deleted_count)
 
     async def delete_finished(
@@ -161,6 +165,7 @@ class MongoExecutionStore:
             if expired:
                 ids = [item.id for item in expired]
                 await self._executions.delete_many({"_id": {"$in": ids}, **query})
+                await self._starts.delete_many({"_id": {"$in": ids}})
         return expired
 
     async def list_unfinished(self, *, created_before: datetime, limit: int) -> Sequence[Execution]:
@@ -168,6 +173,11 @@ class MongoExecutionStore:
         cursor = self._executions.find(query).sort("_id", ASCENDING).limit(limit)
         with unavailable_when_down(self._client):
             return [from_document(document) async for document in cursor]
+
+    async def claim_start(self, execution_id: str) -> bool:
+        # A unique insert: atomic on FerretDB too, where conditional updates are not.
+        with unavailable_when_down(self._client):
+            return await insert_new(self._starts, {"_id": execution_id, "at": datetime.now(UTC)})
 
     async def mark_published(self, execution_id: str) -> None:
         with unavailable_when_down(self._client):

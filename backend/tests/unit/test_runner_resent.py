@@ -1,0 +1,65 @@
+"""A request the sweep sends again never starts an execution a second time."""
+
+from sandpod.adapters.memory.output_files import InMemoryOutputFiles
+from sandpod.adapters.memory.store import InMemoryExecutionStore
+from sandpod.domain.events import ExecutionRequested
+from sandpod.domain.execution import Execution, ExecutionSpec
+from sandpod.domain.limits import DEFAULT_POLICY
+from sandpod.domain.runtimes import RuntimeRegistry
+from sandpod.domain.status import ExecutionStatus
+from sandpod.services.runner import RunnerService
+from tests.fakes import FakeSandbox, RecordingBus
+
+
+def runner_over(store: InMemoryExecutionStore, sandbox: FakeSandbox) -> RunnerService:
+    return RunnerService(
+        store=store,
+        bus=RecordingBus(),
+        sandbox=sandbox,
+        runtimes=RuntimeRegistry(sandbox.runtimes()),
+        files=InMemoryOutputFiles(),
+    )
+
+
+async def stored(store: InMemoryExecutionStore) -> Execution:
+    spec = ExecutionSpec(runtime="python:3.12", script="print(1)", limits=DEFAULT_POLICY.defaults)
+    execution = Execution(owner="alice", spec=spec)
+    await store.add(execution)
+    return execution
+
+
+async def test_a_resent_request_is_skipped_while_the_stored_status_still_lags() -> None:
+    # Seen in the soak: the API died after publishing but before the outbox flag, the sweep sent
+    # the request again, and the copy found the execution still `queued` (the result processor
+    # had not applied `started` yet), so the script ran to its end twice.
+    store, sandbox = InMemoryExecutionStore(), FakeSandbox()
+    execution = await stored(store)
+    runner = runner_over(store, sandbox)
+
+    await runner.handle(ExecutionRequested(execution_id=execution.id))
+    assert (await store.get(execution.id)).status is ExecutionStatus.QUEUED  # type: ignore[union-attr]
+    await runner.handle(ExecutionRequested(execution_id=execution.id, resent=True))
+
+    assert sandbox.started == [execution.id]
+
+
+async def test_a_resent_request_whose_first_never_arrived_runs_once() -> None:
+    store, sandbox = InMemoryExecutionStore(), FakeSandbox()
+    execution = await stored(store)
+
+    await runner_over(store, sandbox).handle(
+        ExecutionRequested(execution_id=execution.id, resent=True)
+    )
+
+    assert sandbox.started == [execution.id]
+
+
+async def test_a_redelivered_request_runs_again_after_a_runner_died() -> None:
+    # Not resent: the first runner took it and died before reporting; it must run again.
+    store, sandbox = InMemoryExecutionStore(), FakeSandbox()
+    execution = await stored(store)
+    await store.claim_start(execution.id)  # the dead runner's start
+
+    await runner_over(store, sandbox).handle(ExecutionRequested(execution_id=execution.id))
+
+    assert sandbox.started == [execution.id]
