@@ -15,6 +15,7 @@ from sandpod.domain.runtimes import CompileLimits, Runtime
 from sandpod.domain.status import ExecutionStatus
 from sandpod.domain.users import USERNAME_PATTERN, Role, User
 from sandpod.domain.webhooks import WebhookDelivery
+from sandpod.services.executions import SubmitCommand
 
 
 class SubmitExecution(BaseModel):
@@ -84,6 +85,21 @@ class SubmitExecution(BaseModel):
         description="true: keep standard input open after `stdin` for a client attached with "
         "`GET /executions/{id}/attach` (embedded mode with the local runner only).",
     )
+
+    def command(self) -> SubmitCommand:
+        """What the service is asked to run: the same for one submission and a batch item."""
+        return SubmitCommand(
+            runtime=self.runtime,
+            script=self.script,
+            stdin=self.stdin,
+            limits=self.limits,
+            files=self.files,
+            entrypoint=self.entrypoint,
+            args=self.args,
+            compiler_options=self.compiler_options,
+            callback_url=self.callback_url,
+            interactive=bool(self.interactive),
+        )
 
 
 class BatchItem(SubmitExecution):

@@ -63,7 +63,10 @@ async def test_one_bad_item_does_not_reject_the_others(stack: Stack) -> None:
             assert problem["instance"] == f"/api/v1/executions/batch#/items/{outcome['index']}"
     assert "cobol:85" in outcomes[1]["problem"]["detail"]
     assert outcomes[2]["problem"]["errors"] == [
-        {"field": "items.2.script", "message": "Field required"}
+        {
+            "field": "items.2.script",
+            "message": "script: send either `script` or `files` (not both, not neither)",
+        }
     ]
     assert "memory_mb" in outcomes[3]["problem"]["detail"]
     assert "colour" in outcomes[5]["problem"]["detail"]
@@ -72,6 +75,26 @@ async def test_one_bad_item_does_not_reject_the_others(stack: Stack) -> None:
         assert finished["result"]["stdout"] == f"{square}\n"
     listed = await stack.http.get(EXECUTIONS, headers=stack.headers["owner"])
     assert len(listed.json()["items"]) == 2  # the refused items stored nothing
+
+
+async def test_an_item_carries_files_args_and_an_entrypoint_like_a_single_submission(
+    stack: Stack,
+) -> None:
+    program = {
+        "runtime": "python:3.12",
+        "files": [
+            {"name": "main.py", "content": "import sys, helper\nprint(helper.twice(sys.argv[1]))"},
+            {"name": "helper.py", "content": "def twice(text):\n    return text * 2\n"},
+        ],
+        "entrypoint": "main.py",
+        "args": ["ab"],
+    }
+    bad_name = {"runtime": "python:3.12", "files": [{"name": "../x.py", "content": "1"}]}
+    outcomes = await batch(stack, [program, bad_name])
+    assert [outcome["status"] for outcome in outcomes] == [202, 422]
+    assert outcomes[1]["problem"]["errors"][0]["field"].startswith("items.1.files")
+    finished = await stack.finished(outcomes[0]["execution"]["id"])
+    assert finished["result"]["stdout"] == "abab\n"
 
 
 async def test_idempotency_is_per_item_key(stack: Stack) -> None:

@@ -12,7 +12,7 @@ from sandpod.api.schemas import BatchItem, BatchOut, BatchOutcome, ExecutionOut,
 from sandpod.domain.errors import SandpodError
 from sandpod.domain.principals import Principal
 from sandpod.observability import SUBMITTED
-from sandpod.services.executions import ExecutionService, SubmitCommand
+from sandpod.services.executions import ExecutionService
 
 router = APIRouter(
     prefix="/executions",
@@ -67,18 +67,15 @@ async def _submit_one(
             for entry in field_errors(error.errors())
         ]
         return _refused(index, 422, invalid_summary(errors), instance, errors)
-    command = SubmitCommand(
-        runtime=item.runtime,
-        script=item.script,
-        stdin=item.stdin,
-        limits=item.limits,
-        callback_url=item.callback_url,
-        interactive=bool(item.interactive),
-    )
     try:
-        execution, created = await executions.submit(principal, command, item.idempotency_key)
+        execution, created = await executions.submit(
+            principal, item.command(), item.idempotency_key
+        )
     except SandpodError as error:  # every error a caller can act on carries its status
-        return _refused(index, error.status, str(error), instance, error.field_errors() or None)
+        errors = [
+            {**entry, "field": f"items.{index}.{entry['field']}"} for entry in error.field_errors()
+        ]
+        return _refused(index, error.status, str(error), instance, errors or None)
     if created:
         SUBMITTED.labels(execution.spec.runtime).inc()
     return BatchOutcome(

@@ -14,7 +14,6 @@ from sandpod.api.schemas import ExecutionOut, ExecutionPage, SubmitExecution
 from sandpod.api.stream_events import sse_event
 from sandpod.domain.status import ExecutionStatus
 from sandpod.observability import SUBMITTED
-from sandpod.services.executions import SubmitCommand
 from sandpod.services.follow import Position
 
 # Every route needs a signed-in caller (401) and is rate limited (429); writes with the session
@@ -69,18 +68,7 @@ async def submit_execution(
 ) -> ExecutionOut:
     execution, created = await executions.submit(
         principal,
-        SubmitCommand(
-            runtime=body.runtime,
-            script=body.script,
-            stdin=body.stdin,
-            limits=body.limits,
-            files=body.files,
-            entrypoint=body.entrypoint,
-            args=body.args,
-            compiler_options=body.compiler_options,
-            callback_url=body.callback_url,
-            interactive=bool(body.interactive),
-        ),
+        body.command(),
         idempotency_key,
     )
     response.headers["Location"] = f"/api/v1/executions/{execution.id}"
