@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 
 class _RecentIds:
-    """A bounded set: remembers cancellations that arrived before their execution's request."""
+    """A bounded set of execution ids, the oldest forgotten first."""
 
     def __init__(self, size: int = 4096) -> None:
         self._ids: OrderedDict[str, None] = OrderedDict()
@@ -41,6 +41,9 @@ class _RecentIds:
         self._ids[item] = None
         while len(self._ids) > self._size:
             self._ids.popitem(last=False)
+
+    def __contains__(self, item: str) -> bool:
+        return item in self._ids
 
     def pop(self, item: str) -> bool:
         return self._ids.pop(item, 0) is None
@@ -67,7 +70,11 @@ class RunnerService:
         self._bus = bus
         self._sandbox = sandbox
         self._runtimes = runtimes
+        # Cancellations that arrived before their execution's request.
         self._cancelled = _RecentIds()
+        # Executions this runner finished: a copy of the request delivered after the end but
+        # before the stored status shows it must not run the script again.
+        self._finished = _RecentIds()
         # Executions this runner has taken on, each with its cancel token: registered before
         # `started` is published, so a cancel that follows `started` always finds it here.
         self._held: dict[str, asyncio.Event] = {}
@@ -80,26 +87,39 @@ class RunnerService:
                 await self.cancel(event.execution_id)
 
     async def run(self, request: ExecutionRequested) -> None:
+        execution_id = request.execution_id
+        if execution_id in self._held or execution_id in self._finished:
+            # The bus delivered it again (a rebalance under load) while or after it ran here.
+            log.info(
+                "skipping a request this runner already took", extra={"execution_id": execution_id}
+            )
+            return
+        # Held from the first await on, so a copy delivered meanwhile is skipped just above.
+        cancelled = self._held[execution_id] = asyncio.Event()
+        try:
+            if self._cancelled.pop(execution_id):
+                cancelled.set()
+            execution = await self._startable(request)
+            if execution is not None:
+                await self._run(execution, cancelled)
+        finally:
+            del self._held[execution_id]
+
+    async def _startable(self, request: ExecutionRequested) -> Execution | None:
         execution = await self._store.get(request.execution_id)
         # Redelivery after a finished run (or a cancel while queued) needs no work. A `running`
         # one is run again: its previous runner died before reporting.
         if execution is None or execution.status.is_terminal:
             log.info("skipping request", extra={"execution_id": request.execution_id})
-            return
+            return None
         # A request the sweep sent again is for an execution whose first request may be lost;
         # once that one got it going, the copy must not start it a second time.
         # The status lags (the result processor applies `started`), so the start claim decides.
         first_start = await self._store.claim_start(execution.id)
         if request.resent and (execution.status is not ExecutionStatus.QUEUED or not first_start):
             log.info("skipping resent request", extra={"execution_id": request.execution_id})
-            return
-        cancelled = self._held[execution.id] = asyncio.Event()
-        try:
-            if self._cancelled.pop(execution.id):
-                cancelled.set()
-            await self._run(execution, cancelled)
-        finally:
-            del self._held[execution.id]
+            return None
+        return execution
 
     async def cancel(self, execution_id: str) -> None:
         held = self._held.get(execution_id)
@@ -161,6 +181,7 @@ class RunnerService:
 
     async def _finish(self, execution_id: str, result: Result) -> None:
         await self._bus.publish(ExecutionFinished(execution_id=execution_id, result=result))
+        self._finished.add(execution_id)
         log.info(
             "execution finished",
             extra={"execution_id": execution_id, "end_reason": result.end_reason},

@@ -1,8 +1,11 @@
-"""A request the sweep sends again never starts an execution a second time."""
+"""A request sent again (by the sweep, or redelivered by the bus) never starts an execution
+that is already running a second time."""
+
+import asyncio
 
 from sandpod.adapters.memory.output_files import InMemoryOutputFiles
 from sandpod.adapters.memory.store import InMemoryExecutionStore
-from sandpod.domain.events import ExecutionRequested
+from sandpod.domain.events import ExecutionFinished, ExecutionRequested
 from sandpod.domain.execution import Execution, ExecutionSpec
 from sandpod.domain.limits import DEFAULT_POLICY
 from sandpod.domain.runtimes import RuntimeRegistry
@@ -11,18 +14,20 @@ from sandpod.services.runner import RunnerService
 from tests.fakes import FakeSandbox, RecordingBus
 
 
-def runner_over(store: InMemoryExecutionStore, sandbox: FakeSandbox) -> RunnerService:
+def runner_over(
+    store: InMemoryExecutionStore, sandbox: FakeSandbox, bus: RecordingBus | None = None
+) -> RunnerService:
     return RunnerService(
         store=store,
-        bus=RecordingBus(),
+        bus=bus or RecordingBus(),
         sandbox=sandbox,
         runtimes=RuntimeRegistry(sandbox.runtimes()),
         files=InMemoryOutputFiles(),
     )
 
 
-async def stored(store: InMemoryExecutionStore) -> Execution:
-    spec = ExecutionSpec(runtime="python:3.12", script="print(1)", limits=DEFAULT_POLICY.defaults)
+async def stored(store: InMemoryExecutionStore, script: str = "print(1)") -> Execution:
+    spec = ExecutionSpec(runtime="python:3.12", script=script, limits=DEFAULT_POLICY.defaults)
     execution = Execution(owner="alice", spec=spec)
     await store.add(execution)
     return execution
@@ -61,5 +66,37 @@ async def test_a_redelivered_request_runs_again_after_a_runner_died() -> None:
     await store.claim_start(execution.id)  # the dead runner's start
 
     await runner_over(store, sandbox).handle(ExecutionRequested(execution_id=execution.id))
+
+    assert sandbox.started == [execution.id]
+
+
+async def test_a_request_delivered_again_while_it_runs_here_is_skipped() -> None:
+    # Seen in CI: under load the bus delivered a request again while this runner still ran
+    # it; the copy ended the execution as `errored` ("already running here") before the run did.
+    store, sandbox = InMemoryExecutionStore(), FakeSandbox()
+    execution = await stored(store, script="# block")
+    bus = RecordingBus()
+    runner = runner_over(store, sandbox, bus)
+    first = asyncio.create_task(runner.handle(ExecutionRequested(execution_id=execution.id)))
+    while not sandbox.started:
+        await asyncio.sleep(0)
+
+    await runner.handle(ExecutionRequested(execution_id=execution.id))
+    await sandbox.cancel(execution.id)
+    await first
+
+    assert sandbox.started == [execution.id]
+    finished = [event for event in bus.published if isinstance(event, ExecutionFinished)]
+    assert [event.execution_id for event in finished] == [execution.id]
+
+
+async def test_a_request_delivered_again_after_it_ended_here_is_skipped() -> None:
+    # The stored status still says `queued`: the result processor has not applied the end yet.
+    store, sandbox = InMemoryExecutionStore(), FakeSandbox()
+    execution = await stored(store)
+    runner = runner_over(store, sandbox)
+
+    await runner.handle(ExecutionRequested(execution_id=execution.id))
+    await runner.handle(ExecutionRequested(execution_id=execution.id))
 
     assert sandbox.started == [execution.id]
