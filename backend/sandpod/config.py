@@ -244,6 +244,13 @@ class WorkerSettings(SettingsGroup):
     sweep_grace_seconds: float = Field(
         60.0, description="Extra time past the wall limit before an unfinished execution is failed."
     )
+    queue_timeout_seconds: float = Field(
+        900.0,
+        gt=0,
+        description="An execution that no runner has started this long after its submission "
+        "is errored by the timeout sweep (no runner is up, or the backlog is too long). A "
+        "started one has its wall limit plus `sweep_grace_seconds` from its start.",
+    )
     republish_after_seconds: float = Field(
         30.0,
         ge=0,

@@ -111,6 +111,7 @@ def result_processor(
         live=live,
         bus=bus,
         sweep_grace_seconds=settings.workers.sweep_grace_seconds,
+        queue_timeout_seconds=settings.workers.queue_timeout_seconds,
         republish_after_seconds=settings.workers.republish_after_seconds if republish else 0,
         on_finished=count_finished,
     )

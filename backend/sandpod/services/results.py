@@ -35,6 +35,7 @@ class ResultProcessor:
         live: LiveUpdates,
         bus: EventBus,
         sweep_grace_seconds: float,
+        queue_timeout_seconds: float,
         republish_after_seconds: float,
         on_finished: Callable[[Execution], None] | None = None,
     ) -> None:
@@ -43,6 +44,7 @@ class ResultProcessor:
         self._live = live
         self._bus = bus
         self._grace = timedelta(seconds=sweep_grace_seconds)
+        self._queue_timeout = timedelta(seconds=queue_timeout_seconds)
         # 0 turns republishing off (one process: a publish to its in-process bus cannot be lost).
         self._republish_after = (
             timedelta(seconds=republish_after_seconds) if republish_after_seconds > 0 else None
@@ -76,9 +78,9 @@ class ResultProcessor:
         """
         now = utcnow()
         outcome = SweepOutcome()
-        # Nothing younger than the grace period is overdue: the deadline is later still.
+        # Nothing younger than both is overdue: every deadline is later still.
         for execution in await self._store.list_unfinished(
-            created_before=now - self._grace, limit=limit
+            created_before=now - min(self._grace, self._queue_timeout), limit=limit
         ):
             if now >= self._deadline(execution) and await self._fail_overdue(execution):
                 outcome.failed.append(execution.id)
@@ -106,11 +108,18 @@ class ResultProcessor:
         return True
 
     async def _fail_overdue(self, execution: Execution) -> bool:
-        message = (
-            f"no worker finished this execution within {self._grace.total_seconds():g} s "
-            f"of its {execution.spec.limits.wall_seconds:g} s wall limit; it was "
-            f"{execution.status} when the timeout sweep failed it"
-        )
+        if execution.started_at is None:
+            message = (
+                f"no runner started this execution within "
+                f"{self._queue_timeout.total_seconds():g} s of its submission; it was "
+                f"{execution.status} when the timeout sweep failed it"
+            )
+        else:
+            message = (
+                f"no worker finished this execution within {self._grace.total_seconds():g} s "
+                f"of its {execution.spec.limits.wall_seconds:g} s wall limit; it was "
+                f"{execution.status} when the timeout sweep failed it"
+            )
         if not await self._apply(
             execution.id, ExecutionStatus.ERRORED, Result.platform_error(message)
         ):
@@ -119,8 +128,11 @@ class ResultProcessor:
         return True
 
     def _deadline(self, execution: Execution) -> datetime:
+        # A backlog is no fault: the wall limit counts from the start, not the submission.
+        if execution.started_at is None:
+            return execution.created_at + self._queue_timeout
         wall = timedelta(seconds=execution.spec.limits.wall_seconds)
-        return (execution.started_at or execution.created_at) + wall + self._grace
+        return execution.started_at + wall + self._grace
 
     async def _apply(
         self,

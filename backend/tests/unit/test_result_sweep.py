@@ -32,7 +32,8 @@ from tests.fakes import FakeSandbox, RecordingBus
 START = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 GRACE = 60.0
 REPUBLISH_AFTER = 20.0
-WALL = DEFAULT_POLICY.defaults.wall_seconds  # deadline of a queued one: created + WALL + GRACE
+QUEUE_TIMEOUT = 300.0  # deadline of a queued one: created + QUEUE_TIMEOUT
+WALL = DEFAULT_POLICY.defaults.wall_seconds  # of a running one: started + WALL + GRACE
 
 
 class Clock:
@@ -68,6 +69,7 @@ def processor(
         live=InMemoryLiveUpdates(),
         bus=bus,
         sweep_grace_seconds=GRACE,
+        queue_timeout_seconds=QUEUE_TIMEOUT,
         republish_after_seconds=republish_after,
     )
 
@@ -101,7 +103,7 @@ async def test_past_its_deadline_it_is_failed_not_resent(clock: Clock) -> None:
     item = execution()
     await store.add(item)
 
-    clock.advance(WALL + GRACE)
+    clock.advance(QUEUE_TIMEOUT)
     outcome = await processor(store, bus).sweep()
 
     assert outcome.failed == [item.id]
@@ -112,8 +114,34 @@ async def test_past_its_deadline_it_is_failed_not_resent(clock: Clock) -> None:
     assert stored.status is ExecutionStatus.ERRORED
     assert stored.result is not None
     assert stored.result.end_reason is EndReason.PLATFORM_ERROR
-    assert "no worker finished this execution" in (stored.result.message or "")
+    assert "no runner started this execution within 300 s" in (stored.result.message or "")
     assert "it was queued when the timeout sweep failed it" in (stored.result.message or "")
+
+
+async def test_a_backlog_longer_than_the_wall_limit_is_no_fault_a_stuck_run_is(
+    clock: Clock,
+) -> None:
+    # Before, a queued one's deadline was its submission plus the wall limit plus the grace, so
+    # a burst larger than the runners drain in 70 s had its tail errored without ever running.
+    store, bus = InMemoryExecutionStore(), RecordingBus()
+    waiting, stuck = execution(), execution()
+    for item in (waiting, stuck):
+        await store.add(item)
+    started = START + timedelta(seconds=5)
+    await store.transition(stuck.id, ExecutionStatus.RUNNING, at=started)
+
+    clock.now = started + timedelta(seconds=WALL + GRACE)
+    outcome = await processor(store, bus).sweep()
+
+    assert outcome.failed == [stuck.id]
+    stored = await store.get(stuck.id)
+    assert stored is not None
+    assert stored.result is not None
+    assert "no worker finished this execution within 60 s of its" in (stored.result.message or "")
+    assert "it was running when" in (stored.result.message or "")
+    still = await store.get(waiting.id)
+    assert still is not None
+    assert still.status is ExecutionStatus.QUEUED
 
 
 async def test_started_or_finished_executions_are_never_resent(clock: Clock) -> None:
@@ -138,12 +166,14 @@ async def test_while_the_bus_is_down_it_tries_once_and_still_fails_overdue_ones(
     store, bus = InMemoryExecutionStore(), RecordingBus()
     sweeper = processor(store, bus)
     overdue = execution()
-    stale = [execution(START + timedelta(seconds=WALL)) for _ in range(3)]
+    stale = [
+        execution(START + timedelta(seconds=QUEUE_TIMEOUT - REPUBLISH_AFTER - 1)) for _ in range(3)
+    ]
     for item in (overdue, *stale):
         await store.add(item)
     bus.down = True
 
-    clock.advance(WALL + GRACE)
+    clock.advance(QUEUE_TIMEOUT)
     outcome = await sweeper.sweep()
 
     assert outcome.failed == [overdue.id]
@@ -158,7 +188,7 @@ async def test_while_the_bus_is_down_it_tries_once_and_still_fails_overdue_ones(
 async def test_zero_turns_republishing_off(clock: Clock) -> None:
     store, bus = InMemoryExecutionStore(), RecordingBus()
     await store.add(execution())
-    clock.advance(WALL + GRACE - 1)
+    clock.advance(QUEUE_TIMEOUT - 1)
     assert await processor(store, bus, republish_after=0).sweep() == SweepOutcome()
     assert bus.attempts == 0
 
@@ -263,7 +293,7 @@ async def test_a_queued_execution_whose_request_was_published_is_never_resent(
     )
     bus.published.clear()
 
-    clock.now = submitted.created_at + timedelta(seconds=WALL + GRACE - 1)
+    clock.now = submitted.created_at + timedelta(seconds=QUEUE_TIMEOUT - REPUBLISH_AFTER)
     sweeper = processor(store, bus)
     for _ in range(3):
         assert (await sweeper.sweep()).republished == []
@@ -307,7 +337,5 @@ async def test_the_embedded_sweep_never_republishes(
     assert stored.status is ExecutionStatus.QUEUED
 
     clock.now = stored.created_at + timedelta(seconds=settings.workers.republish_after_seconds + 1)
-    assert (
-        settings.workers.republish_after_seconds + 1 < WALL + settings.workers.sweep_grace_seconds
-    )
+    assert settings.workers.republish_after_seconds + 1 < settings.workers.queue_timeout_seconds
     assert await embedded.results.sweep() == SweepOutcome()
