@@ -415,3 +415,28 @@ async def test_due_webhooks_are_pending_ones_of_finished_executions_whose_time_c
         later.id,
     ]
     assert unfinished.id not in {item.id for item in due}
+
+
+async def test_marking_a_request_published_never_undoes_a_status_change(
+    store: ExecutionStore,
+) -> None:
+    # Seen in CI: the API marks the request published while the result processor applies
+    # `started`; FerretDB writes an update back as a whole document, so the flag's write put the
+    # execution back to `queued` and its next change waited out a 30 s claim lease.
+    items = await added(store, *(execution() for _ in range(30)))
+
+    async def start(item: Execution) -> None:
+        await asyncio.sleep(random.random() / 100)
+        await store.transition(item.id, ExecutionStatus.RUNNING, at=now())
+
+    async def mark(item: Execution) -> None:
+        await asyncio.sleep(random.random() / 100)
+        await store.mark_published(item.id)
+
+    await asyncio.gather(*(start(item) for item in items), *(mark(item) for item in items))
+
+    for item in items:
+        stored = await store.get(item.id)
+        assert stored is not None
+        assert stored.status is ExecutionStatus.RUNNING, item.id
+    assert await store.list_unpublished(created_before=now() + timedelta(seconds=1), limit=50) == []

@@ -26,9 +26,10 @@ from sandpod.ports import DuplicateExecutionError, Page
 EXECUTIONS_COLLECTION = "executions"
 CLAIMS_COLLECTION = "execution_transitions"
 STARTS_COLLECTION = "execution_starts"  # one document per execution a runner has started
-# The outbox flag: false from the insert until the request is on the event bus. Not part of the
-# Execution model: only the store and the timeout sweep care.
-PUBLISHED = "request_published"
+# The outbox: one marker per execution from its insert until its request is on the event bus.
+# A collection of its own, not a flag on the execution: FerretDB writes an update back as a whole
+# document, so a flag's update racing a status change would undo that change.
+UNPUBLISHED_COLLECTION = "unpublished_requests"
 _UNFINISHED = [ExecutionStatus.QUEUED.value, ExecutionStatus.RUNNING.value]
 _FINISHED = sorted(status.value for status in TERMINAL_STATUSES)
 
@@ -49,6 +50,7 @@ class MongoExecutionStore:
         )
         self._executions = self._db[EXECUTIONS_COLLECTION]
         self._starts = self._db[STARTS_COLLECTION]
+        self._unpublished = self._db[UNPUBLISHED_COLLECTION]
         self._changes = ClaimedChanges(
             self._executions,
             self._db[CLAIMS_COLLECTION],
@@ -68,6 +70,7 @@ class MongoExecutionStore:
                 [("status", ASCENDING), ("created_at", ASCENDING)], name="status_age"
             )
             await self._changes.ensure_indexes()
+            await self._unpublished.create_index([("created_at", ASCENDING)], name="age")
             # The retention sweep (finished long enough ago).
             await self._executions.create_index([("finished_at", ASCENDING)], name="finished")
             # The webhook worker's look for deliveries due.
@@ -78,8 +81,13 @@ class MongoExecutionStore:
             await self.output_files.ensure_indexes()
 
     async def add(self, execution: Execution) -> None:
+        marker = {"_id": execution.id, "created_at": execution.created_at}
         with unavailable_when_down(self._client):
-            if not await insert_new(self._executions, {**to_document(execution), PUBLISHED: False}):
+            # The marker first, so that no stored execution lacks one until it is published.
+            marked = await insert_new(self._unpublished, marker)
+            if not await insert_new(self._executions, to_document(execution)):
+                if marked:  # the stored one was published already: ours is no outbox entry
+                    await self._unpublished.delete_one({"_id": execution.id})
                 raise DuplicateExecutionError(execution.id)
 
     async def get(self, execution_id: str) -> Execution | None:
@@ -152,6 +160,7 @@ class MongoExecutionStore:
             )
             if deleted.deleted_count:
                 await self._starts.delete_one({"_id": execution_id})
+                await self._unpublished.delete_one({"_id": execution_id})
         return bool(deleted.deleted_count)
 
     async def delete_finished(
@@ -166,6 +175,7 @@ class MongoExecutionStore:
                 ids = [item.id for item in expired]
                 await self._executions.delete_many({"_id": {"$in": ids}, **query})
                 await self._starts.delete_many({"_id": {"$in": ids}})
+                await self._unpublished.delete_many({"_id": {"$in": ids}})
         return expired
 
     async def list_unfinished(self, *, created_before: datetime, limit: int) -> Sequence[Execution]:
@@ -181,19 +191,29 @@ class MongoExecutionStore:
 
     async def mark_published(self, execution_id: str) -> None:
         with unavailable_when_down(self._client):
-            await self._executions.update_one({"_id": execution_id}, {"$set": {PUBLISHED: True}})
+            await self._unpublished.delete_one({"_id": execution_id})
 
     async def list_unpublished(
         self, *, created_before: datetime, limit: int
     ) -> Sequence[Execution]:
-        query = {
-            "status": ExecutionStatus.QUEUED.value,
-            PUBLISHED: False,
-            "created_at": {"$lt": created_before},
-        }
-        cursor = self._executions.find(query).sort("_id", ASCENDING).limit(limit)
         with unavailable_when_down(self._client):
-            return [from_document(document) async for document in cursor]
+            markers = self._unpublished.find({"created_at": {"$lt": created_before}})
+            ids = [
+                str(marker["_id"]) async for marker in markers.sort("_id", ASCENDING).limit(limit)
+            ]
+            found = self._executions.find({"_id": {"$in": ids}})
+            executions = {document["_id"]: from_document(document) async for document in found}
+            # A marker whose execution left `queued` (so its request arrived) or is gone is spent.
+            spent = [
+                execution_id
+                for execution_id in ids
+                if execution_id not in executions
+                or executions[execution_id].status is not ExecutionStatus.QUEUED
+            ]
+            if spent:
+                await self._unpublished.delete_many({"_id": {"$in": spent}})
+        # Up to `limit` (fewer when some markers were spent; the next sweep reads on).
+        return [executions[item] for item in ids if item not in spent]
 
     async def count(self, status: ExecutionStatus) -> int:
         with unavailable_when_down(self._client):
