@@ -152,6 +152,15 @@ def openapi(output: Path | None) -> None:
 @click.option("--url", envvar="SANDPOD_URL", default=DEFAULT_URL, show_default=True)
 @click.option("--idempotency-key", default=None, help="Make retries of this submit safe.")
 @click.option(
+    "--with",
+    "extra_files",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    multiple=True,
+    help="Another file of the program, sent beside FILE under its own name (repeatable).",
+)
+@click.option("--arg", "args", multiple=True, help="A command-line argument (repeatable).")
+@click.option("--callback-url", default=None, help="POST the finished execution here, signed.")
+@click.option(
     "--token",
     envvar="SANDPOD_TOKEN",
     default=None,
@@ -164,17 +173,29 @@ def submit(
     wait: bool,
     url: str,
     idempotency_key: str | None,
+    extra_files: tuple[Path, ...],
+    args: tuple[str, ...],
+    callback_url: str | None,
     token: str | None,
 ) -> None:
     """Submit FILE; with --wait, follow it live, print its output, exit with its exit code."""
     from sandpod.entrypoints.client import SubmitFailedError, submit_and_follow
     from sandpod.entrypoints.credentials import load_token
 
-    body = {
-        "runtime": runtime,
-        "script": file.read(),
-        "stdin": stdin_file.read() if stdin_file else "",
-    }
+    body: dict[str, Any] = {"runtime": runtime, "stdin": stdin_file.read() if stdin_file else ""}
+    if extra_files:
+        entrypoint = Path(file.name).name
+        body["files"] = [{"name": entrypoint, "content": file.read()}] + [
+            {"name": extra.name, "content": extra.read_text(encoding="utf-8")}
+            for extra in extra_files
+        ]
+        body["entrypoint"] = entrypoint
+    else:
+        body["script"] = file.read()
+    if args:
+        body["args"] = list(args)
+    if callback_url is not None:
+        body["callback_url"] = callback_url
     try:
         code = submit_and_follow(
             url,

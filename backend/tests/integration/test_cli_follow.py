@@ -67,3 +67,44 @@ def test_submit_wait_prints_the_output_once_and_reads_nothing_after_the_end(
         f"POST {API}/executions",
         f"GET {API}/executions/{execution_id}/events",
     ]
+
+
+def signed_in_token(url: str) -> str:
+    login = httpx.post(
+        f"{url}{API}/auth/login", json={"username": ADMIN[0], "password": ADMIN[1]}, timeout=30
+    )
+    token: str = login.json()["access_token"]
+    return token
+
+
+def test_submit_sends_more_files_and_arguments(
+    server: tuple[str, list[str]], tmp_path: Path
+) -> None:
+    url, _ = server
+    main = tmp_path / "main.py"
+    main.write_text("import sys, helper\nprint(helper.shout(sys.argv[1:]))\n")
+    helper = tmp_path / "helper.py"
+    helper.write_text("def shout(words):\n    return ' '.join(words).upper()\n")
+
+    connection = ["--url", url, "--token", signed_in_token(url)]
+    program = ["--with", str(helper), "--arg", "hello", "--arg", "there"]
+
+    result = CliRunner().invoke(cli.main, ["submit", str(main), *program, *connection])
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "HELLO THERE\n"
+
+
+def test_submit_sends_the_callback_url(server: tuple[str, list[str]], tmp_path: Path) -> None:
+    url, _ = server
+    script = tmp_path / "hello.py"
+    script.write_text("print(1)\n")
+
+    connection = ["--url", url, "--token", signed_in_token(url)]
+    callback = ["--callback-url", "http://127.0.0.1:9/hook"]
+
+    result = CliRunner().invoke(cli.main, ["submit", str(script), *callback, *connection])
+
+    # The server judged it: a loopback callback is refused unless the operator allows it.
+    assert result.exit_code != 0
+    assert "callback_url" in result.stderr
