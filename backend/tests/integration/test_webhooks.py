@@ -158,7 +158,9 @@ async def test_batch_items_and_retries_keep_their_callback(
     first, refused = response.json()["items"]
     assert first["status"] == 202
     assert refused["status"] == 422
-    assert refused["problem"]["errors"][0]["field"] == "callback_url"
+    assert (
+        refused["problem"]["errors"][0]["field"] == "items.1.callback_url"
+    )  # the item it is about
     original = first["execution"]["id"]
     await webhook_settled(stack, original)
     again = await stack.http.post(f"{EXECUTIONS}/{original}/retry", headers=stack.headers["owner"])
