@@ -113,6 +113,15 @@ class ExecutionStore(Protocol):
         runner itself, so a request sent again sees it before the status catches up."""
         ...
 
+    async def mark_run_ended(self, execution_id: str) -> None:
+        """Record that a run of the execution ended and its end was published."""
+        ...
+
+    async def run_ended(self, execution_id: str) -> bool:
+        """Whether a run of the execution ended and was published (a copy of its request that
+        arrives while the status still lags must not run it again)."""
+        ...
+
     async def list_unpublished(
         self, *, created_before: datetime, limit: int
     ) -> Sequence[Execution]:

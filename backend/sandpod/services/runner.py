@@ -119,6 +119,11 @@ class RunnerService:
         if request.resent and (execution.status is not ExecutionStatus.QUEUED or not first_start):
             log.info("skipping resent request", extra={"execution_id": request.execution_id})
             return None
+        # Delivered again after a run ended and was published (its runner died before the
+        # bus heard it was handled): the end is on its way to the store; running it is a rerun.
+        if not first_start and await self._store.run_ended(execution.id):
+            log.info("skipping a request whose run ended", extra={"execution_id": execution.id})
+            return None
         return execution
 
     async def cancel(self, execution_id: str) -> None:
@@ -182,6 +187,11 @@ class RunnerService:
     async def _finish(self, execution_id: str, result: Result) -> None:
         await self._bus.publish(ExecutionFinished(execution_id=execution_id, result=result))
         self._finished.add(execution_id)
+        try:
+            await self._store.mark_run_ended(execution_id)
+        except ServiceUnavailableError as error:
+            # The end is published; only a copy delivered to another runner might rerun it.
+            log.warning("run end not recorded: %s", error, extra={"execution_id": execution_id})
         log.info(
             "execution finished",
             extra={"execution_id": execution_id, "end_reason": result.end_reason},

@@ -232,6 +232,18 @@ async def test_list_unpublished_finds_old_queued_ones_never_marked_published(
     ]
 
 
+async def test_a_run_end_is_recorded_per_execution(store: ExecutionStore) -> None:
+    ended, running = await added(store, execution(), execution())
+    for item in (ended, running):
+        assert await store.claim_start(item.id) is True
+    await store.mark_run_ended(ended.id)
+    await store.mark_run_ended(ended.id)  # idempotent
+
+    assert await store.run_ended(ended.id) is True
+    assert await store.run_ended(running.id) is False
+    assert await store.run_ended("ex_unknown") is False
+
+
 async def test_a_start_is_claimed_once_per_execution(store: ExecutionStore) -> None:
     first, second = await added(store, execution(), execution())
     assert await store.claim_start(first.id) is True

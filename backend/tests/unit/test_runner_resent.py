@@ -100,3 +100,17 @@ async def test_a_request_delivered_again_after_it_ended_here_is_skipped() -> Non
     await runner.handle(ExecutionRequested(execution_id=execution.id))
 
     assert sandbox.started == [execution.id]
+
+
+async def test_a_request_redelivered_to_another_runner_after_its_run_ended_is_skipped() -> None:
+    # Seen in the soak: the runner published the end, was killed before the bus recorded the
+    # request as handled, and its successor got the request while the status still lagged.
+    store = InMemoryExecutionStore()
+    execution = await stored(store)
+    first, successor = FakeSandbox(), FakeSandbox()
+
+    await runner_over(store, first).handle(ExecutionRequested(execution_id=execution.id))
+    await runner_over(store, successor).handle(ExecutionRequested(execution_id=execution.id))
+
+    assert first.started == [execution.id]
+    assert successor.started == []

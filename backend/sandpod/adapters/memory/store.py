@@ -16,6 +16,7 @@ class InMemoryExecutionStore:
         self._items: dict[str, Execution] = {}
         self._unpublished: set[str] = set()
         self._started: set[str] = set()
+        self._ended: set[str] = set()
         self._lock = asyncio.Lock()
 
     async def add(self, execution: Execution) -> None:
@@ -62,6 +63,7 @@ class InMemoryExecutionStore:
                 return False
             del self._items[execution_id]
             self._started.discard(execution_id)
+            self._ended.discard(execution_id)
             return True
 
     async def delete_finished(
@@ -79,6 +81,7 @@ class InMemoryExecutionStore:
             for item in expired:
                 del self._items[item.id]
                 self._started.discard(item.id)
+                self._ended.discard(item.id)
             return expired
 
     async def transition(
@@ -112,6 +115,12 @@ class InMemoryExecutionStore:
         first = execution_id not in self._started
         self._started.add(execution_id)
         return first
+
+    async def mark_run_ended(self, execution_id: str) -> None:
+        self._ended.add(execution_id)
+
+    async def run_ended(self, execution_id: str) -> bool:
+        return execution_id in self._ended
 
     async def mark_published(self, execution_id: str) -> None:
         self._unpublished.discard(execution_id)

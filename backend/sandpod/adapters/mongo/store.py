@@ -189,6 +189,15 @@ class MongoExecutionStore:
         with unavailable_when_down(self._client):
             return await insert_new(self._starts, {"_id": execution_id, "at": datetime.now(UTC)})
 
+    async def mark_run_ended(self, execution_id: str) -> None:
+        # Only runners write a start document, once per run's end: no race to undo.
+        with unavailable_when_down(self._client):
+            await self._starts.update_one({"_id": execution_id}, {"$set": {"ended": True}})
+
+    async def run_ended(self, execution_id: str) -> bool:
+        with unavailable_when_down(self._client):
+            return await self._starts.find_one({"_id": execution_id, "ended": True}) is not None
+
     async def mark_published(self, execution_id: str) -> None:
         with unavailable_when_down(self._client):
             await self._unpublished.delete_one({"_id": execution_id})
