@@ -81,7 +81,7 @@ test-unit: install web-test-unit ## Unit tests (no I/O): pytest, and vitest (web
 	@$(UV_RUN) pytest tests/unit -n $(PYTEST_WORKERS) -q
 
 test-local: install web-build toolchains ## Every test suite that runs on this machine, with coverage (KUBECONFIG: the local cluster's; browser tests included)
-	@export KUBECONFIG="$${KUBECONFIG:-$$($(ROOT)/scripts/cluster/cluster.sh kubeconfig)}"; $(UV_RUN) pytest tests --ignore=tests/teardown --ignore=tests/e2e/test_soak_short.py -n $(PYTEST_WORKERS) --cov --cov-report=term --cov-report=xml:../artifacts/coverage.xml -q
+	@export KUBECONFIG="$${KUBECONFIG:-$$($(ROOT)/scripts/cluster/cluster.sh kubeconfig)}"; $(UV_RUN) pytest tests --ignore=tests/teardown -n $(PYTEST_WORKERS) --cov --cov-report=term --cov-report=xml:../artifacts/coverage.xml -q
 
 test-cluster-down: install ## Stop the local cluster and check nothing is left (process, mount, link, pod cgroup)
 	@$(UV_RUN) pytest tests/teardown -q
@@ -258,7 +258,7 @@ soak: system-deps install soak-services-up ## Soak: 10,000 distributed execution
 	@$(SOAK_ENV); $(UV_RUN) python ../bench/soak.py --executions $(SOAK_EXECUTIONS) \
 		--duration $(SOAK_SECONDS) --services-dir $(SOAK_SERVICES_DIR)
 
-soak-short: system-deps install services-up ## The soak in short: 500 executions, processes killed at random, shared services kept (not in make test yet: see docs/benchmarks.md)
+soak-short: system-deps install services-up ## The soak in short alone (also part of make test): 500 executions, processes killed at random, shared services kept
 	@$(UV_RUN) pytest tests/e2e/test_soak_short.py -q -n 0
 
 # ---------------------------------------------------------------- docs
