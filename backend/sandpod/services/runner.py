@@ -75,6 +75,8 @@ class RunnerService:
         # Executions this runner finished: a copy of the request delivered after the end but
         # before the stored status shows it must not run the script again.
         self._finished = _RecentIds()
+        # Ends whose publish failed, sent again when the bus retries their request.
+        self._unpublished_ends: dict[str, Result] = {}
         # Executions this runner has taken on, each with its cancel token: registered before
         # `started` is published, so a cancel that follows `started` always finds it here.
         self._held: dict[str, asyncio.Event] = {}
@@ -97,6 +99,12 @@ class RunnerService:
         # Held from the first await on, so a copy delivered meanwhile is skipped just above.
         cancelled = self._held[execution_id] = asyncio.Event()
         try:
+            unpublished = self._unpublished_ends.get(execution_id)
+            if unpublished is not None:
+                # Its run ended but the publish failed (the handler is being retried): send the
+                # same end again. Running it again would be a second run.
+                await self._finish(execution_id, unpublished)
+                return
             if self._cancelled.pop(execution_id):
                 cancelled.set()
             execution = await self._startable(request)
@@ -185,7 +193,10 @@ class RunnerService:
             await self._sandbox.cancel(job.execution_id)
 
     async def _finish(self, execution_id: str, result: Result) -> None:
+        # Kept until the bus has it: a publish that timed out may still have been delivered.
+        self._unpublished_ends[execution_id] = result
         await self._bus.publish(ExecutionFinished(execution_id=execution_id, result=result))
+        del self._unpublished_ends[execution_id]
         self._finished.add(execution_id)
         try:
             await self._store.mark_run_ended(execution_id)

@@ -3,13 +3,16 @@ that is already running a second time."""
 
 import asyncio
 
+import pytest
+
 from sandpod.adapters.memory.output_files import InMemoryOutputFiles
 from sandpod.adapters.memory.store import InMemoryExecutionStore
-from sandpod.domain.events import ExecutionFinished, ExecutionRequested
+from sandpod.domain.events import Event, ExecutionFinished, ExecutionRequested
 from sandpod.domain.execution import Execution, ExecutionSpec
 from sandpod.domain.limits import DEFAULT_POLICY
 from sandpod.domain.runtimes import RuntimeRegistry
 from sandpod.domain.status import ExecutionStatus
+from sandpod.ports import ServiceUnavailableError
 from sandpod.services.runner import RunnerService
 from tests.fakes import FakeSandbox, RecordingBus
 
@@ -114,3 +117,35 @@ async def test_a_request_redelivered_to_another_runner_after_its_run_ended_is_sk
 
     assert first.started == [execution.id]
     assert successor.started == []
+
+
+class TimingOutBus(RecordingBus):
+    """The first publish of `finished` reaches the bus but answers with a timeout."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.timed_out = False
+
+    async def publish(self, event: Event) -> None:
+        await super().publish(event)
+        if isinstance(event, ExecutionFinished) and not self.timed_out:
+            self.timed_out = True
+            raise ServiceUnavailableError("cannot publish finished to Kafka: timed out")
+
+
+async def test_a_request_retried_after_its_end_failed_to_publish_sends_that_end_again() -> None:
+    # Seen in the soak: Kafka restarted, publishing `finished` timed out (yet was delivered),
+    # the bus retried the request and the runner ran the script a second time.
+    store, sandbox, bus = InMemoryExecutionStore(), FakeSandbox(), TimingOutBus()
+    execution = await stored(store)
+    runner = runner_over(store, sandbox, bus)
+    request = ExecutionRequested(execution_id=execution.id)
+
+    with pytest.raises(ServiceUnavailableError):
+        await runner.handle(request)
+    await runner.handle(request)  # the bus's retry
+
+    assert sandbox.started == [execution.id]
+    finished = [event for event in bus.published if isinstance(event, ExecutionFinished)]
+    assert len(finished) == 2
+    assert finished[0].result == finished[1].result
