@@ -248,6 +248,10 @@ class OutputSink(Protocol):
 
     def write(self, stream: OutputStream, data: bytes, *, truncated: bool = False) -> None: ...
 
+    async def close(self) -> None:
+        """The output has ended: send what is left and mark the live view complete."""
+        ...
+
 
 class StdinSource(Protocol):
     """Standard input that arrives while the program runs (an attached client's)."""
@@ -402,8 +406,9 @@ class Sandbox(Protocol):
 
     async def run(self, job: SandboxJob) -> Result | None:
         """Run the job and return its result, or None once it is started when the sandbox's
-        monitor reports the end as an event (pods; starting twice is then harmless).
-        cancel() finds the job from the call on, before run() first suspends."""
+        monitor reports the end as an event (pods; starting twice is then harmless). With None,
+        the sandbox closes `job.output` itself once the output has ended; with a result, the
+        caller does. cancel() finds the job from the call on, before run() first suspends."""
         ...
 
     async def probe(self, job: SandboxJob) -> Result:

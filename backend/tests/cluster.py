@@ -32,6 +32,7 @@ class Cluster:
     api: KubernetesApi
     launcher: KubernetesLauncher
     core: k8s.CoreV1Api
+    client: k8s.ApiClient
 
 
 @pytest.fixture
@@ -66,7 +67,7 @@ async def cluster() -> AsyncIterator[Cluster]:
     )
     await launcher.prepare()
     try:
-        yield Cluster(api, launcher, core)
+        yield Cluster(api, launcher, core, client)
     finally:
         if owned:
             with contextlib.suppress(ApiException):

@@ -11,6 +11,7 @@
 #   scripts/cluster/cluster.sh status        one line; exit 1 when the API server is not ready
 #   scripts/cluster/cluster.sh import IMAGE...   copy images from the Docker engine into the node
 #   scripts/cluster/cluster.sh events        the cluster's events, oldest first
+#   scripts/cluster/cluster.sh kubectl ARG...    kubectl (the cached build) against the cluster
 #   scripts/cluster/cluster.sh build         only build the Kubernetes binaries into the cache
 #   scripts/cluster/cluster.sh clean         down, then delete the cluster's state
 #
@@ -25,8 +26,9 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 HERE=$ROOT/scripts/cluster
 KUBE_VERSION=v1.34.4
+BUILD_RECIPE=2 # raised when the build itself changes (flags), so cached binaries are rebuilt
 CACHE=${SANDPOD_CACHE:-$HOME/.cache/sandpod}
-BIN=$CACHE/kubernetes/$KUBE_VERSION
+BIN=$CACHE/kubernetes/$KUBE_VERSION-r$BUILD_RECIPE
 DIR=${SANDPOD_CLUSTER_DIR:-$ROOT/.cluster}
 PKI=$DIR/pki
 RUN=$DIR/run
@@ -74,9 +76,15 @@ build() {
     ((${#missing[@]})) || exit 0
     command -v go >/dev/null 2>&1 || die "go is not installed: Go 1.24+ builds the Kubernetes binaries"
     log "building Kubernetes $KUBE_VERSION (${missing[*]}) into $BIN: ~15 min the first time on 2 cores"
-    local pkgs=() start=$SECONDS
+    local pkgs=() start=$SECONDS ldflags="-s -w" pkg minor=${KUBE_VERSION#v1.}
     for tool in "${missing[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$tool"); done
-    (cd "$HERE/kube" && GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o "$BIN/" "${pkgs[@]}") \
+    # The version stamps Kubernetes' own build sets (hack/lib/version.sh): without them every
+    # component, and the node, reports v0.0.0-master.
+    for pkg in k8s.io/client-go/pkg/version k8s.io/component-base/version; do
+      ldflags+=" -X $pkg.gitVersion=$KUBE_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=${minor%%.*}"
+      ldflags+=" -X $pkg.gitTreeState=clean"
+    done
+    (cd "$HERE/kube" && GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -ldflags="$ldflags" -o "$BIN/" "${pkgs[@]}") \
       || die "building Kubernetes failed (see the go output above)"
     log "built in $((SECONDS - start))s"
   ) 8>"$BIN.lock"
@@ -229,6 +237,7 @@ cgroupsPerQOS: true
 containerRuntimeEndpoint: unix://$SOCK
 podLogsDir: $DIR/pod-logs
 $pids_line
+containerLogMaxSize: 64Mi
 failSwapOn: false
 resolvConf: ""
 makeIPTablesUtilChains: false
@@ -436,6 +445,7 @@ case ${1:-} in
   status) status ;;
   import) shift; import_images "$@" ;;
   events) kubectl get events --all-namespaces --sort-by=.lastTimestamp -o wide ;;
+  kubectl) shift; kubectl "$@" ;;
   build) build ;;
   clean) down; rm -rf "$DIR"; log "removed $DIR" ;;
   *) sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 1 ;;

@@ -182,9 +182,9 @@ class RunnerService:
         finally:
             if self._attach is not None and stdin is not None:
                 self._attach.discard(job.execution_id)
-        if recorder is not None:
-            # The output's end before the terminal status. A pod's (its monitor reports the
-            # end) right after its launch: pods write no live output yet, so none is awaited.
+        if recorder is not None and result is not None:
+            # The output's end before the terminal status. A pod's output is followed and ended
+            # by the sandbox, since its monitor reports the end.
             await recorder.close()
         if result is not None:
             result = await keep_output_files(self._files, job.execution_id, result)

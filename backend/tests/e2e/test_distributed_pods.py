@@ -5,12 +5,14 @@ result processor and the pod monitor as processes, on the local services and the
 - the pod monitor SIGKILLed mid-way and restarted loses nothing (it lists, then watches);
 - a pod that cannot start (its image is missing) ends the execution with a clear reason, and the
   pod is deleted;
-- a pod nobody will ever report on (an orphan) is reaped.
+- a pod nobody will ever report on (an orphan) is reaped;
+- a pod's output reaches the event stream while it runs (the runner follows the pod log).
 """
 
 import asyncio
 import base64
 from collections.abc import AsyncIterator, Iterator
+from datetime import datetime
 
 import httpx
 import pytest
@@ -30,6 +32,8 @@ from tests.e2e.test_distributed import (
     submit,
     wait_all_terminal,
 )
+from tests.integration.test_live_output import TICKING, check_whole, outputs
+from tests.sse import read_events
 from tests.waiting import eventually
 
 ROLES = ("api", "runner", "results", "pod-monitor")
@@ -192,3 +196,21 @@ async def test_files_in_and_out_and_a_compile_error_through_the_api_on_pods(
     assert isinstance(failed["result"], dict)
     assert failed["result"]["end_reason"] == "compile_error"
     assert "nope" in failed["result"]["compile"]["output"]
+
+
+async def test_a_pods_output_arrives_while_it_runs_and_resumes_exactly(
+    pod_stack: Stack, client: httpx.AsyncClient
+) -> None:
+    submitted = await client.post("/api/v1/executions", json=TICKING)
+    assert submitted.status_code == 202, submitted.text
+    execution = f"/api/v1/executions/{submitted.json()['id']}"
+    url = f"{execution}/events"
+    before = await read_events(client, url, {}, stop_after=4)
+    assert any(event.event == "output" for event in before), before
+    after = await read_events(client, url, {}, last_event_id=before[-1].id)
+    events = before + after
+    check_whole(events)
+    finished_at = datetime.fromisoformat((await client.get(execution)).json()["finished_at"])
+    first = next(event for event in events if event.event == "output")
+    assert first.at < finished_at, "the first output event came only after the script ended"
+    assert len(outputs(events)) > 1  # lines 0.5 s apart are not held back into one chunk

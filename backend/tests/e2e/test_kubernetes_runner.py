@@ -8,8 +8,12 @@ own execution's pods.
 """
 
 import asyncio
+import re
+import time
+from collections.abc import Sequence
 
 import pytest
+from kubernetes_asyncio import client as k8s
 
 from sandpod.adapters.kubernetes.manifests import (
     EXECUTION_ID_LABEL,
@@ -17,18 +21,53 @@ from sandpod.adapters.kubernetes.manifests import (
     execution_label_value,
 )
 from sandpod.adapters.kubernetes.monitor import PodMonitor
+from sandpod.adapters.memory.output_log import InMemoryOutputLog
 from sandpod.domain.events import ExecutionFinished
 from sandpod.domain.execution import new_execution_id
 from sandpod.domain.limits import DEFAULT_POLICY, Limits
+from sandpod.domain.output import OutputChunk
 from sandpod.domain.result import EndReason
 from sandpod.domain.runtimes import Runtime, python
 from sandpod.domain.status import ExecutionStatus
-from sandpod.ports import SandboxJob
+from sandpod.ports import OutputRead, SandboxJob
+from sandpod.services.output import ChunkPolicy, OutputRecorder
 from tests.cluster import Cluster
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 FINISH_TIMEOUT = 180  # image start on a cold node included
+
+
+class LiveOutput:
+    """The in-process output log (what embedded mode uses) behind a real recorder, noting when
+    each append reached it."""
+
+    def __init__(self) -> None:
+        self.log = InMemoryOutputLog()
+        self.arrivals: list[float] = []
+
+    def recorder(self, execution_id: str) -> OutputRecorder:
+        return OutputRecorder(self, execution_id, ChunkPolicy())
+
+    async def append(self, execution_id: str, chunks: Sequence[OutputChunk]) -> None:
+        self.arrivals.append(time.monotonic())
+        await self.log.append(execution_id, chunks)
+
+    async def end(self, execution_id: str, last_seq: int) -> None:
+        await self.log.end(execution_id, last_seq)
+
+    async def read(self, execution_id: str, *, after: int, wait_seconds: float) -> OutputRead:
+        return await self.log.read(execution_id, after=after, wait_seconds=wait_seconds)
+
+    async def whole(self, execution_id: str) -> list[OutputChunk]:
+        """Every chunk, once the log has ended (the launcher ends it)."""
+        chunks: list[OutputChunk] = []
+        while True:
+            read = await self.log.read(execution_id, after=len(chunks), wait_seconds=30)
+            assert read.chunks or read.ended, "the live output never ended"
+            chunks += read.chunks
+            if read.ended:
+                return chunks
 
 
 async def run(
@@ -38,15 +77,23 @@ async def run(
     limits: Limits | None = None,
     runtime: Runtime | None = None,
     cancel_after: float | None = None,
+    live: LiveOutput | None = None,
+    execution_id: str | None = None,
 ) -> ExecutionFinished:
+    execution_id = execution_id or new_execution_id()
     job = SandboxJob(
-        execution_id=new_execution_id(),
+        execution_id=execution_id,
         runtime=runtime or python("3.12"),
         script=script,
         stdin="e2e\n",
         limits=limits or DEFAULT_POLICY.defaults,
+        output=live.recorder(execution_id) if live is not None else None,
     )
     return await run_job(cluster, job, cancel_after=cancel_after)
+
+
+def joined(chunks: list[OutputChunk], stream: str) -> str:
+    return "".join(chunk.text for chunk in chunks if chunk.stream == stream)
 
 
 async def run_job(
@@ -131,15 +178,51 @@ async def test_memory_limit(cluster: Cluster) -> None:
 
 async def test_output_flood_is_capped(cluster: Cluster) -> None:
     limits = DEFAULT_POLICY.defaults.model_copy(update={"output_bytes": 10_000})
-    event = await run(cluster, "while True:\n    print('x' * 1000)\n", limits=limits)
+    live, execution_id = LiveOutput(), new_execution_id()
+    script = "while True:\n    print('x' * 1000)\n"
+    event = await run(cluster, script, limits=limits, live=live, execution_id=execution_id)
     assert event.result.end_reason is EndReason.OUTPUT_LIMIT
     assert len(event.result.stdout) == 10_000
     assert event.result.stdout_truncated
+    chunks = await live.whole(execution_id)
+    assert joined(chunks, "stdout") == event.result.stdout  # live output cut at the same cap
+    assert chunks[-1].truncated
+
+
+async def test_live_output_is_followed_from_the_pod_log(cluster: Cluster) -> None:
+    script = (
+        "import sys, time\n"
+        "for i in range(4):\n"
+        "    print(f'tick {i}', flush=True)\n"
+        "    print(f'tock {i}', file=sys.stderr, flush=True)\n"
+        "    time.sleep(0.5)\n"
+    )
+    live, execution_id = LiveOutput(), new_execution_id()
+    event = await run(cluster, script, live=live, execution_id=execution_id)
+    assert event.status is ExecutionStatus.COMPLETED, event.result
+    chunks = await live.whole(execution_id)
+    assert [chunk.seq for chunk in chunks] == list(range(1, len(chunks) + 1))
+    assert (
+        joined(chunks, "stdout") == event.result.stdout == "".join(f"tick {i}\n" for i in range(4))
+    )
+    assert joined(chunks, "stderr") == event.result.stderr
+    # Lines written 0.5 s apart arrive apart, as they are written: not in one piece at the end.
+    assert live.arrivals[-1] - live.arrivals[0] >= 1.0, live.arrivals
 
 
 async def test_cancel(cluster: Cluster) -> None:
-    event = await run(cluster, "import time\ntime.sleep(60)\n", cancel_after=3)
+    live, execution_id = LiveOutput(), new_execution_id()
+    script = "import time\nprint('started', flush=True)\ntime.sleep(60)\n"
+    event = await run(cluster, script, cancel_after=3, live=live, execution_id=execution_id)
     assert event.status is ExecutionStatus.CANCELLED
+    await live.whole(execution_id)  # the deleted pod's log ends the live output
+
+
+async def test_the_cluster_reports_the_version_it_was_built_as(cluster: Cluster) -> None:
+    server = await k8s.VersionApi(cluster.client).get_code()
+    assert re.fullmatch(r"v1\.\d+\.\d+(\+\S+)?", server.git_version), server.git_version
+    nodes = await cluster.core.list_node()
+    assert [node.status.node_info.kubelet_version for node in nodes.items] == [server.git_version]
 
 
 async def test_missing_image_is_a_platform_error(cluster: Cluster) -> None:

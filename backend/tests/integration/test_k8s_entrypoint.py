@@ -16,7 +16,12 @@ import pytest
 
 from sandpod.adapters.kubernetes import entrypoint as ep
 from sandpod.adapters.kubernetes.api import PodListing, WatchEvent
-from sandpod.adapters.kubernetes.framing import parse_summary, read_report
+from sandpod.adapters.kubernetes.framing import (
+    BLOCK_START,
+    parse_live_line,
+    parse_summary,
+    read_report,
+)
 from sandpod.adapters.kubernetes.manifests import EXECUTION_ID_ANNOTATION, OUTPUT_FILES_ANNOTATION
 from sandpod.adapters.kubernetes.monitor import PodMonitor
 from sandpod.domain.events import ExecutionFinished
@@ -279,3 +284,53 @@ async def test_a_missing_interpreter_is_a_platform_error(tmp_path: Path) -> None
     run = await run_script(tmp_path, "", command=["/nonexistent/python9"])
     assert run.event.status is ExecutionStatus.ERRORED
     assert "cannot start" in (run.event.result.message or "")
+
+
+def live_output(log: bytes) -> tuple[dict[str, bytes], dict[str, bool], int]:
+    """The live lines of a pod log: the bytes per stream, which streams were cut, and how many
+    lines came before the final block (none may come after it)."""
+    streams = {"stdout": b"", "stderr": b""}
+    cut = {"stdout": False, "stderr": False}
+    lines = log.splitlines(keepends=True)
+    block = next(i for i, line in enumerate(lines) if line.startswith(BLOCK_START))
+    assert all(parse_live_line(line) is None for line in lines[block:])
+    for line in lines[:block]:
+        piece = parse_live_line(line)
+        assert piece is not None, line
+        assert not cut[piece.stream], "nothing follows a cut"
+        streams[piece.stream] += piece.data
+        cut[piece.stream] = piece.cut
+    return streams, cut, block
+
+
+async def test_live_lines_carry_exactly_the_output_before_the_block(tmp_path: Path) -> None:
+    script = (
+        "import sys\n"
+        "for i in range(3):\n"
+        "    print(f'line {i}', flush=True)\n"
+        "    sys.stderr.write('é' * 3000)\n"  # a piece longer than one live line
+        "    sys.stderr.flush()\n"
+        "sys.stdout.buffer.write(b'SANDPOD1 live stdout more Zm9yZ2Vk\\n')\n"
+    )
+    run = await run_script(tmp_path, script, options=["--live"])
+    streams, cut, before = live_output(run.log)
+    assert streams == run.streams
+    assert streams["stdout"].endswith(b"SANDPOD1 live stdout more Zm9yZ2Vk\n")  # opaque payload
+    assert streams["stderr"] == "é".encode() * 9000
+    assert cut == {"stdout": False, "stderr": False}
+    assert before >= 4
+    assert run.event.status is ExecutionStatus.COMPLETED  # the result reads past the live lines
+
+
+async def test_live_lines_stop_where_the_cap_cut_the_stream(tmp_path: Path) -> None:
+    script = "import sys\nwhile True:\n    sys.stdout.write('x' * 65536)\n"
+    run = await run_script(tmp_path, script, output=100_000, options=["--live"])
+    streams, cut, _ = live_output(run.log)
+    assert streams["stdout"] == run.streams["stdout"] == b"x" * 100_000
+    assert cut == {"stdout": True, "stderr": False}
+    assert run.event.result.end_reason is EndReason.OUTPUT_LIMIT
+
+
+async def test_without_live_the_log_holds_only_the_block(tmp_path: Path) -> None:
+    run = await run_script(tmp_path, "print('hi')\n")
+    assert run.log.startswith(b"SANDPOD1 stdout ")

@@ -29,17 +29,7 @@ def cluster(*args: str, timeout: float = 600) -> str:
 
 
 def kubectl(*args: str) -> str:
-    kubeconfig = cluster("kubeconfig").strip()
-    binary = Path.home() / ".cache/sandpod/kubernetes/v1.34.4/kubectl"
-    done = subprocess.run(
-        [str(binary), "--kubeconfig", kubeconfig, *args],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
+    return cluster("kubectl", *args)
 
 
 def leftovers() -> dict[str, list[str]]:

@@ -1,5 +1,6 @@
 """KubernetesLauncher against an in-memory ExecutorApi: ordering, idempotency, cancel, prepare."""
 
+import asyncio
 import copy
 from collections.abc import AsyncIterator
 from typing import Any
@@ -9,9 +10,11 @@ import pytest
 from sandpod.adapters.kubernetes.api import (
     AlreadyExistsError,
     KubeApiError,
+    NotFoundError,
     PodListing,
     WatchEvent,
 )
+from sandpod.adapters.kubernetes.entrypoint import encode_frames, live_lines
 from sandpod.adapters.kubernetes.launcher import KubernetesLauncher, KubernetesSetupError
 from sandpod.adapters.kubernetes.manifests import (
     CANCELLED_ANNOTATION,
@@ -24,6 +27,7 @@ from sandpod.adapters.kubernetes.manifests import (
     resource_name,
 )
 from sandpod.domain.limits import CONFIG_MAP_MAX_BYTES, DEFAULT_POLICY
+from sandpod.domain.output import OutputStream
 from sandpod.domain.runtimes import CATALOGUE, python
 from sandpod.ports import Sandbox, SandboxJob
 
@@ -47,6 +51,17 @@ class FakeApi:
     async def read_log(self, name: str, *, tail_lines: int) -> bytes:
         return b""
 
+    async def follow_log(self, name: str, *, timeout_seconds: float) -> AsyncIterator[bytes]:
+        self._call("follow_log")
+        answer = self.logs.pop(0) if self.logs else NotFoundError(404, "gone")
+        if isinstance(answer, asyncio.Event):
+            await answer.wait()
+            return
+        for item in answer if isinstance(answer, list) else [answer]:
+            if isinstance(item, Exception):
+                raise item
+            yield item
+
     def __init__(self, *, namespace_labels: dict[str, str] | None = None) -> None:
         self.pods: dict[str, Manifest] = {}
         self.config_maps: dict[str, Manifest] = {}
@@ -56,6 +71,9 @@ class FakeApi:
         }
         self.calls: list[str] = []
         self.fail: dict[str, Exception] = {}
+        # What each follow_log call answers: lines (an exception among them breaks off the
+        # stream), an exception, or an Event it waits on (a pod still running).
+        self.logs: list[list[bytes | Exception] | Exception | asyncio.Event] = []
         self.closed = False
         self._uids = 0
 
@@ -281,3 +299,108 @@ async def test_runtimes_are_the_catalogue_and_close_closes_the_client() -> None:
     await runner.run(job())
     await runner.close()
     assert api.closed
+
+
+class Sink:
+    """An OutputSink that keeps what it was given."""
+
+    def __init__(self) -> None:
+        self.writes: list[tuple[str, bytes, bool]] = []
+        self.closed = asyncio.Event()
+
+    def write(self, stream: OutputStream, data: bytes, *, truncated: bool = False) -> None:
+        assert not self.closed.is_set(), "written after close"
+        self.writes.append((stream.value, data, truncated))
+
+    async def close(self) -> None:
+        assert not self.closed.is_set(), "closed twice"
+        self.closed.set()
+
+
+def live(stream: str, data: bytes, *, cut: bool = False) -> bytes:
+    return live_lines(stream, data, cut=cut)
+
+
+BLOCK = encode_frames([("stdout", b"a"), ("stderr", b"b")]).splitlines(keepends=True)
+
+
+def live_job(sink: Sink) -> SandboxJob:
+    return SandboxJob(
+        execution_id="ex_1",
+        runtime=python("3.12"),
+        script="print(1)\n",
+        stdin="",
+        limits=DEFAULT_POLICY.defaults,
+        output=sink,
+    )
+
+
+async def test_live_lines_reach_the_output_in_order_and_it_ends_at_the_final_block() -> None:
+    api, sink = FakeApi(), Sink()
+    api.logs = [
+        KubeApiError(400, 'container "sandbox" is waiting to start: ContainerCreating'),
+        [
+            live("stdout", b"one\n"),
+            b"a warning the entrypoint's interpreter printed\n",
+            live("stderr", b"oops\n"),
+            live("stdout", b"two", cut=True),
+            *BLOCK,
+            live("stdout", b"never read"),
+        ],
+    ]
+    runner = launcher(api)
+    await runner.run(live_job(sink))
+    await runner.run(live_job(sink))  # launching again does not follow twice
+    await asyncio.wait_for(sink.closed.wait(), 5)
+    assert sink.writes == [
+        ("stdout", b"one\n", False),
+        ("stderr", b"oops\n", False),
+        ("stdout", b"two", True),
+    ]
+    assert api.calls.count("follow_log") == 2  # waiting for the container, then following
+    await runner.close()
+
+
+async def test_a_follow_that_breaks_off_resumes_after_the_lines_it_handed_over() -> None:
+    api, sink = FakeApi(), Sink()
+    lines: list[bytes | Exception] = [
+        live("stdout", b"1"),
+        live("stdout", b"2"),
+        live("stdout", b"3"),
+    ]
+    lines += BLOCK
+    api.logs = [[*lines[:2], KubeApiError(None, "ServerDisconnectedError")], lines]
+    await launcher(api).run(live_job(sink))
+    await asyncio.wait_for(sink.closed.wait(), 5)
+    assert [data for _, data, _ in sink.writes] == [b"1", b"2", b"3"]
+
+
+async def test_a_pod_gone_or_a_refused_follow_still_ends_the_output() -> None:
+    for answer in (NotFoundError(404, "gone"), KubeApiError(403, "forbidden")):
+        api, sink = FakeApi(), Sink()
+        api.logs = [answer]
+        await launcher(api).run(live_job(sink))
+        await asyncio.wait_for(sink.closed.wait(), 5)
+        assert sink.writes == []
+
+
+async def test_a_failed_launch_ends_the_output_and_a_job_without_one_is_not_followed() -> None:
+    api, sink = FakeApi(), Sink()
+    api.fail["create_pod"] = KubeApiError(500, "etcd is down")
+    with pytest.raises(KubeApiError):
+        await launcher(api).run(live_job(sink))
+    assert sink.closed.is_set()
+    api = FakeApi()
+    await launcher(api).run(job())
+    assert "follow_log" not in api.calls
+
+
+async def test_closing_the_launcher_ends_the_outputs_it_still_follows() -> None:
+    api, sink = FakeApi(), Sink()
+    running = asyncio.Event()
+    api.logs = [running]
+    runner = launcher(api)
+    await runner.run(live_job(sink))
+    await asyncio.sleep(0)
+    await runner.close()
+    assert sink.closed.is_set()

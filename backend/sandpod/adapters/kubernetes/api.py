@@ -78,6 +78,11 @@ class ExecutorApi(Protocol):
 
     async def read_pod(self, name: str) -> Pod | None: ...
 
+    def follow_log(self, name: str, *, timeout_seconds: float) -> AsyncIterator[bytes]:
+        """The container's log lines as they are written, until the container ends; a 400 while
+        it has not started yet, NotFoundError once the pod is gone."""
+        ...
+
     async def create_config_map(self, body: Manifest) -> None: ...
 
     async def annotate_pod(self, name: str, annotations: dict[str, str]) -> bool:
@@ -103,6 +108,7 @@ REQUIRED_PERMISSIONS: dict[str, tuple[str, str, str]] = {
     "list_pods": ("", "pods", "list"),
     "watch_pods": ("", "pods", "watch"),
     "read_log": ("", "pods/log", "get"),
+    "follow_log": ("", "pods/log", "get"),
     "delete_pod": ("", "pods", "delete"),
     "create_pod": ("", "pods", "create"),
     "read_pod": ("", "pods", "get"),
@@ -230,6 +236,27 @@ class KubernetesApi:
                 _preload_content=False,
             )
         )
+
+    async def follow_log(self, name: str, *, timeout_seconds: float) -> AsyncIterator[bytes]:
+        try:
+            response = await self._core.read_namespaced_pod_log(
+                name,
+                self.namespace,
+                container=CONTAINER_NAME,
+                follow=True,
+                _preload_content=False,
+                _request_timeout=(10, timeout_seconds),
+            )
+            async with response:
+                if response.status >= 400:
+                    body = await response.read()
+                    raise api_error(response.status, _message(body, str(response.reason)))
+                async for line in response.content:
+                    yield line
+        except ApiException as exc:
+            raise api_error(exc.status, _message(exc.body, str(exc.reason))) from exc
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise KubeApiError(None, f"{type(exc).__name__}: {exc}") from exc
 
     async def delete_pod(self, name: str, *, uid: str | None = None) -> None:
         body: Manifest = {"gracePeriodSeconds": 0}

@@ -33,6 +33,14 @@ With --compile, the compiler runs first under its own wall/CPU/memory limits; wh
 program never runs, the outcome is `compile_error` and stdout/stderr hold the compiler's output.
 With --output-dir, the regular files the program left there (links never followed) are sent
 back up to a count and byte cap; what is left out sets `files_truncated`.
+
+With --live, the run phase's output is also written as it is read, before the block, one line per
+piece (the runner follows the pod log for live output; the block stays the result):
+
+    SANDPOD1 live <stdout|stderr> <more|cut> <base64 of the kept bytes>
+
+`cut` marks the piece where the output cap cut the stream. The same guarantees hold: user bytes are
+only base64 payload, and nothing but this process writes to the log.
 """
 
 from __future__ import annotations
@@ -79,6 +87,10 @@ COMPILE_ERROR = "compile_error"
 OUTCOMES = (EXITED, WALL_LIMIT, CPU_LIMIT, OUTPUT_LIMIT, MEMORY_LIMIT, ERROR, COMPILE_ERROR)
 COMPILE_FRAME = "compile"
 FILE_FRAME = "file"
+LIVE_FRAME = "live"
+LIVE_MORE = "more"
+LIVE_CUT = "cut"
+_LIVE_PIECE = (LINE_CHARS - 64) // 4 * 3  # raw bytes per live line, whose base64 fits a line
 # Output file names: relative paths of plain parts (the monitor checks them again).
 _FILE_PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._+-]{0,99}$")
 MAX_FILE_NAME = 255
@@ -306,6 +318,7 @@ class Options:
     output_files_max_count: int = 0
     output_files_max_bytes: int = 0
     make_dirs: tuple[str, ...] = ()  # made before the first phase (the compile step's output)
+    live: bool = False  # also write the run phase's output as it is read (live lines)
 
     def script_env(self) -> dict[str, str]:
         """PATH from the image plus what the pod spec passed with --env, nothing else.
@@ -550,7 +563,14 @@ def _pump(
                 chunk = os.read(key.fd, READ_CHUNK)
                 if not chunk:
                     selector.unregister(key.fileobj)
-                elif captures[key.data].add(chunk) and drain_until is None:
+                    continue
+                capture = captures[key.data]
+                kept_before, cut_before = len(capture.data), capture.truncated
+                over = capture.add(chunk)
+                if opts.live and not cut_before:
+                    kept = bytes(capture.data[kept_before:])
+                    _write_all(1, live_lines(key.data, kept, cut=capture.truncated))
+                if over and drain_until is None:
                     stop(OUTPUT_LIMIT)
             if not exited and pidfd is None and proc.poll() is not None:
                 exited = True
@@ -573,6 +593,18 @@ def _pump(
     if drain_until is None:  # pipes closed on their own: make sure nothing lingers
         stop(None)
     return killed_for
+
+
+def live_lines(stream: str, data: bytes, *, cut: bool) -> bytes:
+    """The live lines for one kept piece of a stream (`cut` on its last line)."""
+    pieces = [data[start : start + _LIVE_PIECE] for start in range(0, len(data), _LIVE_PIECE)]
+    pieces = pieces or [b""]  # a cut that kept nothing still says so
+    lines = []
+    for index, piece in enumerate(pieces):
+        flag = LIVE_CUT if cut and index == len(pieces) - 1 else LIVE_MORE
+        payload = base64.b64encode(piece).decode("ascii")
+        lines.append(f"{MAGIC} {LIVE_FRAME} {stream} {flag} {payload}\n")
+    return "".join(lines).encode("ascii")
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -625,6 +657,7 @@ def parse_args(argv: Sequence[str]) -> Options:
     parser.add_argument("--output-dir", help="send back the files the program leaves here")
     parser.add_argument("--output-files-max-count", type=int, default=0)
     parser.add_argument("--output-files-max-bytes", type=int, default=0)
+    parser.add_argument("--live", action="store_true", help="write the output as it is read too")
     parser.add_argument("command", nargs="+", help="the interpreter argv, after --")
     ns = parser.parse_args(argv)
     env: dict[str, str] = {}
@@ -660,6 +693,7 @@ def parse_args(argv: Sequence[str]) -> Options:
         output_files_max_count=ns.output_files_max_count,
         output_files_max_bytes=ns.output_files_max_bytes,
         make_dirs=tuple(ns.make_dir),
+        live=ns.live,
     )
 
 

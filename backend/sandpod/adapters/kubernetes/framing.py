@@ -17,6 +17,9 @@ from sandpod.adapters.kubernetes.entrypoint import (
     COMPILE_FRAME,
     FILE_FRAME,
     FORMAT_VERSION,
+    LIVE_CUT,
+    LIVE_FRAME,
+    LIVE_MORE,
     MAGIC,
     OUTCOMES,
     STREAMS,
@@ -219,3 +222,31 @@ def read_report(
     return decode_frames(
         verified_block(log, summary), max_bytes=max_bytes, max_file_bytes=max_file_bytes
     )
+
+
+# The final block's first line (its stdout frame): no live line follows it.
+BLOCK_START = f"{MAGIC} {STREAMS[0]} ".encode()
+
+
+@dataclass(frozen=True)
+class LivePiece:
+    stream: str
+    data: bytes
+    cut: bool
+
+
+def parse_live_line(line: bytes) -> LivePiece | None:
+    """One line of the pod log while it runs: a live piece, or None for any other line."""
+    try:
+        words = line.decode("ascii").rstrip("\n").split(" ")
+    except UnicodeDecodeError as exc:
+        raise FramingError("the pod log is not ASCII") from exc
+    if words[:2] != [MAGIC, LIVE_FRAME]:
+        return None
+    if len(words) != 5 or words[2] not in STREAMS or words[3] not in (LIVE_MORE, LIVE_CUT):
+        raise FramingError(f"bad live line: {' '.join(words[:4])[:80]!r}")
+    try:
+        data = base64.b64decode(words[4], validate=True)
+    except binascii.Error as exc:
+        raise FramingError("a live line's payload does not decode") from exc
+    return LivePiece(words[2], data, words[3] == LIVE_CUT)

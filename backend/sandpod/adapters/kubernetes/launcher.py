@@ -2,10 +2,18 @@
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
-from sandpod.adapters.kubernetes.api import AlreadyExistsError, ExecutorApi, KubeApiError, PodApi
+from sandpod.adapters.kubernetes.api import (
+    AlreadyExistsError,
+    ExecutorApi,
+    KubeApiError,
+    NotFoundError,
+    PodApi,
+)
+from sandpod.adapters.kubernetes.framing import BLOCK_START, FramingError, parse_live_line
 from sandpod.adapters.kubernetes.manifests import (
     CANARY_LABEL,
     CANCELLED_ANNOTATION,
@@ -27,11 +35,15 @@ from sandpod.adapters.kubernetes.manifests import (
 from sandpod.adapters.kubernetes.monitor import PodMonitor
 from sandpod.domain.events import ExecutionFinished
 from sandpod.domain.limits import Limits
+from sandpod.domain.output import OutputStream
 from sandpod.domain.result import Result
 from sandpod.domain.runtimes import CATALOGUE, Runtime
-from sandpod.ports import SandboxJob
+from sandpod.ports import OutputSink, SandboxJob
+
+log = logging.getLogger(__name__)
 
 PROBE_TIMEOUT_GRACE_SECONDS = 120.0  # scheduling and container start, on top of the job's wall time
+LOG_WAIT_SECONDS = 0.25  # between tries to follow the log of a container that has not started
 
 
 class KubernetesSetupError(RuntimeError):
@@ -75,6 +87,7 @@ class KubernetesLauncher:
         self._api: ClosableExecutorApi | None = None
         self._lock = asyncio.Lock()
         self._runtimes = list(runtimes)
+        self._follows: dict[str, asyncio.Task[None]] = {}  # by execution id
 
     async def _client(self) -> ClosableExecutorApi:
         # Connect lazily: loading a kubeconfig is async, building the launcher is not.
@@ -84,6 +97,11 @@ class KubernetesLauncher:
             return self._api
 
     async def close(self) -> None:
+        # Live views still followed end here; their pods' results still come from the monitor.
+        follows = list(self._follows.values())
+        for task in follows:
+            task.cancel()
+        await asyncio.gather(*follows, return_exceptions=True)
         if self._api is not None:
             await self._api.close()
             self._api = None
@@ -120,15 +138,73 @@ class KubernetesLauncher:
             await api.replace_network_policy_spec(NETWORK_POLICY_NAME, policy["spec"])
 
     async def run(self, job: SandboxJob) -> None:
-        """Start the job's pod; the pod monitor reports its end."""
-        await self._launch(job, canary=False)
+        """Start the job's pod; the pod monitor reports its end. The job's output (when it has a
+        sink) is followed from the pod log in the background, and closed when the log ends."""
+        output = job.output
+        try:
+            started = await self._launch(job, canary=False)
+        except BaseException:
+            if output is not None:
+                await output.close()
+            raise
+        if output is None or job.execution_id in self._follows:
+            return  # a second launch of a job followed here: that follow ends the output
+        if not started:
+            await output.close()
+            return
+        task = asyncio.create_task(self._follow(job, output))
+        self._follows[job.execution_id] = task
+        task.add_done_callback(lambda _: self._follows.pop(job.execution_id, None))
+
+    async def _follow(self, job: SandboxJob, output: OutputSink) -> None:
+        """Hand the pod's live lines to `output` until the final block (or the pod's end)."""
+        api = await self._client()
+        name = resource_name(job.execution_id)
+        loop = asyncio.get_running_loop()
+        timeout = job.limits.wall_seconds + PROBE_TIMEOUT_GRACE_SECONDS
+        deadline = loop.time() + timeout
+        seen = 0  # lines handed over: a follow that broke off resumes after them
+        try:
+            while True:
+                try:
+                    index = 0
+                    async for line in api.follow_log(name, timeout_seconds=timeout):
+                        index += 1
+                        if index <= seen:
+                            continue
+                        seen = index
+                        if line.startswith(BLOCK_START):
+                            return  # the final block: the live output is complete
+                        piece = parse_live_line(line)
+                        if piece is not None:
+                            stream = OutputStream(piece.stream)
+                            output.write(stream, piece.data, truncated=piece.cut)
+                    return  # the container ended without a block (deleted, cancelled)
+                except NotFoundError:
+                    return
+                except KubeApiError as error:
+                    # 400 while the container waits to start; a dropped stream is resumed.
+                    if loop.time() >= deadline:
+                        raise
+                    if error.status not in (400, None):
+                        raise
+                    await asyncio.sleep(LOG_WAIT_SECONDS)
+        except (KubeApiError, FramingError) as error:
+            # A live view only: the result still carries all the output.
+            log.warning(
+                "live output not followed: %s", error, extra={"execution_id": job.execution_id}
+            )
+        finally:
+            await output.close()
 
     def process_budget(self, limits: Limits) -> int:
         # The kubelet's podPidsLimit bounds a pod, whatever the execution's own limit.
         return self.max_pod_pids
 
-    async def _launch(self, job: SandboxJob, *, canary: bool) -> None:
-        """Create the Pod, then its ConfigMap owned by it. Launching twice is harmless (409)."""
+    async def _launch(self, job: SandboxJob, *, canary: bool) -> bool:
+        """Create the Pod, then its ConfigMap owned by it. Launching twice is harmless (409).
+
+        False when the pod existed and is gone (it ran and was reported, or was cancelled)."""
         config_map_data(job)  # fail on an oversized script before creating anything
         api = await self._client()
         pod = pod_manifest(job, namespace=self.namespace, options=self.options, canary=canary)
@@ -138,7 +214,7 @@ class KubernetesLauncher:
         except AlreadyExistsError:
             found = await api.read_pod(name)
             if found is None:
-                return  # it existed and is gone: it ran and was reported, or was cancelled
+                return False
             created = found
         annotations = (created.get("metadata") or {}).get("annotations") or {}
         if annotations.get(EXECUTION_ID_ANNOTATION) != job.execution_id:
@@ -152,6 +228,7 @@ class KubernetesLauncher:
         except KubeApiError:
             await api.delete_pod(name, uid=uid)  # never leave a pod waiting for a missing volume
             raise
+        return True
 
     async def cancel(self, execution_id: str) -> bool:
         """Mark the pod cancelled, then delete it; the monitor reports `cancelled` on deletion."""

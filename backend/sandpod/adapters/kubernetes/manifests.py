@@ -159,6 +159,8 @@ def ephemeral_storage_mib(job: SandboxJob, options: PodOptions) -> int:
     # the kept files (zlib may grow incompressible data slightly), plus headroom.
     limits = job.limits
     logged = (_captures(job) + 1) * limits.output_bytes + 2 * options.output_files_max_bytes
+    if job.output is not None:
+        logged += 3 * limits.output_bytes  # the live lines: base64 of stdout and stderr
     log_mib = math.ceil(logged / MIB) + 16
     return log_mib + (0 if options.tmp_in_memory else limits.tmp_mb)
 
@@ -277,6 +279,7 @@ def entrypoint_command(job: SandboxJob, options: PodOptions | None = None) -> li
         "--termination-log",
         "/dev/termination-log",
         "--cgroup-accounting",
+        *(["--live"] if job.output is not None else []),
         *_compile_arguments(job, options or PodOptions()),
         *(f"--env={name}={value}" for name, value in _script_env(job).items()),
         "--",
