@@ -361,11 +361,11 @@ test-integration: .need-buildx .need-k3s install ## Full stack: k3s, CI compose 
 RUNTIME_PYTHON_VERSIONS ?= 3.11 3.12 3.13
 RUNTIME_BASE ?=
 # Runtimes whose toolchain comes from Debian bookworm's packages (runtimes/<name>/Dockerfile).
-RUNTIME_DEBIAN ?= bash c ruby
+RUNTIME_LOCAL ?= bash c ruby node go java
 
-runtime-images: ## Build the Kubernetes runner's runtime images: Python per version, and RUNTIME_DEBIAN (bash c ruby) on Debian (local bases, no registry)
+runtime-images: ## Build the Kubernetes runner's runtime images on local bases (no registry): Python per version, and RUNTIME_LOCAL (bash c ruby node go java)
 	@RUNTIME_PYTHON_VERSIONS="$(RUNTIME_PYTHON_VERSIONS)" $(ROOT)/scripts/images.sh runtimes
-	@$(ROOT)/scripts/images.sh runtime $(RUNTIME_DEBIAN)
+	@$(ROOT)/scripts/images.sh runtime $(RUNTIME_LOCAL)
 
 k8s-validate: install ## Validate deploy/*.yaml and the generated pod/ConfigMap/NetworkPolicy offline (strict schemas)
 	@$(UV_RUN) kubernetes-validate --strict --quiet $(ROOT)/deploy/*.yaml
@@ -376,8 +376,8 @@ k8s-validate: install ## Validate deploy/*.yaml and the generated pod/ConfigMap/
 # ~/.cache/sandpod) on Debian's etcd, containerd and CNI plugins, all on 127.0.0.1 (scripts/cluster/).
 .PHONY: cluster-deps cluster-up cluster-down cluster-kubeconfig cluster-status cluster-images cluster-clean
 CLUSTER := $(ROOT)/scripts/cluster/cluster.sh
-CLUSTER_TEST_PYTHONS ?= 3.12
-CLUSTER_TEST_RUNTIMES ?= c bash ruby
+CLUSTER_TEST_PYTHONS ?= 3.11 3.12 3.13
+CLUSTER_TEST_RUNTIMES ?= c bash ruby node go java
 
 cluster-deps: ## Install the local cluster's Debian packages (etcd, containerd, runc, CNI plugins, docker.io, debootstrap)
 	@$(ROOT)/scripts/install-system-deps.sh --cluster

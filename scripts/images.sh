@@ -10,9 +10,11 @@
 #   scripts/images.sh rootfs                 only the cached bookworm root filesystem (debootstrap)
 #   scripts/images.sh runtimes [VERSION...]  build sandpod-runtime-python:VERSION from
 #                                            runtimes/python/Dockerfile on those bases
-#   scripts/images.sh runtime NAME...        build runtimes/NAME/Dockerfile (bash, c, ruby: the
-#                                            toolchain from Debian bookworm's packages) on the
-#                                            cached bookworm root filesystem; tags as the catalogue
+#   scripts/images.sh runtime NAME...        build runtimes/NAME/Dockerfile on the cached bookworm
+#                                            root filesystem, with the toolchain from Debian's
+#                                            packages (bash, c, ruby) or copied from this machine
+#                                            (node, go, java: what the local runner runs); tags as
+#                                            the catalogue
 #   scripts/images.sh tags NAME...           print the image names `runtime NAME...` builds
 #
 # Env: SANDPOD_CACHE (default ~/.cache/sandpod: the debootstrap root filesystem), DEBIAN_MIRROR,
@@ -125,28 +127,70 @@ debian_base() {
     --change 'ENV LANG=C.UTF-8' - "$image" >/dev/null
 }
 
+# host_base NAME PATH ITEM...: the bookworm root filesystem plus this machine's toolchain (ITEMs
+# copied to the same paths; this machine is bookworm too, so its binaries run there), PATH first
+# on the search path. The same toolchain the local runner uses, where upstream bases cannot be
+# pulled.
+host_base() {
+  local name=$1 path=$2 image=sandpod-local/$1:bookworm item rootfs
+  shift 2
+  docker image inspect "$image" >/dev/null 2>&1 && return 0
+  bookworm_rootfs
+  rootfs=$WORK/rootfs-$name
+  log "making $image from this machine's $*"
+  rm -rf "$rootfs" && mkdir -p "$WORK"
+  cp -a "$ROOTFS" "$rootfs"
+  for item in "$@"; do
+    [[ -e $item ]] || die "$item is missing on this machine: the $name image copies it"
+    # tar, not `cp --parents`: coreutils 9.1 leaves the parent folders it made mode 700, which
+    # the sandbox user cannot traverse.
+    tar -C / -c "${item#/}" | tar -C "$rootfs" -x
+  done
+  tar -C "$rootfs" --exclude=./.done -c . | docker import \
+    --change "ENV PATH=$path:/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin" \
+    --change 'ENV LANG=C.UTF-8' - "$image" >/dev/null
+  rm -rf "$rootfs"
+}
+
+# The base each runtime folder builds on: Debian's packages, or this machine's toolchain.
+runtime_base() {
+  case $1 in
+    c | bash | ruby) debian_base; echo sandpod-local/debian:bookworm ;;
+    node) host_base node /usr/bin /usr/bin/node; echo sandpod-local/node:bookworm ;;
+    go) host_base go /usr/local/go/bin /usr/local/go; echo sandpod-local/go:bookworm ;;
+    java)
+      host_base java /usr/lib/jvm/java-17-openjdk-amd64/bin \
+        /usr/lib/jvm/java-17-openjdk-amd64 /etc/java-17-openjdk
+      echo sandpod-local/java:bookworm
+      ;;
+  esac
+}
+
 # The catalogue's image names per runtime folder (backend/sandpod/domain/catalogue.toml).
 runtime_tags() {
   case $1 in
     c) echo sandpod-runtime-c:gcc-12 sandpod-runtime-cpp:gcc-12 ;;
     bash) echo sandpod-runtime-bash:5 ;;
     ruby) echo sandpod-runtime-ruby:3 ;;
-    *) die "no Debian-based build for runtime $1 (bash, c, ruby)" ;;
+    node) echo sandpod-runtime-node:20 ;;
+    go) echo sandpod-runtime-go:1.26 ;;
+    java) echo sandpod-runtime-java:17 ;;
+    *) die "no local build for runtime $1 (bash, c, ruby, node, go, java)" ;;
   esac
 }
 
 runtime() {
   (($#)) || die "usage: images.sh runtime NAME..."
   engine_up
-  debian_base
-  local name tag tags
+  local name tag tags base
   for name in "$@"; do
     tags=()
     for tag in $(runtime_tags "$name"); do tags+=(--tag "$tag"); done
-    log "building runtimes/$name (${tags[*]})"
+    base=$(runtime_base "$name")
+    log "building runtimes/$name (${tags[*]}) on $base"
     # The layer cache keeps the package step: a rebuild after an entrypoint change is seconds.
     DOCKER_BUILDKIT=0 docker build --quiet --network host --file "$ROOT/runtimes/$name/Dockerfile" \
-      --build-arg BASE_IMAGE=sandpod-local/debian:bookworm \
+      --build-arg BASE_IMAGE="$base" \
       "${tags[@]}" "$ROOT/backend/sandpod/adapters/kubernetes" >/dev/null
   done
 }

@@ -1,5 +1,6 @@
 """Webhooks across a crash: the webhook worker is SIGKILLed while its receiver holds the
-deliveries open, and every execution still ends with exactly one verified delivery id."""
+deliveries open, or the result processor while the executions run, and every execution still
+ends with exactly one verified delivery id."""
 
 import asyncio
 from collections.abc import Iterator
@@ -35,12 +36,14 @@ def stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
         yield stack
 
 
-async def submit(client: httpx.AsyncClient, receiver: Receiver, index: int) -> str:
+async def submit(
+    client: httpx.AsyncClient, receiver: Receiver, index: int, script: str | None = None
+) -> str:
     response = await client.post(
         "/api/v1/executions",
         json={
             "runtime": "python:3.12",
-            "script": f"print({index})",
+            "script": script or f"print({index})",
             "callback_url": receiver.url(f"/hold/{index}"),
         },
     )
@@ -90,3 +93,45 @@ async def test_killing_the_webhook_worker_mid_delivery_loses_no_callback_and_ded
     assert all(len(receiver.of(execution_id)) >= 2 for execution_id in held), {
         execution_id: len(receiver.of(execution_id)) for execution_id in held
     }
+
+
+async def test_killing_the_result_processor_mid_way_loses_no_callback(
+    stack: Stack, receiver: Receiver
+) -> None:
+    receiver.release.set()  # the receiver answers at once
+    slow = "import time\ntime.sleep(2)\nprint('done')\n"
+    async with signed_in(stack, ready_timeout=180) as client:
+        secret = (await client.get("/api/v1/webhooks/secret")).json()["secret"]
+        ids = list(
+            await asyncio.gather(*(submit(client, receiver, i, slow) for i in range(EXECUTIONS)))
+        )
+
+        async def running() -> bool:
+            statuses = [
+                (await client.get(f"/api/v1/executions/{execution_id}")).json()["status"]
+                for execution_id in ids
+            ]
+            return "running" in statuses
+
+        await eventually(running, timeout=120, interval=0.1, what="an execution to run")
+        stack.kill("results")  # their ends are published while it is away
+        await asyncio.sleep(3)
+        stack.start("results")
+        finished = await wait_all_terminal(client, ids, stack)
+
+        async def all_delivered() -> bool:
+            assert not stack.crashed(), f"a process died: see {LOGS}"
+            hooks = [
+                (await client.get(f"/api/v1/executions/{execution_id}")).json()["webhook"]
+                for execution_id in ids
+            ]
+            return all(hook["state"] == "delivered" for hook in hooks)
+
+        await eventually(all_delivered, timeout=120, interval=0.5, what="every webhook")
+
+    for execution_id in ids:
+        assert finished[execution_id]["status"] == "completed", finished[execution_id]
+        tries = receiver.of(execution_id)
+        assert len({item.delivery_id for item in tries}) == 1, tries
+        assert all(item.verified(secret) for item in tries)
+        assert tries[-1].json()["status"] == "completed"  # the end it reports is the stored one

@@ -16,7 +16,10 @@ from tests.integration.test_languages import PROGRAMS
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 # The images `make cluster-images` builds and imports (CLUSTER_TEST_PYTHONS, CLUSTER_TEST_RUNTIMES).
-POD_RUNTIMES = ["python:3.12", "c:gcc-12", "cpp:gcc-12", "bash:5", "ruby:3"]
+POD_RUNTIMES = [
+    *(f"python:{version}" for version in ("3.11", "3.12", "3.13")),
+    *("c:gcc-12", "cpp:gcc-12", "bash:5", "ruby:3", "node:20", "go:1.26", "java:17"),
+]
 
 
 def job(entry: Runtime, script: str, stdin: str = "") -> SandboxJob:

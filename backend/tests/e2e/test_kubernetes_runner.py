@@ -97,7 +97,10 @@ def joined(chunks: list[OutputChunk], stream: str) -> str:
 
 
 async def run_job(
-    cluster: Cluster, job: SandboxJob, *, cancel_after: float | None = None
+    cluster: Cluster,
+    job: SandboxJob,
+    *,
+    cancel_after: float | None = None,
 ) -> ExecutionFinished:
     """Launch `job` (twice: idempotent) and wait for the one terminal event its pod gives."""
     execution_id = job.execution_id
