@@ -13,8 +13,8 @@
 #   scripts/images.sh runtime NAME...        build runtimes/NAME/Dockerfile on the cached bookworm
 #                                            root filesystem, with the toolchain from Debian's
 #                                            packages (bash, c, ruby) or copied from this machine
-#                                            (node, go, java: what the local runner runs); tags as
-#                                            the catalogue
+#                                            (node, typescript, go, java, rust, python-data: what
+#                                            the local runner runs); tags as the catalogue
 #   scripts/images.sh tags NAME...           print the image names `runtime NAME...` builds
 #
 # Env: SANDPOD_CACHE (default ~/.cache/sandpod: the debootstrap root filesystem), DEBIAN_MIRROR,
@@ -127,42 +127,71 @@ debian_base() {
     --change 'ENV LANG=C.UTF-8' - "$image" >/dev/null
 }
 
-# host_base NAME PATH ITEM...: the bookworm root filesystem plus this machine's toolchain (ITEMs
-# copied to the same paths; this machine is bookworm too, so its binaries run there), PATH first
-# on the search path. The same toolchain the local runner uses, where upstream bases cannot be
-# pulled.
+# host_base NAME PATH [--apt PACKAGES] ITEM...: the bookworm root filesystem plus this machine's
+# toolchain, PATH first on the search path. An ITEM is copied to the same path, or SRC=DEST
+# relocates it (documentation left out); this machine is bookworm too, so its binaries run there.
+# PACKAGES come from Debian's mirror. The same toolchains the local runner uses, where upstream
+# bases cannot be pulled.
 host_base() {
-  local name=$1 path=$2 image=sandpod-local/$1:bookworm item rootfs
+  local name=$1 path=$2 image=sandpod-local/$1:bookworm item src dest rootfs packages=""
   shift 2
+  if [[ ${1:-} == --apt ]]; then packages=$2; shift 2; fi
   docker image inspect "$image" >/dev/null 2>&1 && return 0
   bookworm_rootfs
   rootfs=$WORK/rootfs-$name
-  log "making $image from this machine's $*"
+  log "making $image from this machine's $*${packages:+, with the Debian packages $packages}"
   rm -rf "$rootfs" && mkdir -p "$WORK"
   cp -a "$ROOTFS" "$rootfs"
+  # Builds that reach a registry (npm, PyPI) trust what this machine trusts (a TLS-inspecting
+  # proxy's CA).
+  cp /etc/ssl/certs/ca-certificates.crt "$rootfs/etc/ssl/certs/ca-certificates.crt"
+  if [[ -n $packages ]]; then
+    cp /etc/resolv.conf "$rootfs/etc/resolv.conf"
+    # shellcheck disable=SC2086  # a space-separated package list
+    { chroot "$rootfs" apt-get update -qq && chroot "$rootfs" apt-get install -y -qq \
+        --no-install-recommends $packages; } >"$WORK/apt-$name.log" 2>&1 \
+      || die "installing $packages failed; see $WORK/apt-$name.log"
+    rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/archives/*.deb
+  fi
   for item in "$@"; do
-    [[ -e $item ]] || die "$item is missing on this machine: the $name image copies it"
+    src=${item%%=*} dest=${item#*=}
+    [[ -e $src ]] || die "$src is missing on this machine: the $name image copies it"
     # tar, not `cp --parents`: coreutils 9.1 leaves the parent folders it made mode 700, which
     # the sandbox user cannot traverse.
-    tar -C / -c "${item#/}" | tar -C "$rootfs" -x
+    mkdir -p "$rootfs$(dirname "$dest")"
+    tar -C "$(dirname "$src")" --exclude='*/share/doc' \
+      --transform "s,^$(basename "$src"),$(basename "$dest")," -c "$(basename "$src")" \
+      | tar -C "$rootfs$(dirname "$dest")" -x
   done
   tar -C "$rootfs" --exclude=./.done -c . | docker import \
     --change "ENV PATH=$path:/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin" \
-    --change 'ENV LANG=C.UTF-8' - "$image" >/dev/null
+    --change 'ENV LANG=C.UTF-8' \
+    --change 'ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt' - "$image" >/dev/null
   rm -rf "$rootfs"
 }
+
+RUST_TOOLCHAIN=stable-x86_64-unknown-linux-gnu
 
 # The base each runtime folder builds on: Debian's packages, or this machine's toolchain.
 runtime_base() {
   case $1 in
     c | bash | ruby) debian_base; echo sandpod-local/debian:bookworm ;;
-    node) host_base node /usr/bin /usr/bin/node; echo sandpod-local/node:bookworm ;;
+    node | typescript)
+      host_base node /usr/bin /usr/bin/node /usr/bin/npm /usr/lib/node_modules/npm
+      echo sandpod-local/node:bookworm
+      ;;
     go) host_base go /usr/local/go/bin /usr/local/go; echo sandpod-local/go:bookworm ;;
     java)
       host_base java /usr/lib/jvm/java-17-openjdk-amd64/bin \
         /usr/lib/jvm/java-17-openjdk-amd64 /etc/java-17-openjdk
       echo sandpod-local/java:bookworm
       ;;
+    rust)
+      host_base rust "/usr/local/rustup/toolchains/$RUST_TOOLCHAIN/bin" --apt "gcc libc6-dev" \
+        "$HOME/.rustup/toolchains/$RUST_TOOLCHAIN=/usr/local/rustup/toolchains/$RUST_TOOLCHAIN"
+      echo sandpod-local/rust:bookworm
+      ;;
+    python-data) python_base 3.12; echo sandpod-local/python:3.12-slim ;;
   esac
 }
 
@@ -173,9 +202,12 @@ runtime_tags() {
     bash) echo sandpod-runtime-bash:5 ;;
     ruby) echo sandpod-runtime-ruby:3 ;;
     node) echo sandpod-runtime-node:20 ;;
+    typescript) echo sandpod-runtime-typescript:5 ;;
     go) echo sandpod-runtime-go:1.26 ;;
     java) echo sandpod-runtime-java:17 ;;
-    *) die "no local build for runtime $1 (bash, c, ruby, node, go, java)" ;;
+    rust) echo sandpod-runtime-rust:1 ;;
+    python-data) echo sandpod-runtime-python:3.12-data ;;
+    *) die "no local build for runtime $1 (bash, c, ruby, node, typescript, go, java, rust, python-data)" ;;
   esac
 }
 
@@ -187,6 +219,11 @@ runtime() {
     tags=()
     for tag in $(runtime_tags "$name"); do tags+=(--tag "$tag"); done
     base=$(runtime_base "$name")
+    # The lock files bake passes as the named context `lock` (COPY --from=lock): the classic
+    # builder takes an image of that name instead.
+    if [[ $(find "$ROOT/runtimes/$name" -type f ! -name Dockerfile | wc -l) -gt 0 ]]; then
+      tar -C "$ROOT/runtimes/$name" --exclude=./Dockerfile -c . | docker import - lock:latest >/dev/null
+    fi
     log "building runtimes/$name (${tags[*]}) on $base"
     # The layer cache keeps the package step: a rebuild after an entrypoint change is seconds.
     DOCKER_BUILDKIT=0 docker build --quiet --network host --file "$ROOT/runtimes/$name/Dockerfile" \

@@ -84,6 +84,7 @@ class _Follow:
     last: dict[str, Any] = field(default_factory=dict)
     last_event_id: str | None = None
     printed_seq: int = 0  # the last `output` chunk printed (none is printed twice)
+    printed: dict[str, int] = field(default_factory=dict)  # characters printed, per stream
 
     @property
     def ended(self) -> bool:
@@ -100,7 +101,9 @@ class _Follow:
             if chunk["seq"] <= self.printed_seq:
                 return
             self.printed_seq = chunk["seq"]
-            out = sys.stderr if chunk["stream"] == "stderr" else sys.stdout
+            stream = chunk["stream"]
+            self.printed[stream] = self.printed.get(stream, 0) + len(chunk["text"])
+            out = sys.stderr if stream == "stderr" else sys.stdout
             out.write(chunk["text"])
             out.flush()  # live: each chunk shows as it arrives
 
@@ -155,15 +158,15 @@ def submit_and_follow(
             click.echo(execution_id)
             return 0
         seen = _follow(http, execution_id, sleep)
-    # Output printed live as `output` events is not printed again from the result.
-    return _print_result(seen.last, output_printed=seen.printed_seq > 0)
+    return _print_result(seen.last, printed=seen.printed)
 
 
-def _print_result(execution: dict[str, Any], *, output_printed: bool = False) -> int:
+def _print_result(execution: dict[str, Any], *, printed: dict[str, int] | None = None) -> int:
+    """Print the result: the output not printed live already (a live view can stop short, e.g.
+    a pod gone before its log was followed), then a summary; returns the exit code."""
     result = execution.get("result") or {}
-    if not output_printed:
-        sys.stdout.write(result.get("stdout", ""))
-        sys.stderr.write(result.get("stderr", ""))
+    for stream, out in (("stdout", sys.stdout), ("stderr", sys.stderr)):
+        out.write(str(result.get(stream, ""))[(printed or {}).get(stream, 0) :])
     for stream in ("stdout", "stderr"):
         if result.get(f"{stream}_truncated"):
             click.secho(f"[{stream} truncated at the output limit]", fg="yellow", err=True)

@@ -17,8 +17,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 # The images `make cluster-images` builds and imports (CLUSTER_TEST_PYTHONS, CLUSTER_TEST_RUNTIMES).
 POD_RUNTIMES = [
-    *(f"python:{version}" for version in ("3.11", "3.12", "3.13")),
-    *("c:gcc-12", "cpp:gcc-12", "bash:5", "ruby:3", "node:20", "go:1.26", "java:17"),
+    *(f"python:{version}" for version in ("3.11", "3.12", "3.13", "3.12-data")),
+    *("c:gcc-12", "cpp:gcc-12", "bash:5", "ruby:3", "node:20", "typescript:5", "go:1.26"),
+    *("java:17", "rust:1"),
 ]
 
 
@@ -72,3 +73,16 @@ async def test_a_program_that_does_not_compile(cluster: Cluster, runtime_id: str
     assert result.compile.exit_code not in (0, None)
     assert programs.broken_says in result.compile.output
     assert result.stdout + result.stderr == result.compile.output
+
+
+async def test_the_data_runtime_has_its_packages_in_a_pod(cluster: Cluster) -> None:
+    entry = runtime("python:3.12-data")
+    script = (
+        "import matplotlib.pyplot as plt, numpy, pandas\n"
+        "plt.plot(numpy.arange(4))\n"
+        "plt.savefig('/tmp/plot.png')\n"
+        "print(numpy.arange(4).sum(), pandas.DataFrame({'a': [1, 2]}).a.sum())\n"
+    )
+    result = (await run_job(cluster, job(entry, script))).result
+    assert result.end_reason is EndReason.COMPLETED, (result.message, result.stderr)
+    assert result.stdout == "6 3\n"

@@ -171,3 +171,20 @@ def test_a_dropped_stream_resumes_from_the_last_event_without_printing_twice(
     assert code == 3
     assert capsys.readouterr().out == "a\nb\n"
     assert resumed_from == [None, "o1"]
+
+
+def test_output_the_live_view_missed_is_printed_from_the_result(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # A pod gone before its log was followed: the live view has the start, or nothing.
+    result = {**RESULT, "stdout": "first\nsecond\n", "stderr": "warned\n"}
+    for live in ([output(1, "first\n")], []):
+        seen: list[str] = []
+        events = b"".join([status("running", "s1"), *live, status("failed", "s2", result)])
+        code = submit_and_follow(
+            "http://sandpod", {"script": "x"}, wait=True, transport=server(events, seen)
+        )
+        assert code == 3
+        printed = capsys.readouterr()
+        assert printed.out == "first\nsecond\n"
+        assert "ex_1 failed\nwarned\nfailed (failed)" in printed.err

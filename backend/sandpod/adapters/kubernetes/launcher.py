@@ -43,7 +43,9 @@ from sandpod.ports import OutputSink, SandboxJob
 log = logging.getLogger(__name__)
 
 PROBE_TIMEOUT_GRACE_SECONDS = 120.0  # scheduling and container start, on top of the job's wall time
-LOG_WAIT_SECONDS = 0.25  # between tries to follow the log of a container that has not started
+# Between tries to follow the log of a container that has not started: doubling, so a pod
+# Pending for long costs the API server a request a second, not four.
+LOG_WAIT_SECONDS = (0.1, 1.0)
 
 
 class KubernetesSetupError(RuntimeError):
@@ -164,6 +166,7 @@ class KubernetesLauncher:
         timeout = job.limits.wall_seconds + PROBE_TIMEOUT_GRACE_SECONDS
         deadline = loop.time() + timeout
         seen = 0  # lines handed over: a follow that broke off resumes after them
+        wait = LOG_WAIT_SECONDS[0]
         try:
             while True:
                 try:
@@ -188,7 +191,8 @@ class KubernetesLauncher:
                         raise
                     if error.status not in (400, None):
                         raise
-                    await asyncio.sleep(LOG_WAIT_SECONDS)
+                    await asyncio.sleep(wait)
+                    wait = min(wait * 2, LOG_WAIT_SECONDS[1])
         except (KubeApiError, FramingError) as error:
             # A live view only: the result still carries all the output.
             log.warning(
