@@ -426,11 +426,20 @@ status() {
 import_images() {
   (($#)) || die "usage: cluster.sh import IMAGE..."
   if use_k3s; then exec "$ROOT/scripts/k3s.sh" import "$@"; fi
-  local image
+  local image id stamp
+  mkdir -p "$DIR/imported"
   for image in "$@"; do
-    docker image inspect "$image" >/dev/null 2>&1 || die "no image $image in the Docker engine (make runtime-images)"
+    id=$(docker image inspect --format '{{.Id}}' "$image" 2>/dev/null) \
+      || die "no image $image in the Docker engine (make runtime-images)"
+    # The node keeps what it imported: the same build is not sent again (the Rust image is 1.1 GB).
+    stamp=$DIR/imported/${image//[:\/]/_}
+    if [[ -f $stamp && $(<"$stamp") == "$id" ]] \
+      && ctr --address "$SOCK" -n k8s.io images check "name==docker.io/library/$image" 2>/dev/null | grep -q complete; then
+      continue
+    fi
     log "importing $image"
     docker save "$image" | ctr --address "$SOCK" -n k8s.io images import --digests - >/dev/null
+    printf '%s' "$id" >"$stamp"
   done
 }
 
