@@ -361,7 +361,7 @@ test-integration: .need-buildx .need-k3s install ## Full stack: k3s, CI compose 
 RUNTIME_PYTHON_VERSIONS ?= 3.11 3.12 3.13
 RUNTIME_BASE ?=
 # Runtimes whose toolchain comes from Debian bookworm's packages (runtimes/<name>/Dockerfile).
-RUNTIME_LOCAL ?= bash c ruby node typescript go java rust python-data
+RUNTIME_LOCAL ?= bash c ruby node typescript go java java-25 rust python-data
 
 runtime-images: ## Build the Kubernetes runner's runtime images on local bases (no registry): Python per version, and RUNTIME_LOCAL (every other runtime folder)
 	@RUNTIME_PYTHON_VERSIONS="$(RUNTIME_PYTHON_VERSIONS)" $(ROOT)/scripts/images.sh runtimes
@@ -377,7 +377,7 @@ k8s-validate: install ## Validate deploy/*.yaml and the generated pod/ConfigMap/
 .PHONY: cluster-deps cluster-up cluster-down cluster-kubeconfig cluster-status cluster-images cluster-clean
 CLUSTER := $(ROOT)/scripts/cluster/cluster.sh
 CLUSTER_TEST_PYTHONS ?= 3.11 3.12 3.13
-CLUSTER_TEST_RUNTIMES ?= c bash ruby node typescript go java rust python-data
+CLUSTER_TEST_RUNTIMES ?= c bash ruby node typescript go java java-25 rust python-data
 
 cluster-deps: ## Install the local cluster's Debian packages (etcd, containerd, runc, CNI plugins, docker.io, debootstrap)
 	@$(ROOT)/scripts/install-system-deps.sh --cluster

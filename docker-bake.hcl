@@ -103,7 +103,7 @@ variable "RUNTIME_TAG_PREFIX" {
 group "runtimes" {
   targets = [
     "runtime-python", "runtime-python-data", "runtime-node", "runtime-typescript", "runtime-bash",
-    "runtime-ruby", "runtime-c", "runtime-go", "runtime-rust", "runtime-java",
+    "runtime-ruby", "runtime-c", "runtime-go", "runtime-rust", "runtime-java", "runtime-java-25",
   ]
 }
 
@@ -176,5 +176,13 @@ target "runtime-rust" {
 target "runtime-java" {
   inherits   = ["_runtime"]
   dockerfile = "../../../../runtimes/java/Dockerfile"
+  args       = { JAVA_VERSION = "17" }
   tags       = ["${RUNTIME_TAG_PREFIX}sandpod-runtime-java:17"]
+}
+
+target "runtime-java-25" {
+  inherits   = ["_runtime"]
+  dockerfile = "../../../../runtimes/java/Dockerfile"
+  args       = { JAVA_VERSION = "25" }
+  tags       = ["${RUNTIME_TAG_PREFIX}sandpod-runtime-java:25"]
 }

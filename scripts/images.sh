@@ -13,8 +13,9 @@
 #   scripts/images.sh runtime NAME...        build runtimes/NAME/Dockerfile on the cached bookworm
 #                                            root filesystem, with the toolchain from Debian's
 #                                            packages (bash, c, ruby) or copied from this machine
-#                                            (node, typescript, go, java, rust, python-data: what
-#                                            the local runner runs); tags as the catalogue
+#                                            (node, typescript, go, java, java-25, rust,
+#                                            python-data: what the local runner runs); tags as
+#                                            the catalogue
 #   scripts/images.sh tags NAME...           print the image names `runtime NAME...` builds
 #
 # Env: SANDPOD_CACHE (default ~/.cache/sandpod: the debootstrap root filesystem), DEBIAN_MIRROR,
@@ -186,6 +187,10 @@ runtime_base() {
         /usr/lib/jvm/java-17-openjdk-amd64 /etc/java-17-openjdk
       echo sandpod-local/java:bookworm
       ;;
+    java-25)
+      host_base java-25 /usr/lib/jvm/temurin-25-jdk-amd64/bin /usr/lib/jvm/temurin-25-jdk-amd64
+      echo sandpod-local/java-25:bookworm
+      ;;
     rust)
       host_base rust "/usr/local/rustup/toolchains/$RUST_TOOLCHAIN/bin" --apt "gcc libc6-dev" \
         "$HOME/.rustup/toolchains/$RUST_TOOLCHAIN=/usr/local/rustup/toolchains/$RUST_TOOLCHAIN"
@@ -205,29 +210,33 @@ runtime_tags() {
     typescript) echo sandpod-runtime-typescript:5 ;;
     go) echo sandpod-runtime-go:1.26 ;;
     java) echo sandpod-runtime-java:17 ;;
+    java-25) echo sandpod-runtime-java:25 ;;
     rust) echo sandpod-runtime-rust:1 ;;
     python-data) echo sandpod-runtime-python:3.12-data ;;
-    *) die "no local build for runtime $1 (bash, c, ruby, node, typescript, go, java, rust, python-data)" ;;
+    *) die "no local build for runtime $1 (bash, c, ruby, node, typescript, go, java, java-25, rust, python-data)" ;;
   esac
 }
 
 runtime() {
   (($#)) || die "usage: images.sh runtime NAME..."
   engine_up
-  local name tag tags base
+  local name tag tags base folder args
   for name in "$@"; do
+    # java-25: the Java folder's Dockerfile for another JDK
+    folder=${name%-25} args=()
+    [[ $name == java-25 ]] && args=(--build-arg JAVA_VERSION=25)
     tags=()
     for tag in $(runtime_tags "$name"); do tags+=(--tag "$tag"); done
     base=$(runtime_base "$name")
     # The lock files bake passes as the named context `lock` (COPY --from=lock): the classic
     # builder takes an image of that name instead.
-    if [[ $(find "$ROOT/runtimes/$name" -type f ! -name Dockerfile | wc -l) -gt 0 ]]; then
-      tar -C "$ROOT/runtimes/$name" --exclude=./Dockerfile -c . | docker import - lock:latest >/dev/null
+    if [[ $(find "$ROOT/runtimes/$folder" -type f ! -name Dockerfile | wc -l) -gt 0 ]]; then
+      tar -C "$ROOT/runtimes/$folder" --exclude=./Dockerfile -c . | docker import - lock:latest >/dev/null
     fi
-    log "building runtimes/$name (${tags[*]}) on $base"
+    log "building runtimes/$folder (${tags[*]}) on $base"
     # The layer cache keeps the package step: a rebuild after an entrypoint change is seconds.
-    DOCKER_BUILDKIT=0 docker build --quiet --network host --file "$ROOT/runtimes/$name/Dockerfile" \
-      --build-arg BASE_IMAGE="$base" \
+    DOCKER_BUILDKIT=0 docker build --quiet --network host --file "$ROOT/runtimes/$folder/Dockerfile" \
+      --build-arg BASE_IMAGE="$base" "${args[@]}" \
       "${tags[@]}" "$ROOT/backend/sandpod/adapters/kubernetes" >/dev/null
   done
 }

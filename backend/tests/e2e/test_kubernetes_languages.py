@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 POD_RUNTIMES = [
     *(f"python:{version}" for version in ("3.11", "3.12", "3.13", "3.12-data")),
     *("c:gcc-12", "cpp:gcc-12", "bash:5", "ruby:3", "node:20", "typescript:5", "go:1.26"),
-    *("java:17", "rust:1"),
+    *("java:17", "java:25", "rust:1"),
 ]
 
 

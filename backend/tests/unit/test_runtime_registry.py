@@ -28,6 +28,7 @@ REQUIRED = {
     "go:1.26",
     "rust:1",
     "java:17",
+    "java:25",
 }
 
 ENTRY = """
@@ -52,7 +53,9 @@ version = "5.4"
 def test_the_catalogue_file_holds_every_promised_runtime() -> None:
     assert {entry.id for entry in CATALOGUE} == REQUIRED
     compiled = {entry.id for entry in CATALOGUE if entry.compile is not None}
-    assert compiled == {"typescript:5", "c:gcc-12", "cpp:gcc-12", "go:1.26", "rust:1", "java:17"}
+    assert compiled == {
+        *("typescript:5", "c:gcc-12", "cpp:gcc-12", "go:1.26", "rust:1", "java:17", "java:25")
+    }
 
 
 def test_a_new_runtime_is_data() -> None:
