@@ -2,7 +2,7 @@
 
 import asyncio
 import copy
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 import pytest
@@ -51,16 +51,20 @@ class FakeApi:
     async def read_log(self, name: str, *, tail_lines: int) -> bytes:
         return b""
 
-    async def follow_log(self, name: str, *, timeout_seconds: float) -> AsyncIterator[bytes]:
+    async def follow_log(self, name: str, *, timeout_seconds: float) -> AsyncGenerator[bytes, None]:
         self._call("follow_log")
         answer = self.logs.pop(0) if self.logs else NotFoundError(404, "gone")
-        if isinstance(answer, asyncio.Event):
-            await answer.wait()
-            return
-        for item in answer if isinstance(answer, list) else [answer]:
-            if isinstance(item, Exception):
-                raise item
-            yield item
+        self.open_logs += 1  # a real stream holds a connection until it is closed
+        try:
+            if isinstance(answer, asyncio.Event):
+                await answer.wait()
+                return
+            for item in answer if isinstance(answer, list) else [answer]:
+                if isinstance(item, Exception):
+                    raise item
+                yield item
+        finally:
+            self.open_logs -= 1
 
     def __init__(self, *, namespace_labels: dict[str, str] | None = None) -> None:
         self.pods: dict[str, Manifest] = {}
@@ -74,6 +78,7 @@ class FakeApi:
         # What each follow_log call answers: lines (an exception among them breaks off the
         # stream), an exception, or an Event it waits on (a pod still running).
         self.logs: list[list[bytes | Exception] | Exception | asyncio.Event] = []
+        self.open_logs = 0
         self.closed = False
         self._uids = 0
 
@@ -304,9 +309,11 @@ async def test_runtimes_are_the_catalogue_and_close_closes_the_client() -> None:
 class Sink:
     """An OutputSink that keeps what it was given."""
 
-    def __init__(self) -> None:
+    def __init__(self, api: FakeApi | None = None) -> None:
         self.writes: list[tuple[str, bytes, bool]] = []
         self.closed = asyncio.Event()
+        self.api = api
+        self.logs_open_at_close = 0
 
     def write(self, stream: OutputStream, data: bytes, *, truncated: bool = False) -> None:
         assert not self.closed.is_set(), "written after close"
@@ -314,6 +321,7 @@ class Sink:
 
     async def close(self) -> None:
         assert not self.closed.is_set(), "closed twice"
+        self.logs_open_at_close = self.api.open_logs if self.api else 0
         self.closed.set()
 
 
@@ -336,7 +344,8 @@ def live_job(sink: Sink) -> SandboxJob:
 
 
 async def test_live_lines_reach_the_output_in_order_and_it_ends_at_the_final_block() -> None:
-    api, sink = FakeApi(), Sink()
+    api = FakeApi()
+    sink = Sink(api)
     api.logs = [
         KubeApiError(400, 'container "sandbox" is waiting to start: ContainerCreating'),
         [
@@ -358,6 +367,7 @@ async def test_live_lines_reach_the_output_in_order_and_it_ends_at_the_final_blo
         ("stdout", b"two", True),
     ]
     assert api.calls.count("follow_log") == 2  # waiting for the container, then following
+    assert sink.logs_open_at_close == 0  # the stream left at the block was closed, not dropped
     await runner.close()
 
 

@@ -6,7 +6,7 @@ event sequences; KubernetesApi implements both with kubernetes_asyncio. Every ca
 """
 
 import json
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -78,7 +78,7 @@ class ExecutorApi(Protocol):
 
     async def read_pod(self, name: str) -> Pod | None: ...
 
-    def follow_log(self, name: str, *, timeout_seconds: float) -> AsyncIterator[bytes]:
+    def follow_log(self, name: str, *, timeout_seconds: float) -> AsyncGenerator[bytes, None]:
         """The container's log lines as they are written, until the container ends; a 400 while
         it has not started yet, NotFoundError once the pod is gone."""
         ...
@@ -237,7 +237,7 @@ class KubernetesApi:
             )
         )
 
-    async def follow_log(self, name: str, *, timeout_seconds: float) -> AsyncIterator[bytes]:
+    async def follow_log(self, name: str, *, timeout_seconds: float) -> AsyncGenerator[bytes, None]:
         try:
             response = await self._core.read_namespaced_pod_log(
                 name,

@@ -171,17 +171,20 @@ class KubernetesLauncher:
             while True:
                 try:
                     index = 0
-                    async for line in api.follow_log(name, timeout_seconds=timeout):
-                        index += 1
-                        if index <= seen:
-                            continue
-                        seen = index
-                        if line.startswith(BLOCK_START):
-                            return  # the final block: the live output is complete
-                        piece = parse_live_line(line)
-                        if piece is not None:
-                            stream = OutputStream(piece.stream)
-                            output.write(stream, piece.data, truncated=piece.cut)
+                    # Closed on every way out: a stream left suspended holds its connection.
+                    lines = api.follow_log(name, timeout_seconds=timeout)
+                    async with contextlib.aclosing(lines):
+                        async for line in lines:
+                            index += 1
+                            if index <= seen:
+                                continue
+                            seen = index
+                            if line.startswith(BLOCK_START):
+                                return  # the final block: the live output is complete
+                            piece = parse_live_line(line)
+                            if piece is not None:
+                                stream = OutputStream(piece.stream)
+                                output.write(stream, piece.data, truncated=piece.cut)
                     return  # the container ended without a block (deleted, cancelled)
                 except NotFoundError:
                     return
