@@ -182,15 +182,14 @@ class RunnerService:
         finally:
             if self._attach is not None and stdin is not None:
                 self._attach.discard(job.execution_id)
-        if recorder is not None and result is not None:
-            # The output's end before the terminal status. A pod's output is followed and ended
-            # by the sandbox, since its monitor reports the end.
-            await recorder.close()
-        if result is not None:
-            result = await keep_output_files(self._files, job.execution_id, result)
-            await self._finish(job.execution_id, result)
-        elif cancelled.is_set():  # started elsewhere (a pod) while the cancel arrived
-            await self._sandbox.cancel(job.execution_id)
+        if result is None:  # a pod: its monitor reports the end, the sandbox ends its output
+            if cancelled.is_set():  # the cancel arrived while it was being started
+                await self._sandbox.cancel(job.execution_id)
+            return
+        if recorder is not None:
+            await recorder.close()  # the output's end before the terminal status
+        result = await keep_output_files(self._files, job.execution_id, result)
+        await self._finish(job.execution_id, result)
 
     async def _finish(self, execution_id: str, result: Result) -> None:
         # Kept until the bus has it: a publish that timed out may still have been delivered.

@@ -437,6 +437,8 @@ async def test_marking_a_request_published_never_undoes_a_status_change(
     # execution back to `queued` and its next change waited out a 30 s claim lease.
     items = await added(store, *(execution() for _ in range(30)))
 
+    # Random delays of up to 10 ms interleave the two writers in every order across the items:
+    # the race under test, made likely rather than waited for.
     async def start(item: Execution) -> None:
         await asyncio.sleep(random.random() / 100)
         await store.transition(item.id, ExecutionStatus.RUNNING, at=now())

@@ -99,7 +99,7 @@ async def test_killing_the_result_processor_mid_way_loses_no_callback(
     stack: Stack, receiver: Receiver
 ) -> None:
     receiver.release.set()  # the receiver answers at once
-    slow = "import time\ntime.sleep(2)\nprint('done')\n"
+    slow = "import time\ntime.sleep(2)\nprint('done')\n"  # still running when the kill comes
     async with signed_in(stack, ready_timeout=180) as client:
         secret = (await client.get("/api/v1/webhooks/secret")).json()["secret"]
         ids = list(
@@ -114,7 +114,9 @@ async def test_killing_the_result_processor_mid_way_loses_no_callback(
             return "running" in statuses
 
         await eventually(running, timeout=120, interval=0.1, what="an execution to run")
-        stack.kill("results")  # their ends are published while it is away
+        stack.kill("results")
+        # Away for longer than the scripts run, so their ends reach the bus while nobody
+        # applies them (a shorter outage only makes the test weaker, never wrong).
         await asyncio.sleep(3)
         stack.start("results")
         finished = await wait_all_terminal(client, ids, stack)

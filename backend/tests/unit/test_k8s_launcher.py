@@ -406,11 +406,13 @@ async def test_a_failed_launch_ends_the_output_and_a_job_without_one_is_not_foll
 
 
 async def test_closing_the_launcher_ends_the_outputs_it_still_follows() -> None:
-    api, sink = FakeApi(), Sink()
-    running = asyncio.Event()
-    api.logs = [running]
-    runner = launcher(api)
-    await runner.run(live_job(sink))
-    await asyncio.sleep(0)
-    await runner.close()
-    assert sink.closed.is_set()
+    for under_way in (True, False):  # a follow reading the log, and one not started yet
+        api, sink = FakeApi(), Sink()
+        api.logs = [asyncio.Event()]  # a pod that keeps running
+        runner = launcher(api)
+        await runner.run(live_job(sink))
+        while under_way and "follow_log" not in api.calls:
+            await asyncio.sleep(0)  # let the follow task reach the log (no time passes)
+        await runner.close()
+        assert sink.closed.is_set()
+        assert api.open_logs == 0

@@ -45,7 +45,9 @@ async def test_a_resent_request_is_skipped_while_the_stored_status_still_lags() 
     runner = runner_over(store, sandbox)
 
     await runner.handle(ExecutionRequested(execution_id=execution.id))
-    assert (await store.get(execution.id)).status is ExecutionStatus.QUEUED  # type: ignore[union-attr]
+    stored_now = await store.get(execution.id)
+    assert stored_now is not None
+    assert stored_now.status is ExecutionStatus.QUEUED
     await runner.handle(ExecutionRequested(execution_id=execution.id, resent=True))
 
     assert sandbox.started == [execution.id]
@@ -82,7 +84,7 @@ async def test_a_request_delivered_again_while_it_runs_here_is_skipped() -> None
     runner = runner_over(store, sandbox, bus)
     first = asyncio.create_task(runner.handle(ExecutionRequested(execution_id=execution.id)))
     while not sandbox.started:
-        await asyncio.sleep(0)
+        await asyncio.sleep(0)  # let the first copy reach the sandbox (no time passes)
 
     await runner.handle(ExecutionRequested(execution_id=execution.id))
     await sandbox.cancel(execution.id)

@@ -226,6 +226,7 @@ def read_report(
 
 # The final block's first line (its stdout frame): no live line follows it.
 BLOCK_START = f"{MAGIC} {STREAMS[0]} ".encode()
+_LIVE_START = f"{MAGIC} {LIVE_FRAME} ".encode()
 
 
 @dataclass(frozen=True)
@@ -237,12 +238,12 @@ class LivePiece:
 
 def parse_live_line(line: bytes) -> LivePiece | None:
     """One line of the pod log while it runs: a live piece, or None for any other line."""
+    if not line.startswith(_LIVE_START):
+        return None  # e.g. a warning of the entrypoint's own interpreter
     try:
         words = line.decode("ascii").rstrip("\n").split(" ")
     except UnicodeDecodeError as exc:
-        raise FramingError("the pod log is not ASCII") from exc
-    if words[:2] != [MAGIC, LIVE_FRAME]:
-        return None
+        raise FramingError("a live line is not ASCII") from exc
     if len(words) != 5 or words[2] not in STREAMS or words[3] not in (LIVE_MORE, LIVE_CUT):
         raise FramingError(f"bad live line: {' '.join(words[:4])[:80]!r}")
     try:

@@ -89,7 +89,8 @@ class KubernetesLauncher:
         self._api: ClosableExecutorApi | None = None
         self._lock = asyncio.Lock()
         self._runtimes = list(runtimes)
-        self._follows: dict[str, asyncio.Task[None]] = {}  # by execution id
+        # Live views being followed, by execution id; each follow removes itself when it ends.
+        self._follows: dict[str, tuple[asyncio.Task[None], OutputSink]] = {}
 
     async def _client(self) -> ClosableExecutorApi:
         # Connect lazily: loading a kubeconfig is async, building the launcher is not.
@@ -100,10 +101,14 @@ class KubernetesLauncher:
 
     async def close(self) -> None:
         # Live views still followed end here; their pods' results still come from the monitor.
-        follows = list(self._follows.values())
-        for task in follows:
+        tasks = [task for task, _ in self._follows.values()]
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*follows, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
+        # A follow cancelled before its first step never ran its own close.
+        for _, output in self._follows.values():
+            await output.close()
+        self._follows.clear()
         if self._api is not None:
             await self._api.close()
             self._api = None
@@ -154,13 +159,10 @@ class KubernetesLauncher:
         if not started:
             await output.close()
             return
-        task = asyncio.create_task(self._follow(job, output))
-        self._follows[job.execution_id] = task
-        task.add_done_callback(lambda _: self._follows.pop(job.execution_id, None))
+        self._follows[job.execution_id] = (asyncio.create_task(self._follow(job, output)), output)
 
     async def _follow(self, job: SandboxJob, output: OutputSink) -> None:
         """Hand the pod's live lines to `output` until the final block (or the pod's end)."""
-        api = await self._client()
         name = resource_name(job.execution_id)
         loop = asyncio.get_running_loop()
         timeout = job.limits.wall_seconds + PROBE_TIMEOUT_GRACE_SECONDS
@@ -168,6 +170,7 @@ class KubernetesLauncher:
         seen = 0  # lines handed over: a follow that broke off resumes after them
         wait = LOG_WAIT_SECONDS[0]
         try:
+            api = await self._client()
             while True:
                 try:
                     index = 0
@@ -202,6 +205,7 @@ class KubernetesLauncher:
                 "live output not followed: %s", error, extra={"execution_id": job.execution_id}
             )
         finally:
+            self._follows.pop(job.execution_id, None)
             await output.close()
 
     def process_budget(self, limits: Limits) -> int:
