@@ -196,9 +196,11 @@ async def test_output_flood_is_capped(cluster: Cluster) -> None:
 
 
 async def test_live_output_is_followed_from_the_pod_log(cluster: Cluster) -> None:
+    # Lines 0.5 s apart for 4 s: what the test then checks is that they arrive apart too, also
+    # when the follow connects a moment after the container started (its poll's wait).
     script = (
         "import sys, time\n"
-        "for i in range(4):\n"
+        "for i in range(8):\n"
         "    print(f'tick {i}', flush=True)\n"
         "    print(f'tock {i}', file=sys.stderr, flush=True)\n"
         "    time.sleep(0.5)\n"
@@ -209,7 +211,7 @@ async def test_live_output_is_followed_from_the_pod_log(cluster: Cluster) -> Non
     chunks = await live.whole(execution_id)
     assert [chunk.seq for chunk in chunks] == list(range(1, len(chunks) + 1))
     assert (
-        joined(chunks, "stdout") == event.result.stdout == "".join(f"tick {i}\n" for i in range(4))
+        joined(chunks, "stdout") == event.result.stdout == "".join(f"tick {i}\n" for i in range(8))
     )
     assert joined(chunks, "stderr") == event.result.stderr
     # Lines written 0.5 s apart arrive apart, as they are written: not in one piece at the end.
@@ -218,7 +220,7 @@ async def test_live_output_is_followed_from_the_pod_log(cluster: Cluster) -> Non
 
 async def test_cancel(cluster: Cluster) -> None:
     live, execution_id = LiveOutput(), new_execution_id()
-    script = "import time\nprint('started', flush=True)\ntime.sleep(60)\n"
+    script = "import time\nprint('started', flush=True)\ntime.sleep(60)\n"  # until cancelled
     event = await run(cluster, script, cancel_after=3, live=live, execution_id=execution_id)
     assert event.status is ExecutionStatus.CANCELLED
     await live.whole(execution_id)  # the deleted pod's log ends the live output

@@ -43,9 +43,9 @@ from sandpod.ports import OutputSink, SandboxJob
 log = logging.getLogger(__name__)
 
 PROBE_TIMEOUT_GRACE_SECONDS = 120.0  # scheduling and container start, on top of the job's wall time
-# Between tries to follow the log of a container that has not started: doubling, so a pod
-# Pending for long costs the API server a request a second, not four.
-LOG_WAIT_SECONDS = (0.1, 1.0)
+# Between tries to follow the log of a container that has not started: doubling to a cap that
+# bounds both the first output's delay and what a Pending pod costs the API server (2/s).
+LOG_WAIT_SECONDS = (0.1, 0.5)
 
 
 class KubernetesSetupError(RuntimeError):
