@@ -215,13 +215,16 @@ services-status: ## Show whether each local service is ready (exit 1 if one is n
 	@$(ROOT)/scripts/services/services.sh status
 
 # ---------------------------------------------------------------- benchmarks
-.PHONY: bench bench-distributed bench-k8s
+.PHONY: bench bench-cold bench-distributed bench-k8s
 BENCH_K8S_RUNS ?= 10
 BENCH_RUNS ?= 30
 
 bench: system-deps install ## Benchmarks: sandbox start, API latency p50/p99, throughput, idle RSS (ratios to baselines); web page size
 	@$(UV_RUN) python ../bench/bench.py --runs $(BENCH_RUNS)
 	@$(MAKE) web-bundle-size
+
+bench-cold: system-deps install ## The local runner's cold path step by step (C and Python hello-world) beside the bare program
+	@$(UV_RUN) python ../bench/bench_cold.py --runs $(BENCH_RUNS)
 
 bench-distributed: system-deps install services-up ## `bench` plus distributed mode against the local services
 	@$(UV_RUN) python ../bench/bench.py --runs $(BENCH_RUNS) --distributed

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from sandpod.adapters.sandbox import LocalSandboxRunner, SandboxHostError, build_local_runner
+from sandpod.adapters.sandbox.dynmods import favoured
 from sandpod.adapters.sandbox.toolchains import Toolchain, discover_on_host, locate
 from sandpod.config import LocalRunnerSettings
 from sandpod.domain.result import EndReason
@@ -354,3 +355,12 @@ async def test_a_broken_sandbox_setup_is_a_platform_error_with_bwraps_reason(
     assert result.end_reason is EndReason.PLATFORM_ERROR
     assert f"bwrap: Can't find source path {tmp_path / 'gone'}" in str(result.message)
     assert list((tmp_path / "sandboxes").iterdir()) == []
+
+
+async def test_the_runner_switches_cgroup_moves_to_favour_dynamic_changes(
+    sandbox_runner: LocalSandboxRunner, sandbox_jobs: SandboxJobs
+) -> None:
+    # On cgroup v1 (this host) the first run mounts the favordynmods hierarchy (or finds one).
+    result = await sandbox_runner.run(sandbox_jobs("print(1)"))
+    assert result.end_reason is EndReason.COMPLETED
+    assert favoured(Path("/proc/self/mountinfo").read_text())

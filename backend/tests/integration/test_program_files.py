@@ -70,10 +70,14 @@ async def test_files_left_in_the_output_folder_are_kept(
 
 
 @pytest.fixture
-async def capped_runner(sandbox_host: object, tmp_path: Path) -> AsyncIterator[LocalSandboxRunner]:
+async def capped_runner(
+    sandbox_host: object, tmp_path: Path, sandbox_jobs: SandboxJobs
+) -> AsyncIterator[LocalSandboxRunner]:
+    # Needs sandbox_jobs only to be closed before it: that fixture then finds no cgroups left.
+    root = tmp_path / "capped"  # not sandbox_runner's: each runner's close() empties its own
     runner = LocalSandboxRunner(
         LocalRunnerSettings(
-            sandbox_root=tmp_path / "sandboxes",
+            sandbox_root=root,
             cgroup_parent=SANDBOX_CGROUP_PARENT,
             output_files_max_count=3,
             output_files_max_bytes=1000,
@@ -81,6 +85,7 @@ async def capped_runner(sandbox_host: object, tmp_path: Path) -> AsyncIterator[L
     )
     yield runner
     await runner.close()
+    assert not root.exists() or list(root.iterdir()) == [], "sandbox folders left behind"
 
 
 async def test_over_the_caps_files_are_truncated_never_an_error(

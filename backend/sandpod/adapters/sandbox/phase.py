@@ -28,8 +28,10 @@ from sandpod.adapters.sandbox.cgroups import (
     CgroupUsage,
     SandboxCgroup,
 )
+from sandpod.adapters.sandbox.cleanups import Cleanups
 from sandpod.adapters.sandbox.outcome import StopReason
 from sandpod.adapters.sandbox.output import Captured, OnData, feed_stdin, read_capped
+from sandpod.adapters.sandbox.timing import Stopwatch
 from sandpod.domain.limits import MIB, Limits
 from sandpod.domain.output import OutputStream
 from sandpod.ports import OutputSink, StdinSource
@@ -41,8 +43,6 @@ SETUP_SECONDS = 10.0  # bwrap must report its sandbox within this
 GRACE_SECONDS = 5.0  # after a kill, how long processes and pipes may take to go away
 OPEN_FILES = 256
 BWRAP_ENV = {"PATH": "/usr/bin:/bin"}  # bwrap's own environment shows in /proc/1/environ
-
-_background: set[asyncio.Task[None]] = set()  # cleanups that outlive a cancelled run()
 
 
 class PlatformFault(RuntimeError):
@@ -59,6 +59,7 @@ class SandboxContext:
     root_entries: tuple[RootEntry, ...]
     seccomp: bytes | None
     sandbox_root: Path
+    cleanups: Cleanups
 
 
 def rlimits(limits: Limits) -> dict[int, tuple[int, int]]:
@@ -139,9 +140,10 @@ class PhaseOutcome:
 
 
 class Phase:
-    def __init__(self, spec: PhaseSpec, cgroup_name: str) -> None:
+    def __init__(self, spec: PhaseSpec, cgroup_name: str, watch: Stopwatch | None = None) -> None:
         self.spec = spec
         self.cgroup_name = cgroup_name
+        self.watch = watch or Stopwatch()
         self.stop_reason: StopReason | None = None
         self._stop = asyncio.Event()
         self._finished = False
@@ -193,29 +195,35 @@ class Phase:
     async def run(self, ctx: SandboxContext) -> PhaseOutcome | None:
         """How the phase ended; None when it was cancelled before its program started."""
         try:
-            return await self._run(ctx)
-        finally:
-            cleanup = asyncio.create_task(self._cleanup())
-            _background.add(cleanup)
-            cleanup.add_done_callback(_background.discard)
+            outcome = await self._run(ctx)
+        except BaseException:
             # Shielded: if this task is cancelled again, cleanup still finishes in the background.
-            await asyncio.shield(cleanup)
+            await asyncio.shield(ctx.cleanups.later(self._cleanup()))
+            raise
+        # The program and its sandbox are gone (_communicate); what is left is bookkeeping.
+        ctx.cleanups.later(self._cleanup())
+        return outcome
 
     async def _run(self, ctx: SandboxContext) -> PhaseOutcome | None:
         if self._cancel_requested():
             return None
+        proc, status = await self._spawn(ctx)
+        self.watch.lap("spawn")
+        # Made while bubblewrap builds the sandbox on another core; its init waits at the block.
         try:
             self._cgroup = ctx.cgroups.create(self.cgroup_name, cgroup_limits(self.spec.limits))
         except CgroupError as exc:
             raise PlatformFault(f"cannot create the sandbox cgroup: {exc}") from exc
-        proc, status = await self._spawn(ctx)
+        self.watch.lap("cgroup")
         child = await self._child_pid(proc, status)
+        self.watch.lap("child")
         # In a thread: on cgroup v1 the first move into a cgroup after a pause waits for an RCU
         # grace period (~10 ms measured), which must not stall every other sandbox's I/O.
         try:
             await asyncio.to_thread(self._confine, child)
         except PlatformFault as exc:  # most often bwrap failed its setup; it says why
             raise PlatformFault(await self._setup_failure(proc, str(exc))) from exc
+        self.watch.lap("confine")
         if self._cancel_requested():  # cancelled while the sandbox was being built
             return None
         started_at = time.monotonic()
@@ -348,6 +356,7 @@ class Phase:
         self._tasks = [out, err, feed]
         ended = await self._supervise(status, started_at)
         wall = time.monotonic() - started_at
+        self.watch.lap("program")
         # The program is gone; so must be whatever it left running (daemons would hold the
         # pipes open). Killing the sandbox's init takes its whole pid namespace with it.
         self._kill()
@@ -356,6 +365,7 @@ class Phase:
             stdout, stderr = await asyncio.wait_for(asyncio.gather(out, err), GRACE_SECONDS)
         except TimeoutError as exc:
             raise PlatformFault("the sandbox did not go away after its program ended") from exc
+        self.watch.lap("reap")
         if ended is None:  # bwrap never ran the program: its own status says why
             return stdout, stderr, (returncode, False, wall)
         return stdout, stderr, (ended, True, wall)
@@ -435,6 +445,7 @@ class Phase:
         _close(self._pidfd)
         self._pidfd = None
         await self._remove_cgroup()
+        self.watch.lap("cleanup")
 
     async def _remove_cgroup(self) -> None:
         cgroup = self._cgroup

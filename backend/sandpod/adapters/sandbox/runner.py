@@ -9,11 +9,14 @@ from collections.abc import Mapping, Sequence
 
 from sandpod.adapters.sandbox.bwrap import host_root_entries
 from sandpod.adapters.sandbox.cgroups import CgroupError, open_cgroups
+from sandpod.adapters.sandbox.cleanups import Cleanups
 from sandpod.adapters.sandbox.collect import OutputCaps
+from sandpod.adapters.sandbox.dynmods import favour_dynamic_moves
 from sandpod.adapters.sandbox.execution import SandboxRun
 from sandpod.adapters.sandbox.host import SandboxHostError, find_bwrap
 from sandpod.adapters.sandbox.phase import PlatformFault, SandboxContext
 from sandpod.adapters.sandbox.seccomp import host_filter
+from sandpod.adapters.sandbox.timing import OnLaps
 from sandpod.adapters.sandbox.toolchains import Toolchain, discover_on_host
 from sandpod.adapters.sandbox.userns import UserNamespaceError, create_sandbox_userns
 from sandpod.config import LocalRunnerSettings
@@ -43,8 +46,11 @@ class LocalSandboxRunner:
         *,
         toolchains: Mapping[str, Toolchain] | None = None,
         catalogue: Sequence[Runtime] = CATALOGUE,
+        on_laps: OnLaps | None = None,
     ) -> None:
+        """`on_laps` is told where each execution's time went (see timing.py)."""
         self._settings = settings
+        self._on_laps = on_laps
         found = (
             discover_on_host(catalogue, settings.toolchains_dir)
             if toolchains is None
@@ -58,6 +64,7 @@ class LocalSandboxRunner:
         self._active: dict[str, SandboxRun] = {}
         self._context: SandboxContext | None = None
         self._context_lock = asyncio.Lock()
+        self._cleanups = Cleanups()
 
     def runtimes(self) -> list[Runtime]:
         return list(self._runtimes)
@@ -81,6 +88,8 @@ class LocalSandboxRunner:
             return Result.platform_error(f"local sandbox runner failed: {exc!r}")
         finally:
             self._active.pop(job.execution_id, None)
+            if self._on_laps is not None:
+                self._on_laps(execution.watch.laps)
 
     async def cancel(self, execution_id: str) -> bool:
         execution = self._active.get(execution_id)
@@ -93,10 +102,16 @@ class LocalSandboxRunner:
         return limits.processes
 
     async def close(self) -> None:
-        """Release the shared user namespace; running executions must have ended."""
+        """Release the shared user namespace once every cleanup is done; running executions
+        must have ended."""
+        await self.settle()
         if self._context is not None:
             os.close(self._context.userns_fd)
             self._context = None
+
+    async def settle(self) -> None:
+        """Wait until what finished executions left behind (cgroups, folders) is removed."""
+        await self._cleanups.settle()
 
     async def _shared_context(self) -> SandboxContext:
         async with self._context_lock:
@@ -109,6 +124,8 @@ class LocalSandboxRunner:
             bwrap = find_bwrap(self._settings.bwrap_path)
             cgroups = open_cgroups(self._settings.cgroup_root, self._settings.cgroup_parent)
             cgroups.check()
+            if self._settings.cgroup_favor_dynmods and cgroups.version == 1:
+                favour_dynamic_moves(self._settings.cgroup_root)
             userns_fd = create_sandbox_userns()
         except (SandboxHostError, CgroupError, UserNamespaceError) as exc:
             raise PlatformFault(str(exc)) from exc
@@ -119,4 +136,5 @@ class LocalSandboxRunner:
             root_entries=tuple(host_root_entries()),
             seccomp=host_filter(),
             sandbox_root=self._settings.sandbox_root,
+            cleanups=self._cleanups,
         )

@@ -1,0 +1,28 @@
+"""Cleanups that finish after the result is out: nobody waits for a folder to be deleted.
+
+A sandbox's processes are gone before its result is returned; what is left (its cgroups, its
+tmpfs and folder, a few descriptors) is removed here in the background. The runner's close()
+waits for all of them, so a stopped runner leaves nothing behind.
+"""
+
+import asyncio
+from collections.abc import Coroutine
+from typing import Any
+
+
+class Cleanups:
+    def __init__(self) -> None:
+        self._pending: set[asyncio.Task[None]] = set()
+
+    def later(self, cleanup: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """Run `cleanup` in the background; kept referenced until it is done."""
+        task = asyncio.create_task(cleanup)
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+        return task
+
+    async def settle(self) -> None:
+        """Wait for every cleanup started so far on this event loop (and those they start)."""
+        loop = asyncio.get_running_loop()
+        while waiting := [task for task in self._pending if task.get_loop() is loop]:
+            await asyncio.gather(*waiting, return_exceptions=True)
