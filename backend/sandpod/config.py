@@ -346,6 +346,22 @@ class LocalRunnerSettings(SettingsGroup):
         "libraries the local runner binds read-only (runtimes that need them are unavailable "
         "until then).",
     )
+    warm_pool_size: int = Field(
+        2,
+        ge=0,
+        le=32,
+        description="Warm sandboxes kept idle per runtime in `warm_pool_runtimes`: started "
+        "ahead (namespaces, cgroups, rlimits, seccomp, interpreter waiting), each used by one "
+        "execution whose /tmp size and environment match the runtime's defaults; 0 turns the "
+        "pool off.",
+    )
+    warm_pool_runtimes: list[str] = Field(
+        default_factory=lambda: ["python:3.12"],
+        description="Runtimes the warm pool serves (those with a loader: Python).",
+    )
+    warm_pool_memory_mb: int = Field(
+        256, ge=0, description="Most memory the idle warm sandboxes may hold together."
+    )
     output_files_max_count: int = Field(
         20, ge=0, description="Most files kept from a program's output folder (/tmp/out)."
     )

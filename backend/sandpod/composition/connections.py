@@ -64,7 +64,10 @@ def local_sandbox(settings: Settings) -> Sandbox:
     from sandpod.adapters.sandbox import build_local_runner
 
     try:
-        return InstrumentedSandbox(build_local_runner(settings.local_runner))
+        runner = build_local_runner(
+            settings.local_runner, limit_policy=settings.executions.limit_policy
+        )
+        return InstrumentedSandbox(runner)
     except (OSError, RuntimeError) as error:
         raise StartupError(str(error)) from error
 

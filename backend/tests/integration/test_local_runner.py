@@ -278,7 +278,9 @@ async def test_unusable_cgroup_parent_is_a_platform_error(
 ) -> None:
     runner = LocalSandboxRunner(
         LocalRunnerSettings(
-            sandbox_root=tmp_path / "sandboxes", cgroup_parent="no/such/parent/tree"
+            sandbox_root=tmp_path / "sandboxes",
+            cgroup_parent="no/such/parent/tree",
+            warm_pool_size=0,
         )
     )
     try:
@@ -321,7 +323,9 @@ async def test_a_sandbox_root_others_can_write_is_refused(
     shared.mkdir()
     shared.chmod(0o1777)  # like /tmp itself
     runner = LocalSandboxRunner(
-        LocalRunnerSettings(sandbox_root=shared, cgroup_parent=SANDBOX_CGROUP_PARENT)
+        LocalRunnerSettings(
+            sandbox_root=shared, cgroup_parent=SANDBOX_CGROUP_PARENT, warm_pool_size=0
+        )
     )
     try:
         result = await runner.run(sandbox_jobs("print(1)"))
@@ -344,7 +348,9 @@ async def test_a_broken_sandbox_setup_is_a_platform_error_with_bwraps_reason(
     )
     runner = LocalSandboxRunner(
         LocalRunnerSettings(
-            sandbox_root=tmp_path / "sandboxes", cgroup_parent=SANDBOX_CGROUP_PARENT
+            sandbox_root=tmp_path / "sandboxes",
+            cgroup_parent=SANDBOX_CGROUP_PARENT,
+            warm_pool_size=0,
         ),
         toolchains={"python:3.12": ghost},
     )

@@ -81,6 +81,7 @@ async def capped_runner(
             cgroup_parent=SANDBOX_CGROUP_PARENT,
             output_files_max_count=3,
             output_files_max_bytes=1000,
+            warm_pool_size=0,
         )
     )
     yield runner

@@ -6,7 +6,8 @@ import json
 import os
 import secrets
 import socket
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,7 +20,22 @@ from tests.fixtures.sandbox import (
     host_pids_with,
     running_marker_script,
     wait_until_running,
+    warm_runner,
 )
+
+
+@pytest.fixture(params=["cold", "warm"])
+async def sandbox_runner(
+    request: pytest.FixtureRequest, sandbox_runner: LocalSandboxRunner, tmp_path: Path
+) -> AsyncIterator[LocalSandboxRunner]:
+    """Every attack twice: in cold sandboxes, and with the warm pool on (warm.py)."""
+    if request.param == "cold":
+        yield sandbox_runner
+        return
+    async with warm_runner(tmp_path / "warm") as runner:
+        yield runner
+        assert runner.warm_claims > 0, "nothing ran in a warm sandbox"
+
 
 # Small limits keep the suite fast; a test overrides what it attacks.
 SMALL: dict[str, float] = {"wall_seconds": 3, "cpu_seconds": 2, "memory_mb": 64, "processes": 16}

@@ -8,6 +8,7 @@ from sandpod.adapters.sandbox.host import HostReport, SandboxHostError, check_ho
 from sandpod.adapters.sandbox.runner import LocalSandboxRunner
 from sandpod.adapters.sandbox.scratch import mounts_under, unmount_scratch
 from sandpod.config import LocalRunnerSettings
+from sandpod.domain.limits import LimitPolicy
 
 __all__ = [
     "HostReport",
@@ -20,7 +21,10 @@ __all__ = [
 
 
 def build_local_runner(
-    settings: LocalRunnerSettings, *, preflight: bool = True
+    settings: LocalRunnerSettings,
+    *,
+    preflight: bool = True,
+    limit_policy: LimitPolicy | None = None,
 ) -> LocalSandboxRunner:
     """The runner for these settings; with `preflight`, fail fast (SandboxHostError naming
     what to install) when this host cannot run sandboxes."""
@@ -32,4 +36,4 @@ def build_local_runner(
             logging.getLogger(__name__).info("removed %d stale sandbox cgroups", removed)
         for mount in mounts_under(settings.sandbox_root):  # ...and their /tmp mounts
             unmount_scratch(mount)
-    return LocalSandboxRunner(settings)
+    return LocalSandboxRunner(settings, limit_policy=limit_policy)

@@ -42,6 +42,14 @@ class CgroupUsage:
 class SandboxCgroup(Protocol):
     def add(self, pid: int) -> None: ...
 
+    def set_limits(self, limits: CgroupLimits) -> None: ...
+
+    def reset_peak(self) -> None:
+        """Start the peak memory figure afresh (a warm sandbox's claim); best effort."""
+        ...
+
+    def memory_bytes(self) -> int: ...
+
     def cpu_seconds(self) -> float: ...
 
     def usage(self) -> CgroupUsage: ...
@@ -170,6 +178,30 @@ class _V1Cgroup:
         for path in self._unique():
             _write(path / "cgroup.procs", str(pid))
 
+    def set_limits(self, limits: CgroupLimits) -> None:
+        memory = self._dirs["memory"]
+        value = str(limits.memory_bytes)
+        swap = memory / "memory.memsw.limit_in_bytes"
+        # memory+swap equal to memory: the sandbox never swaps its way past the limit. The
+        # kernel wants memsw >= memory at every step: raising, memsw goes first; lowering, last.
+        raising = limits.memory_bytes > _read_int(memory / "memory.limit_in_bytes")
+        steps = [("memory.limit_in_bytes", value)]
+        if swap.exists():
+            swap_step = ("memory.memsw.limit_in_bytes", value)
+            steps = [swap_step, *steps] if raising else [*steps, swap_step]
+        for name, text in steps:
+            _write(memory / name, text)
+        _write(self._dirs["pids"] / "pids.max", str(limits.pids))
+        _write(self._dirs["cpu"] / "cpu.cfs_period_us", str(CFS_PERIOD_US))
+        _write(self._dirs["cpu"] / "cpu.cfs_quota_us", str(int(CFS_PERIOD_US * limits.cpu_cores)))
+
+    def reset_peak(self) -> None:
+        with contextlib.suppress(CgroupError):
+            _write(self._dirs["memory"] / "memory.max_usage_in_bytes", "0")
+
+    def memory_bytes(self) -> int:
+        return _read_int(self._dirs["memory"] / "memory.usage_in_bytes")
+
     def cpu_seconds(self) -> float:
         acct = self._dirs.get("cpuacct")
         return _read_int(acct / "cpuacct.usage") / 1e9 if acct else 0.0
@@ -235,14 +267,7 @@ class CgroupsV1:
                 if mount not in made:
                     made[mount] = _make(mount / self._parent, name)
                 dirs[controller] = made[mount]
-            memory = dirs["memory"]
-            _write(memory / "memory.limit_in_bytes", str(limits.memory_bytes))
-            if (memory / "memory.memsw.limit_in_bytes").exists():
-                # memory+swap equal to memory: the sandbox never swaps its way past the limit.
-                _write(memory / "memory.memsw.limit_in_bytes", str(limits.memory_bytes))
-            _write(dirs["pids"] / "pids.max", str(limits.pids))
-            _write(dirs["cpu"] / "cpu.cfs_period_us", str(CFS_PERIOD_US))
-            _write(dirs["cpu"] / "cpu.cfs_quota_us", str(int(CFS_PERIOD_US * limits.cpu_cores)))
+            cgroup.set_limits(limits)
         except CgroupError:
             cgroup.remove()
             raise
@@ -259,6 +284,22 @@ class _V2Cgroup:
 
     def add(self, pid: int) -> None:
         _write(self._path / "cgroup.procs", str(pid))
+
+    def set_limits(self, limits: CgroupLimits) -> None:
+        _write(self._path / "memory.max", str(limits.memory_bytes))
+        if (self._path / "memory.swap.max").exists():
+            _write(self._path / "memory.swap.max", "0")
+        _write(self._path / "pids.max", str(limits.pids))
+        quota = int(CFS_PERIOD_US * limits.cpu_cores)
+        _write(self._path / "cpu.max", f"{quota} {CFS_PERIOD_US}")
+
+    def reset_peak(self) -> None:
+        # Linux 6.12+ resets memory.peak for the writer's open file only: nothing to do here,
+        # so a warm sandbox's peak on cgroup v2 includes its interpreter's start.
+        return
+
+    def memory_bytes(self) -> int:
+        return _read_int(self._path / "memory.current")
 
     def cpu_seconds(self) -> float:
         return parse_flat_keyed(_read(self._path / "cpu.stat")).get("usage_usec", 0) / 1e6
@@ -315,14 +356,8 @@ class CgroupsV2:
         self._enable(self._root)
         self._enable(base)  # the parent holds no processes, so it may delegate controllers
         cgroup = _V2Cgroup(_mkdir(base / name))
-        path = cgroup.path
         try:
-            _write(path / "memory.max", str(limits.memory_bytes))
-            if (path / "memory.swap.max").exists():
-                _write(path / "memory.swap.max", "0")
-            _write(path / "pids.max", str(limits.pids))
-            quota = int(CFS_PERIOD_US * limits.cpu_cores)
-            _write(path / "cpu.max", f"{quota} {CFS_PERIOD_US}")
+            cgroup.set_limits(limits)
         except CgroupError:
             cgroup.remove()
             raise

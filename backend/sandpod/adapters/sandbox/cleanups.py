@@ -6,8 +6,13 @@ waits for all of them, so a stopped runner leaves nothing behind.
 """
 
 import asyncio
+import logging
 from collections.abc import Coroutine
 from typing import Any
+
+logger = logging.getLogger(__name__)
+
+SETTLE_SECONDS = 30.0  # each cleanup bounds its own waits; this only keeps close() finite
 
 
 class Cleanups:
@@ -24,5 +29,15 @@ class Cleanups:
     async def settle(self) -> None:
         """Wait for every cleanup started so far on this event loop (and those they start)."""
         loop = asyncio.get_running_loop()
-        while waiting := [task for task in self._pending if task.get_loop() is loop]:
-            await asyncio.gather(*waiting, return_exceptions=True)
+        deadline = loop.time() + SETTLE_SECONDS
+        # Only tasks not yet done: a done one leaves the set in a callback still to run.
+        while waiting := [
+            task for task in self._pending if task.get_loop() is loop and not task.done()
+        ]:
+            # wait(), not gather(): a cleanup that failed has logged why; nothing to raise here.
+            _, late = await asyncio.wait(waiting, timeout=max(0.0, deadline - loop.time()))
+            if late:
+                logger.warning(
+                    "%d sandbox cleanups still running after %.0f s", len(late), SETTLE_SECONDS
+                )
+                return

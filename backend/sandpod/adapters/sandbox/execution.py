@@ -7,18 +7,13 @@ program leaves in /tmp/out are read after it has ended.
 """
 
 import asyncio
-import contextlib
 import logging
 import os
-import shutil
-import stat
-import tempfile
 from pathlib import Path
 
-from sandpod.adapters.sandbox.bwrap import SANDBOX_GID, SANDBOX_UID, SOURCE_DIR, WORKDIR
+from sandpod.adapters.sandbox.bwrap import SOURCE_DIR, WORKDIR
 from sandpod.adapters.sandbox.collect import OutputCaps, collect_outputs
 from sandpod.adapters.sandbox.commands import (
-    BUILD_DIR,
     compile_command,
     compile_limits,
     entrypoint,
@@ -39,9 +34,10 @@ from sandpod.adapters.sandbox.phase import (
     PlatformFault,
     SandboxContext,
 )
-from sandpod.adapters.sandbox.scratch import ScratchError, mount_scratch, unmount_scratch
 from sandpod.adapters.sandbox.timing import Stopwatch
 from sandpod.adapters.sandbox.toolchains import Toolchain
+from sandpod.adapters.sandbox.warm import WarmSandbox, warm_program
+from sandpod.adapters.sandbox.workdir import Workdir
 from sandpod.domain.files import OUTPUT_DIR
 from sandpod.domain.limits import MIB, Limits
 from sandpod.domain.result import CompileReport, EndReason, Result
@@ -52,17 +48,6 @@ logger = logging.getLogger(__name__)
 # Up to this much to write, the folder is made on the event loop (~0.3 ms of system calls):
 # the hop to a thread and back costs as much again. Larger inputs go to a thread.
 INLINE_PREPARE_BYTES = 64 * 1024
-
-
-def _check_private(root: Path) -> None:
-    """The sandbox root (under /tmp by default) must not be someone else's: whoever controls
-    it could swap an execution folder for a link before bwrap mounts the sources."""
-    info = root.lstat()
-    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o022:
-        raise PlatformFault(
-            f"sandbox root {root} must be a directory owned by this user and writable by no "
-            "one else"
-        )
 
 
 def compile_failure(outcome: PhaseOutcome, limits: Limits) -> str | None:
@@ -100,27 +85,27 @@ def _empty_folder(path: Path) -> bool:
         return False
 
 
-def _seed(source: Path, dest: Path) -> None:
-    """Copy a prepared folder into the sandbox's /tmp (counts against its size), as its user."""
-    shutil.copytree(source, dest, symlinks=True)
-    for path in [dest, *dest.rglob("*")]:
-        os.chown(path, SANDBOX_UID, SANDBOX_GID, follow_symlinks=False)
-
-
 class SandboxRun:
     def __init__(
-        self, job: SandboxJob, toolchain: Toolchain, cgroup_name: str, caps: OutputCaps
+        self,
+        job: SandboxJob,
+        toolchain: Toolchain,
+        cgroup_name: str,
+        caps: OutputCaps,
+        warm: WarmSandbox | None = None,
     ) -> None:
+        """With `warm`, the job runs in that started sandbox (warm.py) instead of a new one."""
         self.job = job
         self.toolchain = toolchain
         self.cgroup_name = cgroup_name
         self.caps = caps
+        self._warm = warm
         self._phase: Phase | None = None
-        self._preparing: asyncio.Future[tuple[Path, Path]] | None = None
+        self._preparing: asyncio.Future[Workdir] | None = None
         self._cancelled = False
         self._finished = False
-        self._workdir: Path | None = None
-        self._tmp: Path | None = None
+        self._workdir: Workdir | None = warm.workdir if warm is not None else None
+        self._claimed = False
         self._completed = False
         self.watch = Stopwatch()
 
@@ -142,20 +127,59 @@ class SandboxRun:
             self._finished = True
             if self._preparing is not None:  # a cancel does not stop the thread making it
                 await asyncio.gather(self._preparing, return_exceptions=True)
-            removal = ctx.cleanups.later(asyncio.to_thread(self._remove_workdir))
-            if not self._completed:  # cancelled or failed: the caller may look at once
-                await asyncio.shield(removal)
+            if self._warm is not None and not self._claimed:
+                self._warm.phase.discard(ctx)
+            if self._workdir is not None:
+                removal = ctx.cleanups.later(asyncio.to_thread(self._workdir.remove))
+                if not self._completed:  # cancelled or failed: the caller may look at once
+                    await asyncio.shield(removal)
+
+    def _sources(self) -> list[tuple[str, bytes]]:
+        files = self.job.files or ()
+        return [(item.name, item.data()) for item in files] or [
+            (entrypoint(self.job), self.job.script.encode("utf-8"))
+        ]
+
+    def _input_bytes(self) -> int:
+        files = self.job.files or ()
+        seeded = 1 << 30 if self.toolchain.tmp_seed else 0  # copying a folder: never inline
+        return sum(len(item.content) for item in files) + len(self.job.script) + seeded
+
+    def _prepare_workdir(self, root: Path) -> Workdir:
+        workdir = Workdir.make(
+            root, f"{self.cgroup_name}-", self.job.limits.tmp_mb * MIB, self.toolchain
+        )
+        self._workdir = workdir
+        workdir.write_sources(self._sources())
+        return workdir
+
+    def _run_spec(self, env: dict[str, str], workdir: Workdir) -> PhaseSpec:
+        return PhaseSpec(
+            label="run",
+            execution_id=self.job.execution_id,
+            command=run_command(self.job, self.toolchain),
+            limits=self.job.limits,
+            stdin=self.job.stdin.encode("utf-8"),
+            env=env,
+            sources=workdir.sources,
+            tmp=workdir.tmp,
+            binds=self.toolchain.binds,
+            output=self.job.output,
+            live_stdin=self.job.live_stdin,
+        )
 
     async def _run(self, ctx: SandboxContext) -> Result:
         if self._cancelled:
             return Result(end_reason=EndReason.CANCELLED, message="cancelled before it started")
+        if self._warm is not None:
+            return await self._run_warm(ctx, self._warm)
         if self._input_bytes() <= INLINE_PREPARE_BYTES:
-            sources, tmp = self._prepare_workdir(ctx.sandbox_root)
+            workdir = self._prepare_workdir(ctx.sandbox_root)
         else:
             self._preparing = asyncio.ensure_future(
                 asyncio.to_thread(self._prepare_workdir, ctx.sandbox_root)
             )
-            sources, tmp = await asyncio.shield(self._preparing)
+            workdir = await asyncio.shield(self._preparing)
         self.watch.lap("prepare")
         env = environment(self.job.runtime, self.toolchain, self.job.limits.memory_mb)
         report: CompileReport | None = None
@@ -176,8 +200,8 @@ class SandboxRun:
                 limits=limits,
                 stdin=b"",
                 env=env,
-                sources=sources,
-                tmp=tmp,
+                sources=workdir.sources,
+                tmp=workdir.tmp,
                 binds=self.toolchain.binds,
                 chdir=SOURCE_DIR,
             )
@@ -205,26 +229,37 @@ class SandboxRun:
                     message=failure,
                     compile=report,
                 )
-        spec = PhaseSpec(
-            label="run",
-            execution_id=self.job.execution_id,
-            command=run_command(self.job, self.toolchain),
-            limits=self.job.limits,
-            stdin=self.job.stdin.encode("utf-8"),
-            env=env,
-            sources=sources,
-            tmp=tmp,
-            binds=self.toolchain.binds,
-            output=self.job.output,
-            live_stdin=self.job.live_stdin,
-        )
-        ran = await self._phase_run(ctx, spec, "r")
+        ran = await self._phase_run(ctx, self._run_spec(env, workdir), "r")
         if ran is None:
             return Result(end_reason=EndReason.CANCELLED, message="cancelled before it started")
+        return await self._finish(ran, report, workdir)
+
+    async def _run_warm(self, ctx: SandboxContext, warm: WarmSandbox) -> Result:
+        """The job's files into the started sandbox's folder, then the sandbox told what to
+        run (Phase.claim sets the job's limits before that)."""
+        warm.workdir.write_sources(self._sources())
+        self.watch.lap("prepare")
+        phase = warm.phase
+        phase.watch = self.watch
+        self._phase = phase
+        self._claimed = True  # from here the phase cleans itself up (guarded)
+        try:
+            spec = self._run_spec(dict(warm.env), warm.workdir)
+            ran = await phase.guarded(
+                ctx, phase.claim(spec, warm_program(self.job, self.toolchain))
+            )
+        finally:
+            self._phase = None
+        assert ran is not None  # a claimed warm sandbox always runs its program
+        return await self._finish(ran, None, warm.workdir)
+
+    async def _finish(
+        self, ran: PhaseOutcome, report: CompileReport | None, workdir: Workdir
+    ) -> Result:
         result = self._result(ran, report)
         if result.end_reason is EndReason.PLATFORM_ERROR:
             return result
-        out = tmp / Path(OUTPUT_DIR).relative_to(WORKDIR)
+        out = workdir.tmp / Path(OUTPUT_DIR).relative_to(WORKDIR)
         if _empty_folder(out):  # most programs leave nothing: no thread hop for that
             return result
         kept, truncated = await asyncio.to_thread(collect_outputs, out, self.caps)
@@ -242,60 +277,6 @@ class SandboxRun:
             return await phase.run(ctx)
         finally:
             self._phase = None
-
-    def _input_bytes(self) -> int:
-        files = self.job.files or ()
-        seeded = 1 << 30 if self.toolchain.tmp_seed else 0  # copying a folder: never inline
-        return sum(len(item.content) for item in files) + len(self.job.script) + seeded
-
-    def _prepare_workdir(self, root: Path) -> tuple[Path, Path]:
-        """sources/ (the files, world-readable: the sandbox user reads them through a bind
-        mount) and tmp/ (a tmpfs of the execution's tmp size, the sandbox's /tmp)."""
-        try:
-            root.mkdir(mode=0o700, parents=True, exist_ok=True)
-            _check_private(root)
-            # mkdtemp makes it 0700: only root on the host may enter.
-            self._workdir = Path(tempfile.mkdtemp(prefix=f"{self.cgroup_name}-", dir=root))
-            sources = self._workdir / "sources"
-            sources.mkdir(mode=0o755)
-            files = self.job.files or ()
-            written = [(item.name, item.data()) for item in files] or [
-                (entrypoint(self.job), self.job.script.encode("utf-8"))
-            ]
-            for name, data in written:
-                path = sources / name
-                path.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
-                path.write_bytes(data)
-                path.chmod(0o444)
-            tmp = self._workdir / "tmp"
-            tmp.mkdir(mode=0o700)
-            mount_scratch(tmp, self.job.limits.tmp_mb * MIB, SANDBOX_UID, SANDBOX_GID)
-            self._tmp = tmp
-            # Made here so neither the compiler nor the program has to.
-            for folder in (BUILD_DIR, OUTPUT_DIR):
-                made = tmp / Path(folder).relative_to(WORKDIR)
-                made.mkdir(mode=0o755)
-                os.chown(made, SANDBOX_UID, SANDBOX_GID)
-            for dest, source in self.toolchain.tmp_seed.items():
-                _seed(source, tmp / dest)
-        except ScratchError as exc:
-            raise PlatformFault(str(exc)) from exc
-        except OSError as exc:
-            raise PlatformFault(f"cannot prepare the sandbox folder in {root}: {exc}") from exc
-        return sources, tmp
-
-    def _remove_workdir(self) -> None:
-        if self._tmp is not None:
-            try:
-                unmount_scratch(self._tmp)
-            except ScratchError:
-                logger.exception("cannot unmount the tmpfs of %s", self.job.execution_id)
-                return  # never delete through a mount that is still there
-            self._tmp = None
-        if self._workdir is not None:
-            with contextlib.suppress(OSError):
-                shutil.rmtree(self._workdir)
-            self._workdir = None
 
     def _result(self, ran: PhaseOutcome, report: CompileReport | None) -> Result:
         outcome = ProgramExit(

@@ -9,13 +9,15 @@ everything it starts are born limited and accounted.
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import os
 import resource
 import signal
+import socket
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -140,10 +142,22 @@ class PhaseOutcome:
 
 
 class Phase:
-    def __init__(self, spec: PhaseSpec, cgroup_name: str, watch: Stopwatch | None = None) -> None:
+    def __init__(
+        self,
+        spec: PhaseSpec,
+        cgroup_name: str,
+        watch: Stopwatch | None = None,
+        *,
+        warm: bool = False,
+    ) -> None:
+        """A `warm` phase's command waits for its program on a control pipe whose descriptor
+        number is appended to the command; claim() tightens the limits and sends it."""
         self.spec = spec
         self.cgroup_name = cgroup_name
         self.watch = watch or Stopwatch()
+        self.warm = warm
+        self._control: socket.socket | None = None  # a warm phase's end of its control socket
+        self._cpu_base = 0.0  # CPU time spent before the claim (a warm interpreter's start)
         self.stop_reason: StopReason | None = None
         self._stop = asyncio.Event()
         self._finished = False
@@ -152,6 +166,7 @@ class Phase:
         self._pidfd: int | None = None
         self._block_w: int | None = None
         self._status: asyncio.ReadTransport | None = None
+        self._status_reader: asyncio.StreamReader | None = None
         self._starting: asyncio.Task[Any] | None = None
         self._tasks: list[asyncio.Task[Any]] = []
 
@@ -194,8 +209,14 @@ class Phase:
 
     async def run(self, ctx: SandboxContext) -> PhaseOutcome | None:
         """How the phase ended; None when it was cancelled before its program started."""
+        return await self.guarded(ctx, self._run(ctx))
+
+    async def guarded(
+        self, ctx: SandboxContext, work: Coroutine[Any, Any, PhaseOutcome | None]
+    ) -> PhaseOutcome | None:
+        """`work` on this phase, then its cleanup whichever way it ends."""
         try:
-            outcome = await self._run(ctx)
+            outcome = await work
         except BaseException:
             # Shielded: if this task is cancelled again, cleanup still finishes in the background.
             await asyncio.shield(ctx.cleanups.later(self._cleanup()))
@@ -205,8 +226,63 @@ class Phase:
         return outcome
 
     async def _run(self, ctx: SandboxContext) -> PhaseOutcome | None:
-        if self._cancel_requested():
+        if not await self.start(ctx):
             return None
+        return await self.finish()
+
+    async def claim(self, spec: PhaseSpec, program: Sequence[str]) -> PhaseOutcome:
+        """Run a job in this started warm sandbox: its limits first, then its program."""
+        assert self._control is not None, "claim() is for a started warm phase"
+        assert self._cgroup is not None
+        self.spec = spec
+        try:
+            self._cgroup.set_limits(cgroup_limits(spec.limits))
+            self._cgroup.reset_peak()
+            for pid in self._cgroup.pids():
+                for limit, values in rlimits(spec.limits).items():
+                    resource.prlimit(pid, limit, values)
+        except (CgroupError, OSError) as exc:
+            raise PlatformFault(f"cannot confine the warm sandbox: {exc}") from exc
+        self._cpu_base = self._cgroup.cpu_seconds()
+        message = b"\0".join(os.fsencode(word) for word in program)
+        loop = asyncio.get_running_loop()
+        # A dead sandbox (killed while it waited) reports its own end: nothing to send then.
+        with contextlib.suppress(OSError):
+            await loop.sock_sendall(self._control, message)
+            self._control.shutdown(socket.SHUT_WR)  # the loader reads to the end
+        self._control.close()
+        self._control = None
+        self.watch.lap("claim")
+        return await self.finish()
+
+    async def ready(self) -> None:
+        """Wait until a started warm sandbox's loader waits for its program."""
+        assert self._control is not None, "ready() is for a started warm phase"
+        loop = asyncio.get_running_loop()
+        try:
+            said = await asyncio.wait_for(loop.sock_recv(self._control, 1), SETUP_SECONDS)
+        except (TimeoutError, OSError) as exc:
+            raise PlatformFault(f"the warm sandbox did not get ready: {exc!r}") from exc
+        if said != b"r":
+            raise PlatformFault("the warm sandbox's interpreter ended before it was ready")
+
+    def discard(self, ctx: SandboxContext) -> None:
+        """Kill a warm sandbox nobody claimed; what it leaves is removed in the background."""
+        self._finished = True
+        self._kill(with_bwrap=True)
+        ctx.cleanups.later(self._cleanup())
+
+    def alive(self) -> bool:
+        """Whether the started sandbox still waits (a warm one may have been killed)."""
+        return self._proc is not None and self._proc.returncode is None and not self._finished
+
+    def memory_bytes(self) -> int:
+        return self._cgroup.memory_bytes() if self._cgroup is not None else 0
+
+    async def start(self, ctx: SandboxContext) -> bool:
+        """Build the sandbox and let its command start; False when cancelled before that."""
+        if self._cancel_requested():
+            return False
         proc, status = await self._spawn(ctx)
         self.watch.lap("spawn")
         # Made while bubblewrap builds the sandbox on another core; its init waits at the block.
@@ -225,13 +301,21 @@ class Phase:
             raise PlatformFault(await self._setup_failure(proc, str(exc))) from exc
         self.watch.lap("confine")
         if self._cancel_requested():  # cancelled while the sandbox was being built
-            return None
-        started_at = time.monotonic()
+            return False
+        self._status_reader = status
         self._release()
+        return True
+
+    async def finish(self) -> PhaseOutcome:
+        """Feed the started program, read its output and wait for its end, within its limits."""
+        assert self._proc is not None, "finish() follows start()"
+        assert self._status_reader is not None
+        started_at = time.monotonic()
         stdout, stderr, (exit_status, started, wall) = await self._communicate(
-            proc, status, started_at
+            self._proc, self._status_reader, started_at
         )
         usage = self._cgroup.usage() if self._cgroup else CgroupUsage()
+        usage = dataclasses.replace(usage, cpu_seconds=max(0.0, usage.cpu_seconds - self._cpu_base))
         return PhaseOutcome(
             stdout, stderr, exit_status, started, usage, wall, stop_reason=self.stop_reason
         )
@@ -256,6 +340,13 @@ class Phase:
         )
         block_r, self._block_w = os.pipe()
         seccomp_r: int | None = None
+        control_r: int | None = None
+        command = list(self.spec.command)
+        if self.warm:
+            self._control, peer = socket.socketpair()
+            self._control.setblocking(False)
+            control_r = peer.detach()
+            command.append(str(control_r))
         try:
             if ctx.seccomp is not None:
                 seccomp_r, seccomp_w = os.pipe()
@@ -263,7 +354,7 @@ class Phase:
                 os.close(seccomp_w)
             spec = BwrapSpec(
                 bwrap=ctx.bwrap,
-                command=self.spec.command,
+                command=command,
                 sources=self.spec.sources,
                 tmp=self.spec.tmp,
                 shm_bytes=self.spec.limits.tmp_mb * MIB,
@@ -276,7 +367,8 @@ class Phase:
                 binds=self.spec.binds,
                 chdir=self.spec.chdir,
             )
-            fds = [fd for fd in (ctx.userns_fd, block_r, status_w, seccomp_r) if fd is not None]
+            passed = (ctx.userns_fd, block_r, status_w, seccomp_r, control_r)
+            fds = [fd for fd in passed if fd is not None]
             try:
                 self._proc = await asyncio.create_subprocess_exec(
                     *build_argv(spec),
@@ -290,7 +382,7 @@ class Phase:
             except OSError as exc:
                 raise PlatformFault(f"cannot start bubblewrap ({ctx.bwrap}): {exc}") from exc
         finally:
-            for fd in (block_r, status_w, seccomp_r):
+            for fd in (block_r, status_w, seccomp_r, control_r):
                 _close(fd)
         return self._proc, status
 
@@ -413,7 +505,10 @@ class Phase:
             return self.stop_reason
         if time.monotonic() >= deadline:
             return StopReason.WALL
-        if self._cgroup is not None and self._cgroup.cpu_seconds() >= limits.cpu_seconds:
+        if (
+            self._cgroup is not None
+            and self._cgroup.cpu_seconds() - self._cpu_base >= limits.cpu_seconds
+        ):
             return StopReason.CPU
         return None
 
@@ -440,6 +535,9 @@ class Phase:
         # Only now, with bwrap gone, may the block be released (it would start the program).
         _close(self._block_w)
         self._block_w = None
+        if self._control is not None:
+            self._control.close()
+            self._control = None
         if self._status is not None:
             self._status.close()
         _close(self._pidfd)

@@ -19,8 +19,9 @@ from sandpod.adapters.sandbox.seccomp import host_filter
 from sandpod.adapters.sandbox.timing import OnLaps
 from sandpod.adapters.sandbox.toolchains import Toolchain, discover_on_host
 from sandpod.adapters.sandbox.userns import UserNamespaceError, create_sandbox_userns
-from sandpod.config import LocalRunnerSettings
-from sandpod.domain.limits import Limits
+from sandpod.adapters.sandbox.warm import WarmPool, warm_capable
+from sandpod.config import ExecutionSettings, LocalRunnerSettings
+from sandpod.domain.limits import MIB, LimitPolicy, Limits
 from sandpod.domain.result import Result
 from sandpod.domain.runtimes import CATALOGUE, Runtime
 from sandpod.ports import SandboxJob
@@ -47,8 +48,10 @@ class LocalSandboxRunner:
         toolchains: Mapping[str, Toolchain] | None = None,
         catalogue: Sequence[Runtime] = CATALOGUE,
         on_laps: OnLaps | None = None,
+        limit_policy: LimitPolicy | None = None,
     ) -> None:
-        """`on_laps` is told where each execution's time went (see timing.py)."""
+        """`on_laps` is told where each execution's time went (see timing.py); the warm pool
+        starts its sandboxes with each runtime's defaults under `limit_policy`."""
         self._settings = settings
         self._on_laps = on_laps
         found = (
@@ -65,6 +68,21 @@ class LocalSandboxRunner:
         self._context: SandboxContext | None = None
         self._context_lock = asyncio.Lock()
         self._cleanups = Cleanups()
+        self._pool: WarmPool | None = None
+        warm = [
+            (runtime, found[runtime.id])
+            for runtime in self._runtimes
+            if runtime.id in settings.warm_pool_runtimes and warm_capable(runtime)
+        ]
+        if settings.warm_pool_size > 0 and warm:
+            policy = limit_policy or ExecutionSettings().limit_policy
+            self._pool = WarmPool(
+                warm,
+                size=settings.warm_pool_size,
+                memory_budget_bytes=settings.warm_pool_memory_mb * MIB,
+                limits_for=lambda runtime: runtime.limits.policy(policy).defaults,
+                cgroup_name=cgroup_name,
+            )
 
     def runtimes(self) -> list[Runtime]:
         return list(self._runtimes)
@@ -75,7 +93,10 @@ class LocalSandboxRunner:
             return Result.platform_error(f"runtime {job.runtime.id} is not installed on this host")
         if job.execution_id in self._active:
             return Result.platform_error(f"execution {job.execution_id} is already running here")
-        execution = SandboxRun(job, toolchain, cgroup_name(job.execution_id), self._output_caps)
+        warm = self._pool.take(job, toolchain) if self._pool is not None else None
+        execution = SandboxRun(
+            job, toolchain, cgroup_name(job.execution_id), self._output_caps, warm
+        )
         self._active[job.execution_id] = execution
         try:
             context = await self._shared_context()
@@ -104,10 +125,28 @@ class LocalSandboxRunner:
     async def close(self) -> None:
         """Release the shared user namespace once every cleanup is done; running executions
         must have ended."""
+        if self._pool is not None:
+            await self._pool.close()
         await self.settle()
         if self._context is not None:
             os.close(self._context.userns_fd)
             self._context = None
+
+    @property
+    def warm_claims(self) -> int:
+        """How many executions ran in a warm sandbox."""
+        return self._pool.claims if self._pool is not None else 0
+
+    @property
+    def warm_idle(self) -> int:
+        """Warm sandboxes waiting now."""
+        return self._pool.idle_count() if self._pool is not None else 0
+
+    async def warm_up(self) -> None:
+        """Set up what every run shares and fill the warm pool (if on); returns when full."""
+        await self._shared_context()
+        if self._pool is not None:
+            await self._pool.full()
 
     async def settle(self) -> None:
         """Wait until what finished executions left behind (cgroups, folders) is removed."""
@@ -117,6 +156,8 @@ class LocalSandboxRunner:
         async with self._context_lock:
             if self._context is None:
                 self._context = await asyncio.to_thread(self._make_context)
+                if self._pool is not None:
+                    self._pool.start(self._context)
             return self._context
 
     def _make_context(self) -> SandboxContext:

@@ -1,0 +1,230 @@
+"""Warm sandboxes: started ahead of need, each used by one execution, then destroyed.
+
+A warm sandbox is a cold one stopped just before the user's program: the same bubblewrap
+namespaces, seccomp filter, cgroups and rlimits, its folder and /tmp mounted, and the runtime's
+interpreter started and blocked on reading a control pipe. It has run no user code. A claim
+(Phase.claim) sets the job's limits on the cgroups and on every process in them, writes the
+job's files into the folder the sandbox sees at /sandbox, and only then sends the
+program's argv down the pipe: the interpreter runs the entrypoint exactly as the cold command
+would (argv, sys.path, __main__, tracebacks). The wall clock starts at the claim, CPU time spent
+starting the interpreter is not counted. After the run the sandbox is destroyed like a cold one.
+
+Only runtimes with a loader here can be warm (Python), and only jobs whose /tmp size and
+environment equal the pool's (the sandbox's /dev/shm size and its environment are fixed when
+bubblewrap starts); other jobs take the cold path.
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from sandpod.adapters.sandbox.commands import environment, expand, run_command
+from sandpod.adapters.sandbox.phase import Phase, PhaseSpec, PlatformFault, SandboxContext
+from sandpod.adapters.sandbox.toolchains import Toolchain
+from sandpod.adapters.sandbox.workdir import Workdir
+from sandpod.domain.limits import MIB, Limits
+from sandpod.domain.runtimes import Runtime
+from sandpod.ports import SandboxJob
+
+logger = logging.getLogger(__name__)
+
+RETRY_SECONDS = 5.0  # after a warm sandbox failed to start, before the pool tries again
+
+# Run as `python ... -c LOADER FD`: says "r" (ready) on the control socket FD, reads from it the
+# NUL-separated argv of the cold command from the entrypoint on, then runs the entrypoint as
+# `python ... FILE ARGS` would. Its own names leave __main__ first; a traceback starts at the
+# program's frame, not the loader's.
+PYTHON_LOADER = """\
+def _sandpod_run():
+    import os, sys
+    fd = int(sys.argv[-1])
+    os.write(fd, b"r")
+    data = bytearray()
+    while chunk := os.read(fd, 65536):
+        data += chunk
+    os.close(fd)
+    argv = [os.fsdecode(word) for word in bytes(data).split(b"\\0")]
+    namespace = sys.modules["__main__"].__dict__
+    del namespace["_sandpod_run"]
+    sys.argv = argv
+    sys.path[0] = os.path.dirname(argv[0])
+    namespace["__file__"] = argv[0]
+    namespace["__cached__"] = None
+    try:
+        with open(argv[0], "rb") as source:
+            code = compile(source.read(), argv[0], "exec", dont_inherit=True)
+    except SyntaxError as error:
+        sys.excepthook(type(error), error, error.with_traceback(None).__traceback__)
+        sys.exit(1)
+    try:
+        exec(code, namespace)
+    except SystemExit:
+        raise
+    except BaseException as error:
+        error.with_traceback(error.__traceback__.tb_next)  # from the program's own frame
+        sys.excepthook(type(error), error, error.__traceback__)
+        sys.exit(1)
+_sandpod_run()
+"""
+LOADERS: Mapping[str, str] = {"python": PYTHON_LOADER}
+FILE_WORD = "{file}"
+
+
+def warm_capable(runtime: Runtime) -> bool:
+    return runtime.language in LOADERS and runtime.compile is None and FILE_WORD in runtime.command
+
+
+def warm_command(template: SandboxJob, toolchain: Toolchain) -> list[str]:
+    """The cold run command up to the entrypoint, then the loader (Phase adds its pipe)."""
+    runtime = template.runtime
+    before = runtime.command[: runtime.command.index(FILE_WORD)]
+    return [*expand(before, job=template, toolchain=toolchain), "-c", LOADERS[runtime.language]]
+
+
+def warm_program(job: SandboxJob, toolchain: Toolchain) -> list[str]:
+    """What the loader is sent: the cold run command from the entrypoint on, with the args."""
+    return run_command(job, toolchain)[job.runtime.command.index(FILE_WORD) :]
+
+
+@dataclass(frozen=True)
+class WarmSandbox:
+    phase: Phase
+    workdir: Workdir
+    env: Mapping[str, str]
+    tmp_mb: int
+
+    def fits(self, job: SandboxJob, toolchain: Toolchain) -> bool:
+        return job.limits.tmp_mb == self.tmp_mb and self.env == environment(
+            job.runtime, toolchain, job.limits.memory_mb
+        )
+
+
+class WarmPool:
+    """Up to `size` idle warm sandboxes per runtime, refilled in the background, together
+    never holding more than `memory_budget_bytes` (their cgroups' current usage)."""
+
+    def __init__(
+        self,
+        runtimes: Sequence[tuple[Runtime, Toolchain]],
+        *,
+        size: int,
+        memory_budget_bytes: int,
+        limits_for: Callable[[Runtime], Limits],
+        cgroup_name: Callable[[str], str],
+    ) -> None:
+        self._runtimes = {runtime.id: (runtime, toolchain) for runtime, toolchain in runtimes}
+        self._size = size
+        self._budget = memory_budget_bytes
+        self._limits_for = limits_for
+        self._cgroup_name = cgroup_name
+        self._idle: dict[str, list[WarmSandbox]] = {runtime_id: [] for runtime_id in self._runtimes}
+        self._wanted = asyncio.Event()
+        self._full = asyncio.Event()
+        self._filler: asyncio.Task[None] | None = None
+        self._ctx: SandboxContext | None = None
+        self.claims = 0  # warm sandboxes handed to executions so far
+
+    def start(self, ctx: SandboxContext) -> None:
+        if self._filler is None and self._runtimes:
+            self._ctx = ctx
+            self._filler = asyncio.create_task(self._fill_forever(ctx))
+            self._wanted.set()
+
+    async def full(self) -> None:
+        """Wait until every runtime has its idle sandboxes (or the budget is reached)."""
+        await self._full.wait()
+
+    def take(self, job: SandboxJob, toolchain: Toolchain) -> WarmSandbox | None:
+        """A started sandbox for this job, or None (the job then starts cold)."""
+        idle = self._idle.get(job.runtime.id)
+        if not idle:
+            return None
+        for warm in [warm for warm in idle if not warm.phase.alive()]:
+            idle.remove(warm)  # killed while it waited (by hand, or the OOM killer)
+            self._destroy(warm)
+        for index, warm in enumerate(idle):
+            if warm.fits(job, toolchain):
+                del idle[index]
+                self.claims += 1
+                self._full.clear()
+                self._wanted.set()
+                return warm
+        return None
+
+    def _destroy(self, warm: WarmSandbox) -> None:
+        assert self._ctx is not None
+        warm.phase.discard(self._ctx)
+        self._ctx.cleanups.later(asyncio.to_thread(warm.workdir.remove))
+
+    def idle_count(self) -> int:
+        return sum(len(idle) for idle in self._idle.values())
+
+    async def close(self) -> None:
+        if self._filler is not None:
+            self._filler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._filler
+            self._filler = None
+        for idle in self._idle.values():
+            while idle:
+                self._destroy(idle.pop())
+
+    def _memory(self) -> int:
+        return sum(warm.phase.memory_bytes() for idle in self._idle.values() for warm in idle)
+
+    def _room(self) -> bool:
+        count = self.idle_count()
+        if count == 0:
+            return True
+        return self._memory() * (count + 1) // count <= self._budget  # one more of the average
+
+    async def _fill_forever(self, ctx: SandboxContext) -> None:
+        while True:
+            await self._wanted.wait()
+            self._wanted.clear()
+            for runtime_id, (runtime, toolchain) in self._runtimes.items():
+                while len(self._idle[runtime_id]) < self._size and self._room():
+                    try:
+                        warm = await self._make(ctx, runtime, toolchain)
+                    except PlatformFault as exc:
+                        logger.warning("warm sandbox for %s did not start: %s", runtime_id, exc)
+                        await asyncio.sleep(RETRY_SECONDS)
+                        self._wanted.set()
+                        break
+                    self._idle[runtime_id].append(warm)
+            if not self._wanted.is_set():
+                self._full.set()
+
+    async def _make(
+        self, ctx: SandboxContext, runtime: Runtime, toolchain: Toolchain
+    ) -> WarmSandbox:
+        limits = self._limits_for(runtime)
+        name = self._cgroup_name(f"warm-{runtime.id}")
+        template = SandboxJob(name, runtime, "", "", limits)
+        workdir = await asyncio.to_thread(
+            Workdir.make, ctx.sandbox_root, f"{name}-", limits.tmp_mb * MIB, toolchain
+        )
+        env = environment(runtime, toolchain, limits.memory_mb)
+        spec = PhaseSpec(
+            label="warm",
+            execution_id=name,
+            command=warm_command(template, toolchain),
+            limits=limits,
+            stdin=b"",
+            env=env,
+            sources=workdir.sources,
+            tmp=workdir.tmp,
+            binds=toolchain.binds,
+        )
+        phase = Phase(spec, name, warm=True)
+        try:
+            if not await phase.start(ctx):
+                raise PlatformFault("cancelled while it started")
+            await phase.ready()
+        except BaseException:
+            phase.discard(ctx)
+            await asyncio.to_thread(workdir.remove)
+            raise
+        return WarmSandbox(phase, workdir, env, limits.tmp_mb)
