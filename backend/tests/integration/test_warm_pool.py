@@ -3,13 +3,24 @@ is indistinguishable from a cold one, takes the job's limits, and shares nothing
 
 import asyncio
 import secrets
+import threading
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from sandpod.adapters.sandbox import LocalSandboxRunner
+from sandpod.adapters.sandbox.workdir import Workdir
 from sandpod.domain.files import SourceFile
 from sandpod.domain.result import EndReason, Result
 from sandpod.ports import SandboxJob
-from tests.fixtures.sandbox import SandboxJobs, host_pids_with, warm_runner
+from tests.fixtures.sandbox import (
+    WARM_POLICY,
+    SandboxJobs,
+    host_pids_with,
+    warm_runner,
+    warm_runner_settings,
+)
 
 SCRIPTS = {
     "hello and stdin": "name = input()\nprint(f'hello {name}')\n",
@@ -190,3 +201,33 @@ async def test_a_cancel_before_the_program_ends_kills_a_warm_run(
         result = await asyncio.wait_for(running, 10)
         assert runner.warm_claims == 1
     assert result.end_reason is EndReason.CANCELLED, result
+
+
+async def test_closing_while_the_pool_makes_a_folder_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # close() cancels the filler; the thread making the folder is not stopped by that and
+    # finishes after it, so the folder must still be removed (CI once found one left).
+    entered, release, made = threading.Event(), threading.Event(), threading.Event()
+    make = Workdir.make
+
+    def slow_make(*args: Any, **kwargs: Any) -> Workdir:
+        entered.set()
+        release.wait(10)
+        try:
+            return make(*args, **kwargs)
+        finally:
+            made.set()
+
+    monkeypatch.setattr(Workdir, "make", slow_make)
+    root = tmp_path / "warm"
+    runner = LocalSandboxRunner(warm_runner_settings(root), limit_policy=WARM_POLICY)
+    warming = asyncio.create_task(runner.warm_up())
+    await asyncio.to_thread(entered.wait, 10)
+    closing = asyncio.create_task(runner.close())
+    await asyncio.sleep(0.1)  # close() has cancelled the filler; the folder is made after that
+    release.set()
+    await asyncio.wait_for(closing, 30)
+    warming.cancel()
+    await asyncio.to_thread(made.wait, 10)
+    assert not root.exists() or list(root.iterdir()) == [], "sandbox folders left behind"

@@ -72,6 +72,12 @@ LOADERS: Mapping[str, str] = {"python": PYTHON_LOADER}
 FILE_WORD = "{file}"
 
 
+async def _remove_when_made(making: asyncio.Future[Workdir]) -> None:
+    with contextlib.suppress(PlatformFault):
+        workdir = await making
+        await asyncio.to_thread(workdir.remove)
+
+
 def warm_capable(runtime: Runtime) -> bool:
     return runtime.language in LOADERS and runtime.compile is None and FILE_WORD in runtime.command
 
@@ -203,9 +209,16 @@ class WarmPool:
         limits = self._limits_for(runtime)
         name = self._cgroup_name(f"warm-{runtime.id}")
         template = SandboxJob(name, runtime, "", "", limits)
-        workdir = await asyncio.to_thread(
-            Workdir.make, ctx.sandbox_root, f"{name}-", limits.tmp_mb * MIB, toolchain
+        making = asyncio.ensure_future(
+            asyncio.to_thread(
+                Workdir.make, ctx.sandbox_root, f"{name}-", limits.tmp_mb * MIB, toolchain
+            )
         )
+        try:
+            workdir = await asyncio.shield(making)
+        except asyncio.CancelledError:  # the thread goes on: remove what it makes (close waits)
+            ctx.cleanups.later(_remove_when_made(making))
+            raise
         env = environment(runtime, toolchain, limits.memory_mb)
         spec = PhaseSpec(
             label="warm",
