@@ -20,7 +20,9 @@
 # refuses nodes without one). Needs root (cgroups, mounts, network namespaces).
 # Env: SANDPOD_CLUSTER_DIR (state, default <repo>/.cluster), SANDPOD_CACHE (binaries, default
 # ~/.cache/sandpod), SANDPOD_CLUSTER_POD_PIDS_LIMIT (default 512; "none" leaves it unset, to test
-# the runner's refusal), SANDPOD_CLUSTER_WAIT (seconds, default 180).
+# the runner's refusal), SANDPOD_CLUSTER_WAIT (seconds, default 180), SANDPOD_CLUSTER_CONTAINERD
+# (default 1: Debian's containerd 1.6 + runc 1.1; "2": containerd v2.4.2 + runc v1.3.7 built from the
+# Go module proxy into the cache, which can run pods with hostUsers: false).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -44,6 +46,15 @@ ETCD_PORT=12379
 API_PORT=16443
 PIDS_LIMIT=${SANDPOD_CLUSTER_POD_PIDS_LIMIT:-512}
 WAIT=${SANDPOD_CLUSTER_WAIT:-180}
+CONTAINERD_MAJOR=${SANDPOD_CLUSTER_CONTAINERD:-1}
+CONTAINERD2_VERSION=v2.4.2
+RUNC2_VERSION=v1.3.7
+CBIN=$CACHE/containerd/$CONTAINERD2_VERSION-runc-$RUNC2_VERSION
+case $CONTAINERD_MAJOR in
+  1) CONTAINERD=containerd CTR=ctr ;;
+  2) CONTAINERD=$CBIN/containerd CTR=$CBIN/ctr ;;
+  *) printf 'cluster: SANDPOD_CLUSTER_CONTAINERD is 1 or 2, not %s\n' "$CONTAINERD_MAJOR" >&2; exit 1 ;;
+esac
 
 log() { printf 'cluster: %s\n' "$*" >&2; }
 die() { printf 'cluster: %s\n' "$*" >&2; exit 1; }
@@ -55,8 +66,9 @@ use_k3s() { command -v k3s >/dev/null 2>&1 && [[ -z ${SANDPOD_CLUSTER_LOCAL:-} ]
 need_root() { [[ $(id -u) -eq 0 ]] || die "the local cluster needs root (cgroups, mounts, network namespaces): run as root, or install k3s"; }
 
 need_tools() {
-  local missing=() tool
-  for tool in etcd containerd runc ctr openssl ip; do
+  local missing=() tool tools=(etcd containerd runc ctr openssl ip)
+  if [[ $CONTAINERD_MAJOR == 2 ]]; then tools=(etcd openssl ip); fi # the rest: build_containerd2
+  for tool in "${tools[@]}"; do
     command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
   done
   [[ -x /usr/lib/cni/bridge && -x /usr/lib/cni/host-local && -x /usr/lib/cni/loopback ]] || missing+=(cni-plugins)
@@ -88,6 +100,29 @@ build() {
       || die "building Kubernetes failed (see the go output above)"
     log "built in $((SECONDS - start))s"
   ) 8>"$BIN.lock"
+}
+
+# containerd 2 and runc 1.3 (SANDPOD_CLUSTER_CONTAINERD=2), built once into $CBIN: Debian bookworm's
+# containerd 1.6 and runc 1.1 cannot run pods with user namespaces (hostUsers: false). runc needs cgo
+# and libseccomp-dev. ~3.5 min on 2 cores the first time.
+build_containerd2() {
+  mkdir -p "$CBIN"
+  (
+    flock 8
+    [[ -x $CBIN/containerd && -x $CBIN/containerd-shim-runc-v2 && -x $CBIN/ctr && -x $CBIN/runc ]] && exit 0
+    command -v go >/dev/null 2>&1 || die "go is not installed: it builds containerd $CONTAINERD2_VERSION and runc $RUNC2_VERSION"
+    [[ -f /usr/include/seccomp.h ]] || die "runc needs libseccomp-dev (apt-get install libseccomp-dev)"
+    log "building containerd $CONTAINERD2_VERSION and runc $RUNC2_VERSION into $CBIN"
+    local start=$SECONDS mod=github.com/containerd/containerd/v2
+    GOBIN=$CBIN CGO_ENABLED=1 go install -trimpath -tags "seccomp urfave_cli_no_docs" \
+      -ldflags "-s -w -X main.version=${RUNC2_VERSION#v}" "github.com/opencontainers/runc@$RUNC2_VERSION" \
+      || die "building runc failed (see the go output above)"
+    GOBIN=$CBIN CGO_ENABLED=0 go install -trimpath -tags "no_btrfs no_devmapper no_zfs urfave_cli_no_docs" \
+      -ldflags "-s -w -X $mod/version.Version=$CONTAINERD2_VERSION" "$mod/cmd/containerd@$CONTAINERD2_VERSION" \
+      "$mod/cmd/containerd-shim-runc-v2@$CONTAINERD2_VERSION" "$mod/cmd/ctr@$CONTAINERD2_VERSION" \
+      || die "building containerd failed (see the go output above)"
+    log "built containerd and runc in $((SECONDS - start))s"
+  ) 8>"$CBIN.lock"
 }
 
 # ------------------------------------------------------------------------------- certificates
@@ -184,7 +219,10 @@ EOF
 
   # restrict_oom_score_adj: root here lacks CAP_SYS_RESOURCE, so runc may not lower oom_score_adj.
   # Registry mirrors point at a closed loopback port: a missing image fails at once.
-  cat >"$DIR/containerd.toml" <<EOF
+  if [[ $CONTAINERD_MAJOR == 2 ]]; then
+    write_containerd2_config
+  else
+    cat >"$DIR/containerd.toml" <<EOF
 version = 2
 root = "$DIR/containerd/root"
 state = "$RUN/containerd"
@@ -214,6 +252,7 @@ state = "$RUN/containerd"
   [plugins."io.containerd.grpc.v1.cri".registry.mirrors."docker.io"]
     endpoint = ["http://127.0.0.1:9"]
 EOF
+  fi
 
   local pids_line="podPidsLimit: $PIDS_LIMIT"
   [[ $PIDS_LIMIT == none ]] && pids_line="# podPidsLimit unset (SANDPOD_CLUSTER_POD_PIDS_LIMIT=none)"
@@ -247,6 +286,67 @@ imageGCLowThresholdPercent: 99
 evictionHard: {memory.available: "200Mi", nodefs.available: "1%", imagefs.available: "1%", nodefs.inodesFree: "1%", imagefs.inodesFree: "1%"}
 maxPods: 110
 nodeStatusReportFrequency: 10s
+EOF
+}
+
+# The same settings in containerd 2's format (config version 3), with the runc and shim built by
+# build_containerd2 named by path (Debian's 1.6 shim is on PATH). Its images and snapshots live in
+# containerd2/, apart from containerd 1.6's, so switching back and forth leaves each store intact.
+# Plugins that would read or write outside the state folder (NRI's socket in /var/run/nri,
+# /opt/containerd, CDI in /etc/cdi) are off.
+write_containerd2_config() {
+  mkdir -p "$DIR/containerd2/certs.d/docker.io" "$DIR/containerd2/opt"
+  cat >"$DIR/containerd2/certs.d/docker.io/hosts.toml" <<EOF
+server = "http://127.0.0.1:9"
+[host."http://127.0.0.1:9"]
+  capabilities = ["pull", "resolve"]
+EOF
+  cat >"$DIR/containerd.toml" <<EOF
+version = 3
+root = "$DIR/containerd2/root"
+state = "$RUN/containerd"
+imports = []
+disabled_plugins = ["io.containerd.nri.v1.nri", "io.containerd.snapshotter.v1.blockfile", "io.containerd.snapshotter.v1.erofs", "io.containerd.differ.v1.erofs", "io.containerd.image-verifier.v1.bindir"]
+[grpc]
+  address = "$SOCK"
+[ttrpc]
+  address = "$SOCK.ttrpc"
+[debug]
+  address = ""
+[metrics]
+  address = ""
+[plugins."io.containerd.internal.v1.opt"]
+  path = "$DIR/containerd2/opt"
+[plugins."io.containerd.cri.v1.images"]
+  snapshotter = "overlayfs"
+  [plugins."io.containerd.cri.v1.images".pinned_images]
+    sandbox = "sandpod.local/pause:1"
+  [plugins."io.containerd.cri.v1.images".registry]
+    config_path = "$DIR/containerd2/certs.d"
+[plugins."io.containerd.cri.v1.runtime"]
+  restrict_oom_score_adj = true
+  netns_mounts_under_state_dir = true
+  enable_unprivileged_ports = false
+  enable_unprivileged_icmp = false
+  enable_criu = false
+  cdi_spec_dirs = []
+  [plugins."io.containerd.cri.v1.runtime".containerd]
+    default_runtime_name = "runc"
+    [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+      runtime_path = "$CBIN/containerd-shim-runc-v2"
+      [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc.options]
+        BinaryName = "$CBIN/runc"
+        SystemdCgroup = false
+  [plugins."io.containerd.cri.v1.runtime".cni]
+    bin_dirs = ["/usr/lib/cni"]
+    conf_dir = "$DIR/cni/net.d"
+[plugins."io.containerd.transfer.v1.local"]
+  config_path = "$DIR/containerd2/certs.d"
+[plugins."io.containerd.grpc.v1.cri"]
+  disable_tcp_service = true
+  stream_server_address = "127.0.0.1"
+  stream_server_port = "0"
 EOF
 }
 
@@ -295,7 +395,11 @@ start_all() {
     --listen-client-urls "http://127.0.0.1:$ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
     --listen-peer-urls http://127.0.0.1:12380 --initial-advertise-peer-urls http://127.0.0.1:12380 \
     --initial-cluster sandpod=http://127.0.0.1:12380 --listen-metrics-urls '' --log-level warn
-  start containerd containerd --config "$DIR/containerd.toml"
+  # A containerd of the other SANDPOD_CLUSTER_CONTAINERD would be kept by `start` (same name).
+  if running containerd && ! tr '\0' ' ' <"/proc/$(<"$(pidfile containerd)")/cmdline" | grep -q -- "^$CONTAINERD "; then
+    die "a containerd other than $CONTAINERD is running: run down first, then up with the new SANDPOD_CLUSTER_CONTAINERD"
+  fi
+  start containerd "$CONTAINERD" --config "$DIR/containerd.toml"
 
   # The endpoint reconciler is off: it would publish 127.0.0.1 as the `kubernetes` service's
   # endpoint, which the API rejects; nothing here reaches the API through the service.
@@ -323,13 +427,13 @@ start_all() {
     --kubeconfig="$DIR/scheduler.kubeconfig" --bind-address=127.0.0.1 \
     --authentication-kubeconfig="$DIR/scheduler.kubeconfig" --authorization-kubeconfig="$DIR/scheduler.kubeconfig" \
     --leader-elect=false --profiling=false --v=1
-  until_ok 30 containerd ctr --address "$SOCK" version
+  until_ok 30 containerd "$CTR" --address "$SOCK" version
   start kubelet "$BIN/kubelet" --config="$DIR/kubelet.yaml" --kubeconfig="$DIR/kubelet.kubeconfig" \
     --root-dir="$DIR/kubelet" --hostname-override="$NODE" --v=1
 }
 
 pause_image() {
-  ctr --address "$SOCK" -n k8s.io images check "name==sandpod.local/pause:1" 2>/dev/null | grep -q pause && return 0
+  "$CTR" --address "$SOCK" -n k8s.io images check "name==sandpod.local/pause:1" 2>/dev/null | grep -q pause && return 0
   log "building the pause image"
   local work
   work=$(mktemp -d)
@@ -337,7 +441,7 @@ pause_image() {
   (cd "$work" && printf 'module pause\n\ngo 1.24\n' >go.mod && CGO_ENABLED=0 go build -ldflags='-s -w' -o pause .)
   python3 "$HERE/image_archive.py" --name sandpod.local/pause:1 --file "$work/pause:/pause" \
     --entrypoint /pause --output "$work/pause.tar"
-  ctr --address "$SOCK" -n k8s.io images import --no-unpack=false "$work/pause.tar" >/dev/null
+  "$CTR" --address "$SOCK" -n k8s.io images import --no-unpack=false "$work/pause.tar" >/dev/null
   rm -rf "$work"
 }
 
@@ -348,6 +452,7 @@ up() {
   need_root
   need_tools
   build
+  if [[ $CONTAINERD_MAJOR == 2 ]]; then build_containerd2; fi
   write_config
   local start_time=$SECONDS
   start_all
@@ -434,11 +539,11 @@ import_images() {
     # The node keeps what it imported: the same build is not sent again (the Rust image is 1.1 GB).
     stamp=$DIR/imported/${image//[:\/]/_}
     if [[ -f $stamp && $(<"$stamp") == "$id" ]] \
-      && ctr --address "$SOCK" -n k8s.io images check "name==docker.io/library/$image" 2>/dev/null | grep -q complete; then
+      && "$CTR" --address "$SOCK" -n k8s.io images check "name==docker.io/library/$image" 2>/dev/null | grep -q complete; then
       continue
     fi
     log "importing $image"
-    docker save "$image" | ctr --address "$SOCK" -n k8s.io images import --digests - >/dev/null
+    docker save "$image" | "$CTR" --address "$SOCK" -n k8s.io images import --digests - >/dev/null
     printf '%s' "$id" >"$stamp"
   done
 }
@@ -455,7 +560,7 @@ case ${1:-} in
   import) shift; import_images "$@" ;;
   events) kubectl get events --all-namespaces --sort-by=.lastTimestamp -o wide ;;
   kubectl) shift; kubectl "$@" ;;
-  build) build ;;
+  build) build; if [[ $CONTAINERD_MAJOR == 2 ]]; then build_containerd2; fi ;;
   clean) down; rm -rf "$DIR"; log "removed $DIR" ;;
   *) sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 1 ;;
 esac
