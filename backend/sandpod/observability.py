@@ -97,6 +97,7 @@ class InstrumentedSandbox:
     def __init__(self, inner: Sandbox) -> None:
         self._inner = inner
         self.name = inner.name
+        self.reports_start = inner.reports_start
 
     def runtimes(self) -> list[Runtime]:
         return self._inner.runtimes()

@@ -403,6 +403,10 @@ class Sandbox(Protocol):
     """Where jobs run: the local runner (bubblewrap) or one Kubernetes pod per execution."""
 
     name: str
+    # True when the sandbox's monitor publishes `started` itself once the program really runs
+    # (pods: the pod monitor, when the container has started), so the runner does not: a pod
+    # waiting in Pending stays `queued`, and the wall limit counts from the container's start.
+    reports_start: bool
 
     async def run(self, job: SandboxJob) -> Result | None:
         """Run the job and return its result, or None once it is started when the sandbox's

@@ -15,6 +15,7 @@ class FakeSandbox:
     """Runs nothing: echoes stdin, exits with the code in a `# exit N` script line, or blocks."""
 
     name = "fake"
+    reports_start = False
 
     def __init__(self) -> None:
         self.started: list[str] = []

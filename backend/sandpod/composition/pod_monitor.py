@@ -7,7 +7,7 @@ from sandpod.composition.errors import StartupError
 from sandpod.composition.opening import opening
 from sandpod.composition.worker import Worker
 from sandpod.config import Settings
-from sandpod.domain.events import ExecutionFinished
+from sandpod.domain.events import ExecutionFinished, ExecutionStarted
 from sandpod.ports import OutputFileStore
 from sandpod.services.runner import keep_output_files
 
@@ -26,10 +26,13 @@ async def build_pod_monitor(settings: Settings) -> Worker:
     async def publish(event: ExecutionFinished) -> None:
         await bus.publish(await files_kept(files, event))
 
+    async def report_start(event: ExecutionStarted) -> None:
+        await bus.publish(event)
+
     async def work(stop: asyncio.Event) -> None:
         """Watches until `stop` is set, then drains (the monitor's own graceful end)."""
         try:
-            await run_pod_monitor(settings, publish, stop)
+            await run_pod_monitor(settings, publish, stop, report_start)
         except (KubernetesConfigError, UnsafeNamespaceError) as error:
             raise StartupError(f"cannot start the pod monitor: {error}") from error
 

@@ -45,7 +45,9 @@ class ExecutionRequested(_Event):
 
 
 class ExecutionStarted(_Event):
-    """A runner started the sandbox."""
+    """The program started: the runner starts the sandbox next (local runner), or the pod
+    monitor saw the pod's container running (Kubernetes; `occurred_at` is the container's own
+    start time). The result processor records it as the execution's start."""
 
     type: Literal[EventType.STARTED] = EventType.STARTED
     runner: str

@@ -55,7 +55,11 @@ class ResultProcessor:
         not exist: one execution's events arrive in the order they were published."""
         match event:
             case ExecutionStarted():
-                await self._apply(event.execution_id, ExecutionStatus.RUNNING)
+                # Started when the program started: the runner's publish (local runner), or the
+                # container's own start time (pods: the pod monitor's event). Never later than
+                # now, so a clock ahead of ours cannot push the deadline out.
+                started_at = min(event.occurred_at, utcnow())
+                await self._apply(event.execution_id, ExecutionStatus.RUNNING, at=started_at)
             case ExecutionFinished():
                 await self._apply(event.execution_id, event.status, event.result)
             case CancelRequested():
@@ -111,8 +115,9 @@ class ResultProcessor:
         if execution.started_at is None:
             message = (
                 f"no runner started this execution within "
-                f"{self._queue_timeout.total_seconds():g} s of its submission; it was "
-                f"{execution.status} when the timeout sweep failed it"
+                f"{self._queue_timeout.total_seconds():g} s of its submission (or its pod "
+                f"never started running); it was {execution.status} when the timeout sweep "
+                f"failed it"
             )
         else:
             message = (
@@ -129,6 +134,8 @@ class ResultProcessor:
 
     def _deadline(self, execution: Execution) -> datetime:
         # A backlog is no fault: the wall limit counts from the start, not the submission.
+        # `started_at` is when the program started (for a pod, its container's start: a pod
+        # still Pending is `queued`, under the queue timeout from the submission).
         if execution.started_at is None:
             return execution.created_at + self._queue_timeout
         wall = timedelta(seconds=execution.spec.limits.wall_seconds)
@@ -141,8 +148,9 @@ class ResultProcessor:
         result: Result | None = None,
         *,
         only_from: ExecutionStatus | None = None,
+        at: datetime | None = None,
     ) -> bool:
-        at = utcnow()
+        at = at or utcnow()
         updated = await self._store.transition(
             execution_id, target, at=at, result=result, only_from=only_from
         )

@@ -170,8 +170,11 @@ class RunnerService:
             output=recorder,
             live_stdin=stdin,
         )
-        started = ExecutionStarted(execution_id=job.execution_id, runner=self._sandbox.name)
-        await self._bus.publish(started)
+        if not self._sandbox.reports_start:
+            # A pod's `started` comes from its monitor once the container runs: until then it
+            # is Pending, still `queued` (the queue timeout, not the wall limit, covers it).
+            started = ExecutionStarted(execution_id=job.execution_id, runner=self._sandbox.name)
+            await self._bus.publish(started)
         if cancelled.is_set():
             if recorder is not None:
                 await recorder.close()

@@ -30,7 +30,7 @@ from sandpod.adapters.kubernetes.launcher import KubernetesLauncher
 from sandpod.adapters.kubernetes.manifests import EXECUTOR_SELECTOR, MONITOR_SELECTOR, resource_name
 from sandpod.adapters.kubernetes.monitor import PodMonitor
 from sandpod.config import KubernetesSettings, Settings
-from sandpod.domain.events import ExecutionFinished
+from sandpod.domain.events import ExecutionFinished, ExecutionStarted
 from sandpod.domain.limits import DEFAULT_POLICY
 from sandpod.domain.runtimes import python
 from sandpod.domain.status import ExecutionStatus
@@ -446,9 +446,14 @@ async def test_run_pod_monitor_wires_kubeconfig_adapter_and_monitor(
         published.append(event)
         stop.set()  # the pod at hand is still deleted before the monitor stops
 
-    await asyncio.wait_for(
-        run_pod_monitor(Settings(kubernetes=KubernetesSettings(namespace=NS)), publish, stop), 10
-    )
+    starts: list[ExecutionStarted] = []
+
+    async def report_start(event: ExecutionStarted) -> None:
+        starts.append(event)
+
+    settings = Settings(kubernetes=KubernetesSettings(namespace=NS))
+    await asyncio.wait_for(run_pod_monitor(settings, publish, stop, report_start), 10)
+    assert starts == []  # its container never ran
     assert [(e.execution_id, e.status) for e in published] == [
         ("ex_deadline", ExecutionStatus.TIMED_OUT)
     ]

@@ -8,6 +8,7 @@ import asyncio
 import itertools
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -27,7 +28,7 @@ from sandpod.adapters.kubernetes.manifests import (
     resource_name,
 )
 from sandpod.adapters.kubernetes.monitor import Backoff, PodMonitor
-from sandpod.domain.events import ExecutionFinished
+from sandpod.domain.events import ExecutionFinished, ExecutionStarted
 from sandpod.domain.result import EndReason
 from sandpod.domain.status import ExecutionStatus, can_transition
 
@@ -718,3 +719,116 @@ async def test_a_report_larger_than_the_pods_output_limit_is_rejected() -> None:
     cluster.add_log(done, log)
     await feed(monitor(cluster, processor), ("MODIFIED", done))
     assert "larger than the output limit" in (processor.only().result.message or "")
+
+
+# ------------------------------------------------------------------------------ the program's start
+STARTED_AT = "2025-06-01T12:00:07Z"
+
+
+def started(execution_id: str = "ex_a", at: str = STARTED_AT, **kw: Any) -> Pod:
+    return pod(execution_id, phase="Running", state={"running": {"startedAt": at}}, **kw)
+
+
+def ended_after(at: str, execution_id: str = "ex_a") -> tuple[Pod, bytes]:
+    done, log = finished(execution_id)
+    done["status"]["containerStatuses"][0]["state"]["terminated"]["startedAt"] = at
+    return done, log
+
+
+class Starts:
+    """The `report_start` side: the `started` events, in the bus's order with the ends."""
+
+    def __init__(self, cluster: FakeCluster, fail: int = 0) -> None:
+        self.cluster = cluster
+        self.fail = fail
+        self.received: list[ExecutionStarted] = []
+
+    async def __call__(self, event: ExecutionStarted) -> None:
+        if self.fail:
+            self.fail -= 1
+            raise ConnectionError("broker unavailable")
+        self.cluster.timeline.append(f"start {event.execution_id}")
+        self.received.append(event)
+
+
+def reporting(
+    cluster: FakeCluster, processor: Processor, starts: Starts, sleeps: Sleeps | None = None
+) -> PodMonitor:
+    return PodMonitor(
+        cluster, processor, sleep=sleeps or Sleeps(), rand=lambda: 1.0, report_start=starts
+    )
+
+
+async def test_the_containers_start_is_reported_once_with_its_own_time_before_the_end() -> None:
+    cluster = FakeCluster()
+    processor, starts = Processor(cluster), Starts(cluster)
+    done, log = ended_after(STARTED_AT)
+    cluster.add_log(done, log)
+    await feed(
+        reporting(cluster, processor, starts),
+        ("ADDED", pod()),  # Pending: not started
+        ("MODIFIED", started()),
+        ("MODIFIED", started()),  # the same state again
+        ("MODIFIED", done),
+    )
+    [start] = starts.received
+    assert (start.execution_id, start.runner) == ("ex_a", "kubernetes")
+    assert start.occurred_at == datetime(2025, 6, 1, 12, 0, 7, tzinfo=UTC)
+    assert processor.only().status is ExecutionStatus.COMPLETED
+    assert cluster.timeline[:2] == ["start ex_a", "publish ex_a"]
+
+
+async def test_a_pod_first_seen_ended_reports_its_start_then_its_end() -> None:
+    done, log = ended_after(STARTED_AT)
+    cluster = FakeCluster(listing(done, rv="10"))
+    cluster.add_log(done, log)
+    processor, starts = Processor(cluster), Starts(cluster)
+    await run(reporting(cluster, processor, starts), cluster)
+    assert [event.occurred_at.second for event in starts.received] == [7]
+    assert cluster.timeline[:2] == ["start ex_a", "publish ex_a"]
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: pod(),
+        lambda: waiting("ErrImagePull"),
+        lambda: pod(state={"terminated": {"exitCode": 128, "startedAt": "1970-01-01T00:00:00Z"}}),
+        lambda: running(),  # a start time that is no time
+    ],
+    ids=["pending", "pull-error", "start-error", "unreadable"],
+)
+async def test_a_container_that_never_ran_reports_no_start(make: Callable[[], Pod]) -> None:
+    cluster = FakeCluster()
+    starts = Starts(cluster)
+    await feed(reporting(cluster, Processor(cluster), starts), ("MODIFIED", make()))
+    assert starts.received == []
+
+
+async def test_a_start_whose_publish_failed_is_reported_after_the_relist_once() -> None:
+    done, log = ended_after(STARTED_AT)
+    cluster = FakeCluster(
+        listing(started(rv=90), rv="100"),  # the start's publish fails here
+        listing(started(rv=90), rv="110"),
+        watch(ev("MODIFIED", done)),
+    )
+    cluster.add_log(done, log)
+    processor, starts, sleeps = Processor(cluster), Starts(cluster, fail=1), Sleeps()
+    await run(reporting(cluster, processor, starts, sleeps), cluster)
+    assert sleeps.delays == [0.5]
+    assert len(starts.received) == 1
+    assert processor.only().status is ExecutionStatus.COMPLETED
+    assert cluster.timeline[:2] == ["start ex_a", "publish ex_a"]
+
+
+async def test_a_pod_not_made_for_its_execution_starts_when_it_becomes_its_pod() -> None:
+    # A pod started ahead and then given the execution: its container's start says nothing of
+    # the program's, which begins when the monitor first sees it as the execution's.
+    cluster = FakeCluster()
+    starts = Starts(cluster)
+    ahead = started(at="2025-06-01T11:00:00Z")
+    ahead["metadata"]["name"] = "sandpod-ahead-python-1"
+    before = datetime.now(UTC)
+    await feed(reporting(cluster, Processor(cluster), starts), ("MODIFIED", ahead))
+    [start] = starts.received
+    assert before <= start.occurred_at <= datetime.now(UTC)

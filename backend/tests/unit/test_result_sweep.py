@@ -14,7 +14,7 @@ from sandpod.adapters.memory.output_files import InMemoryOutputFiles
 from sandpod.adapters.memory.store import InMemoryExecutionStore
 from sandpod.composition.embedded import build_embedded
 from sandpod.config import Settings
-from sandpod.domain.events import Event, ExecutionRequested
+from sandpod.domain.events import Event, ExecutionRequested, ExecutionStarted
 from sandpod.domain.execution import Execution, ExecutionSpec
 from sandpod.domain.limits import DEFAULT_POLICY
 from sandpod.domain.principals import Principal
@@ -22,7 +22,7 @@ from sandpod.domain.result import EndReason
 from sandpod.domain.runtimes import RuntimeRegistry
 from sandpod.domain.status import ExecutionStatus
 from sandpod.domain.submission import SubmissionCaps
-from sandpod.ports import ServiceUnavailableError
+from sandpod.ports import SandboxJob, ServiceUnavailableError
 from sandpod.services import results
 from sandpod.services.executions import ExecutionService, InputCaps, SubmitCommand
 from sandpod.services.results import ResultProcessor, SweepOutcome
@@ -142,6 +142,87 @@ async def test_a_backlog_longer_than_the_wall_limit_is_no_fault_a_stuck_run_is(
     still = await store.get(waiting.id)
     assert still is not None
     assert still.status is ExecutionStatus.QUEUED
+
+
+class PodSandbox(FakeSandbox):
+    """Like the Kubernetes launcher: run() creates the pod and returns; the pod monitor reports
+    the container's start (`started`) and the end."""
+
+    name = "kubernetes"
+    reports_start = True
+
+    async def run(self, job: SandboxJob) -> None:  # type: ignore[override]
+        self.started.append(job.execution_id)
+
+
+async def test_a_pending_pod_is_under_the_queue_timeout_its_wall_limit_counts_from_its_start(
+    clock: Clock,
+) -> None:
+    # Before, the runner's `started` (published before it created the pod) was the start: a pod
+    # Pending behind a backlog longer than wall limit + grace was errored before it ever ran.
+    store, bus, sandbox = InMemoryExecutionStore(), RecordingBus(), PodSandbox()
+    sweeper = processor(store, bus)
+    runner = RunnerService(
+        store=store,
+        bus=bus,
+        sandbox=sandbox,
+        runtimes=RuntimeRegistry(sandbox.runtimes()),
+        files=InMemoryOutputFiles(),
+    )
+    pending, stuck = execution(), execution()
+    for item in (pending, stuck):
+        await store.add(item)
+        await store.mark_published(item.id)
+        await runner.handle(ExecutionRequested(execution_id=item.id))
+    assert sandbox.started == [pending.id, stuck.id]  # both pods created
+    for event in bus.published:  # what the result processor consumes
+        await sweeper.handle(event)
+
+    clock.now = START + timedelta(seconds=WALL + GRACE + 60)  # both pods still Pending
+    assert (await sweeper.sweep()).failed == []
+    for item in (pending, stuck):
+        still = await store.get(item.id)
+        assert still is not None
+        assert (still.status, still.started_at) == (ExecutionStatus.QUEUED, None)
+
+    # The pod monitor sees the container run: `started` carries the container's start time.
+    container_start = START + timedelta(seconds=QUEUE_TIMEOUT - 20)
+    clock.now = container_start + timedelta(seconds=2)
+    await sweeper.handle(
+        ExecutionStarted(execution_id=pending.id, runner="kubernetes", occurred_at=container_start)
+    )
+    ran = await store.get(pending.id)
+    assert ran is not None
+    assert (ran.status, ran.started_at) == (ExecutionStatus.RUNNING, container_start)
+
+    clock.now = START + timedelta(seconds=QUEUE_TIMEOUT)  # the other pod never left Pending
+    assert (await sweeper.sweep()).failed == [stuck.id]
+    never = await store.get(stuck.id)
+    assert never is not None
+    assert never.result is not None
+    assert "no runner started this execution within 300 s" in (never.result.message or "")
+    assert "or its pod never started running" in (never.result.message or "")
+    clock.now = container_start + timedelta(seconds=WALL + GRACE - 1)
+    assert (await sweeper.sweep()).failed == []
+    clock.now = container_start + timedelta(seconds=WALL + GRACE)
+    assert (await sweeper.sweep()).failed == [pending.id]  # a run stuck past its own deadline
+
+
+async def test_a_started_time_ahead_of_the_result_processors_clock_counts_as_now(
+    clock: Clock,
+) -> None:
+    store, bus = InMemoryExecutionStore(), RecordingBus()
+    item = execution()
+    await store.add(item)
+    clock.now = START + timedelta(seconds=3)
+    ahead = START + timedelta(hours=1)  # a node whose clock runs ahead
+    sweeper = processor(store, bus)
+    await sweeper.handle(
+        ExecutionStarted(execution_id=item.id, runner="kubernetes", occurred_at=ahead)
+    )
+    stored = await store.get(item.id)
+    assert stored is not None
+    assert stored.started_at == clock.now  # the deadline is not pushed out by an hour
 
 
 async def test_started_or_finished_executions_are_never_resent(clock: Clock) -> None:

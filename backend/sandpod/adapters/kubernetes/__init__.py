@@ -5,7 +5,7 @@ Entry points for the composition root:
 - `build_kubernetes_launcher(settings)`: the Sandbox (one pod per execution); call
   `await launcher.prepare()` once at runner-worker start (namespace labels + deny-all
   NetworkPolicy) and `await launcher.close()`.
-- `run_pod_monitor(settings, publish, stop)`: the `sandpod worker pod-monitor` loop.
+- `run_pod_monitor(settings, publish, stop, report_start)`: the `sandpod worker pod-monitor` loop.
 """
 
 import asyncio
@@ -22,7 +22,7 @@ from sandpod.adapters.kubernetes.launcher import KubernetesLauncher, KubernetesS
 from sandpod.adapters.kubernetes.manifests import PodOptions, UnsafeNamespaceError, check_namespace
 from sandpod.adapters.kubernetes.monitor import PodMonitor
 from sandpod.config import Settings
-from sandpod.domain.events import ExecutionFinished
+from sandpod.domain.events import ExecutionFinished, ExecutionStarted
 
 __all__ = [
     "KubernetesConfigError",
@@ -56,12 +56,14 @@ async def run_pod_monitor(
     settings: Settings,
     publish: Callable[[ExecutionFinished], Awaitable[None]],
     stop: asyncio.Event,
+    report_start: Callable[[ExecutionStarted], Awaitable[None]],
 ) -> None:
-    """Watch executor pods and publish one ExecutionFinished per execution until `stop` is set."""
+    """Watch executor pods until `stop` is set: publish one ExecutionStarted when a pod's
+    container runs (with its start time) and one ExecutionFinished when it ends."""
     namespace = settings.kubernetes.namespace
     check_namespace(namespace)
     api = await _connect(find_kube_config(), namespace)
     try:
-        await PodMonitor(api, publish).run(stop)
+        await PodMonitor(api, publish, report_start=report_start).run(stop)
     finally:
         await api.close()

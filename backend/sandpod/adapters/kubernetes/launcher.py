@@ -71,6 +71,7 @@ def _policy_shape(spec: Manifest) -> Manifest:
 
 class KubernetesLauncher:
     name = "kubernetes"
+    reports_start = True  # the pod monitor publishes `started` when the container runs
 
     def __init__(
         self,

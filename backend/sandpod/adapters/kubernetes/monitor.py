@@ -4,6 +4,9 @@ Loop: list the executor pods, then watch from the list's resourceVersion; on 410
 on any other failure reconnect with exponential backoff. Every pod object seen goes through
 `handle`, a small state machine keyed by (execution id, pod uid):
 
+- its container started running -> with `report_start`, one `started` event carrying the
+  container's own start time (the program's start: the timeout sweep counts the wall limit from
+  it, and a pod still Pending stays `queued`, under the queue timeout), before any `finished`;
 - still going -> remembered (so a pod that vanishes between a watch and the next list is noticed);
 - ended -> the result is collected (termination message + verified log frames), published, and only
   AFTER the publish succeeded the pod is deleted. A crash in between means the pod is still there
@@ -29,13 +32,17 @@ from sandpod.adapters.kubernetes.api import (
     ResourceExpiredError,
 )
 from sandpod.adapters.kubernetes.framing import FramingError, parse_summary, read_report
-from sandpod.adapters.kubernetes.manifests import MONITOR_SELECTOR
-from sandpod.domain.events import ExecutionFinished
+from sandpod.adapters.kubernetes.manifests import MONITOR_SELECTOR, resource_name
+from sandpod.domain.events import ExecutionFinished, ExecutionStarted
+from sandpod.domain.execution import utcnow
 from sandpod.domain.result import Result
 
 log = logging.getLogger(__name__)
 
+RUNNER_NAME = "kubernetes"  # the `runner` of the `started` events the monitor publishes
+
 Publish = Callable[[ExecutionFinished], Awaitable[None]]
+ReportStart = Callable[[ExecutionStarted], Awaitable[None]]
 Sleep = Callable[[float], Awaitable[None]]
 Key = tuple[str, str]  # (execution id, pod uid)
 
@@ -81,9 +88,11 @@ class PodMonitor:
         rand: Callable[[], float] = random.random,
         remember: int = 10_000,
         stop_grace_seconds: float = 10.0,
+        report_start: ReportStart | None = None,
     ) -> None:
         self._api = api
         self._publish = publish
+        self._report_start = report_start
         self._selector = label_selector
         self._backoff = backoff or Backoff()
         self._sleep = sleep
@@ -92,6 +101,7 @@ class PodMonitor:
         self._active: dict[str, Pod] = {}  # uid -> last state of a pod still going
         self._done: OrderedDict[Key, None] = OrderedDict()  # reported in this lifetime (bounded)
         self._pending: dict[Key, _Pending] = {}  # ended but not yet published
+        self._started: OrderedDict[Key, None] = OrderedDict()  # start reported (bounded)
         self._stop_grace = stop_grace_seconds
         self._stopping = False
         self._idle = asyncio.Event()  # clear while a pod is being handled
@@ -175,6 +185,8 @@ class PodMonitor:
             if event_type != "DELETED" and key in self._done:
                 await self._delete(pod)  # a delete that failed earlier: try again
             return
+        if self._report_start is not None:
+            await self._report_started(key, pod)  # before its end: per-key order on the bus
         ending = outcome.classify(event_type, pod)
         if ending is None:
             self._remember_active(uid, pod)
@@ -188,6 +200,29 @@ class PodMonitor:
             ExecutionFinished(execution_id=execution_id, result=result), name, uid
         )
         await self._flush_pending()
+
+    async def _report_started(self, key: Key, pod: Pod) -> None:
+        """Publish `started` once the container runs, with its start time (once per lifetime;
+        a restarted monitor reports it again, and the result processor ignores the copy)."""
+        if key in self._started or self._report_start is None:
+            return
+        at = outcome.container_started_at(pod)
+        if at is None:
+            return  # still Pending (or it never ran)
+        if outcome.pod_name(pod) != resource_name(key[0]):
+            # Not the pod made for this execution (a pod started ahead and handed over): its
+            # container ran before the job came, so the program's start is when it became this
+            # execution's pod, which is now.
+            at = utcnow()
+        event = ExecutionStarted(execution_id=key[0], runner=RUNNER_NAME, occurred_at=at)
+        try:
+            await self._report_start(event)
+        except Exception as exc:  # the re-list after the backoff reports it again
+            raise PublishError(f"publishing started failed: {exc}") from exc
+        self._started[key] = None
+        while len(self._started) > self._remember:
+            self._started.popitem(last=False)
+        log.info("started %s at %s (pod uid %s)", key[0], at.isoformat(), key[1])
 
     def _remember_active(self, uid: str, pod: Pod) -> None:
         known = self._active.get(uid)
@@ -234,6 +269,7 @@ class PodMonitor:
                 await self._delete({"metadata": {"name": pending.pod_name, "uid": pending.uid}})
 
     def _mark_done(self, key: Key) -> None:
+        self._started.pop(key, None)
         self._done[key] = None
         while len(self._done) > self._remember:
             self._done.popitem(last=False)

@@ -6,6 +6,7 @@
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sandpod.adapters.kubernetes import entrypoint as ep
@@ -114,6 +115,34 @@ def _container_state(pod: Pod) -> dict[str, Any]:
             state = status.get("state")
             return state if isinstance(state, dict) else {}
     return {}
+
+
+def _timestamp(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        stamp = datetime.fromisoformat(value)  # RFC 3339, e.g. 2025-06-01T12:00:00Z
+    except ValueError:
+        return None
+    return stamp if stamp.tzinfo is not None else None
+
+
+def container_started_at(pod: Pod) -> datetime | None:
+    """When the sandbox container started running (the program's start), or None before.
+
+    From `state.running.startedAt`, or `state.terminated.startedAt` once it ended; a container
+    that never ran (a start error reports the zero time) has no start.
+    """
+    state = _container_state(pod)
+    for phase in ("running", "terminated"):
+        started = _timestamp(_get(state, phase, "startedAt"))
+        if started is None:
+            continue
+        created = _timestamp(_get(pod, "metadata", "creationTimestamp"))
+        if created is not None and started < created:
+            return None  # the zero time of a container that failed to start
+        return started if started.year > 1970 else None
+    return None
 
 
 def classify(event_type: str, pod: Pod) -> Ending | None:

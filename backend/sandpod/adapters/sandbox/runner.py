@@ -40,6 +40,7 @@ class LocalSandboxRunner:
     """Runs each job in a fresh bubblewrap sandbox with its own cgroups; see execution.py."""
 
     name = "local"
+    reports_start = False  # the runner's `started` is the program's start
 
     def __init__(
         self,
