@@ -547,10 +547,12 @@ async def test_lists_then_watches_from_the_list_version_and_relists_on_410() -> 
     cluster.add_log(done, log)
     processor = Processor(cluster)
     sleeps = Sleeps()
-    await run(monitor(cluster, processor, sleeps), cluster)
+    mon = monitor(cluster, processor, sleeps)
+    await run(mon, cluster)
     assert cluster.watched_from == ["100", "200"]
     assert processor.only().status is ExecutionStatus.COMPLETED
     assert sleeps.delays == []  # a 410 re-lists at once, it is not a failure
+    assert mon.expired_watches == 1
 
 
 async def test_a_normal_end_of_watch_resumes_from_the_last_version_bookmarks_included() -> None:

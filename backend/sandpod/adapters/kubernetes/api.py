@@ -217,7 +217,7 @@ class KubernetesApi:
                     except ValueError as exc:
                         raise KubeApiError(None, f"malformed watch event: {exc}") from exc
                     kind, obj = event.get("type"), event.get("object") or {}
-                    if kind == "ERROR":  # e.g. 410 Gone: the version was compacted away
+                    if kind == "ERROR":  # e.g. 410 Gone: older than the watch cache still holds
                         raise api_error(obj.get("code"), str(obj.get("message", "watch error")))
                     version = (obj.get("metadata") or {}).get("resourceVersion")
                     yield WatchEvent(str(kind), obj, version)

@@ -102,6 +102,7 @@ class PodMonitor:
         self._done: OrderedDict[Key, None] = OrderedDict()  # reported in this lifetime (bounded)
         self._pending: dict[Key, _Pending] = {}  # ended but not yet published
         self._started: OrderedDict[Key, None] = OrderedDict()  # start reported (bounded)
+        self.expired_watches = 0  # watches the API server refused with 410 Gone
         self._stop_grace = stop_grace_seconds
         self._stopping = False
         self._idle = asyncio.Event()  # clear while a pod is being handled
@@ -136,6 +137,7 @@ class PodMonitor:
                 while True:  # a watch the server ends normally just resumes from where it was
                     version = await self._watch(version)
             except ResourceExpiredError:
+                self.expired_watches += 1
                 log.info("pod watch expired (410 Gone): listing again")
             except (KubeApiError, PublishError, OSError, TimeoutError) as exc:
                 delay = self._backoff.delay(attempt, self._rand)
