@@ -313,9 +313,9 @@ prepull: .need-docker install ## Pull the stack's third-party images and the bui
 	@{ $(COMPOSE) config --images; printf 'python:%s-slim\n' $(RUNTIME_PYTHON_VERSIONS); echo debian:bookworm-slim; } \
 		| grep -v '^sandpod/' | sort -u | xargs -P 4 -n 1 docker pull --quiet
 
-docker-build: .need-buildx web-build ## Build the base, backend (with the web page) and cert-generator images (docker buildx bake --load)
+docker-build: .need-buildx web-build ## Build the base, backend (with the web page) and cert-generator images (docker buildx bake --load; on the local engine with local bases, no registry: scripts/bake.sh)
 	@cd $(ROOT) && docker buildx bake --file docker-bake.hcl --print >/dev/null  # the HCL parses
-	@cd $(ROOT) && TAG=$(SANDPOD_TAG) docker buildx bake --file docker-bake.hcl --load $(BAKE_FLAGS)
+	@$(ROOT)/scripts/bake.sh $(BAKE_FLAGS)
 
 docker-scan: .need-docker install ## Trivy on each image: CRITICAL or HIGH findings with a fix fail
 	@status=0; for image in $(IMAGES); do \

@@ -100,6 +100,13 @@ variable "RUNTIME_TAG_PREFIX" {
   default = ""
 }
 
+# false where the builder's BuildKit predates named contexts (older than v0.10: the docker
+# driver on Debian's docker.io 20.10, scripts/bake.sh): `COPY --from=lock` then reads an image
+# named lock, which the caller makes from the runtime folder's lock files.
+variable "NAMED_CONTEXTS" {
+  default = true
+}
+
 group "runtimes" {
   targets = [
     "runtime-python", "runtime-python-data", "runtime-node", "runtime-typescript", "runtime-bash",
@@ -123,7 +130,7 @@ target "runtime-python" {
 target "runtime-python-data" {
   inherits   = ["_runtime"]
   dockerfile = "../../../../runtimes/python-data/Dockerfile"
-  contexts   = { lock = "runtimes/python-data" }
+  contexts   = NAMED_CONTEXTS ? { lock = "runtimes/python-data" } : {}
   tags       = ["${RUNTIME_TAG_PREFIX}sandpod-runtime-python:3.12-data"]
 }
 
@@ -136,7 +143,7 @@ target "runtime-node" {
 target "runtime-typescript" {
   inherits   = ["_runtime"]
   dockerfile = "../../../../runtimes/typescript/Dockerfile"
-  contexts   = { lock = "runtimes/typescript" }
+  contexts   = NAMED_CONTEXTS ? { lock = "runtimes/typescript" } : {}
   tags       = ["${RUNTIME_TAG_PREFIX}sandpod-runtime-typescript:5"]
 }
 

@@ -121,7 +121,7 @@ main() {
   command -v docker >/dev/null 2>&1 || die "docker is not installed: apt-get install docker.io"
   mkdir -p "$SMOKE_DIR"
   ensure_engine
-  docker buildx version >/dev/null 2>&1 || die "docker buildx is not installed: run 'make tools' (adds the buildx plugin)"
+  docker buildx version >/dev/null 2>&1 || die "docker buildx is not installed: scripts/install-tools.sh buildx (builds it and adds the docker CLI plugin)"
   make_python_image
 
   bake base base
@@ -135,6 +135,7 @@ main() {
   local ctx=$SMOKE_DIR/context
   rm -rf "$ctx" && mkdir -p "$ctx"
   cp -r "$ROOT/backend/Dockerfile.base" "$ROOT/backend/pyproject.toml" "$ROOT/backend/uv.lock" \
+    "$ROOT/backend/requirements-uv.txt" \
     "$ROOT/backend/.dockerignore" "$ROOT/backend/sandpod" "$ctx/"
   printf '\n# docker-smoke: a code change\n' >>"$ctx/sandpod/__init__.py"
   bake base-after-code-change --allow "fs.read=$ctx" --set "base.context=$ctx" base

@@ -17,6 +17,9 @@
 #                                            python-data: what the local runner runs); tags as
 #                                            the catalogue
 #   scripts/images.sh tags NAME...           print the image names `runtime NAME...` builds
+#   scripts/images.sh base NAME              make the local base image NAME builds on and print its
+#                                            name: a runtime folder (as `runtime`), python-VERSION
+#                                            or debian (scripts/bake.sh passes them to bake)
 #
 # Env: SANDPOD_CACHE (default ~/.cache/sandpod: the debootstrap root filesystem), DEBIAN_MIRROR,
 # RUNTIME_PYTHON_VERSIONS (default "3.11 3.12 3.13").
@@ -217,6 +220,20 @@ runtime_tags() {
   esac
 }
 
+# The local base for `images.sh base NAME` (stdout: its name).
+local_base() {
+  local base
+  case $1 in
+    python-[0-9]*) python_base "${1#python-}"; echo "sandpod-local/python:${1#python-}-slim" ;;
+    debian) debian_base; echo sandpod-local/debian:bookworm ;;
+    *)
+      base=$(runtime_base "$1")
+      [[ -n $base ]] || die "no local base for $1 (a runtime folder, python-VERSION or debian)"
+      echo "$base"
+      ;;
+  esac
+}
+
 runtime() {
   (($#)) || die "usage: images.sh runtime NAME..."
   engine_up
@@ -262,6 +279,7 @@ case ${1:-} in
   python-base) engine_up; python_base "${2:?usage: images.sh python-base VERSION}" ;;
   runtimes) shift; runtimes "$@" ;;
   runtime) shift; runtime "$@" ;;
+  base) engine_up; local_base "${2:?usage: images.sh base NAME}" ;;
   tags) shift; for name in "$@"; do runtime_tags "$name"; done | tr ' ' '\n' ;;
   *) sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 1 ;;
 esac

@@ -2,7 +2,8 @@
 # Install the pinned Go tools the pipeline uses, from the Go module proxy, into .cache/bin:
 #   yq          mikefarah yq v4 (scripts/compose_ci.sh; the Python `yq` on some PATHs is another tool)
 #   actionlint  the GitHub workflow linter (tests/tooling/test_pipeline_files.py)
-#   buildx      the Docker Buildx CLI plugin (`make docker-smoke` on an engine that lacks it)
+#   buildx      the Docker Buildx CLI plugin (`make docker-build`, `make docker-smoke` on an engine
+#               that lacks it), linked as ~/.docker/cli-plugins/docker-buildx (or $DOCKER_CONFIG's)
 #
 # Usage: scripts/install-tools.sh [--print-path] [TOOL...]     (default TOOLs: yq actionlint)
 # Idempotent: a tool whose pinned version is already installed is left alone.
@@ -21,6 +22,10 @@ declare -A VERSION=(
   [yq]=v4.54.3
   [actionlint]=v1.7.12
   [buildx]=v0.38.2
+)
+# Link flags per tool: buildx reports v0.0.0+unknown unless its version is set at link time.
+declare -A LDFLAGS=(
+  [buildx]="-s -w -X github.com/docker/buildx/version.Version=${VERSION[buildx]}"
 )
 
 print_path=""
@@ -55,7 +60,8 @@ install_tool() {
   go=$(find_go)
   echo "installing $name $version (go install $module)" >&2
   mkdir -p "$TOOLS_BIN"
-  GOBIN=$TOOLS_BIN GOFLAGS=-buildvcs=false "$go" install "$module@$version" >&2
+  GOBIN=$TOOLS_BIN GOFLAGS=-buildvcs=false "$go" install -trimpath -ldflags "${LDFLAGS[$name]:-}" \
+    "$module@$version" >&2
   echo "$version" >"$stamp"
 }
 

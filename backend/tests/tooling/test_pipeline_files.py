@@ -35,7 +35,7 @@ UV_VERSION_FILE = "backend/requirements-uv.txt"
 # owner/repo@<40 hex> # vX[.Y[.Z]]
 PINNED = re.compile(r"^\s*-?\s*uses:\s*[\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+(\.\d+){0,2}\s*$")
 MAKE_STEP = re.compile(r"make( [a-z0-9][a-z0-9-]*)+")
-PIPELINE_SCRIPTS = ("compose_ci.sh", "docker_smoke.sh", "install-tools.sh", "k3s.sh",
+PIPELINE_SCRIPTS = ("bake.sh", "compose_ci.sh", "docker_smoke.sh", "install-tools.sh", "k3s.sh",
                     "test_integration.sh")  # fmt: skip
 SCRIPTS = [
     *(ROOT / "scripts" / name for name in PIPELINE_SCRIPTS),
