@@ -4,6 +4,9 @@
   b  pod, one at a time    the same job as one hardened executor pod: create Pod + ConfigMap,
                            wait for the end, read the framed report, delete (launcher.probe)
   c  pods, concurrently    executions per second with `--concurrency` pods in flight
+  w  warm pod              the same job in a warm pod of the pool (warm.py): claim, job on stdin
+                           through the API server's attach, result from the attached stream; the
+                           pool is refilled between samples (untimed), so each run finds a pod
 
 Run with `make bench-k8s` (it starts the local cluster and imports the runtime image first).
 Figures go to artifacts/bench-k8s.json; read the ratios, not the absolute numbers.
@@ -76,6 +79,18 @@ async def timed_runs(run: Run, runs: int) -> Figures:
     return Figures.of(samples)
 
 
+async def warm_samples(warm: KubernetesLauncher, run: Run, runs: int) -> Figures:
+    """Claim to result in a warm pod; the pool is full before each sample (not timed)."""
+    samples = []
+    for _ in range(runs):
+        await asyncio.wait_for(warm.warm_up(), 120)
+        started = time.perf_counter()
+        result = await run(job())
+        samples.append(time.perf_counter() - started)
+        checked(result)
+    return Figures.of(samples)
+
+
 async def rate(run: Run, total: int, concurrency: int) -> float:
     queue = list(range(total))
 
@@ -113,25 +128,45 @@ async def main() -> None:
     launcher = KubernetesLauncher(
         connect, namespace=namespace, options=PodOptions(image_pull_policy="IfNotPresent")
     )
+    warm = KubernetesLauncher(
+        connect,
+        namespace=namespace,
+        options=PodOptions(image_pull_policy="IfNotPresent"),
+        warm_pool_size=2,
+        warm_pool_runtimes=["python:3.12"],
+    )
+
+    async def in_warm_pod(the_job: SandboxJob) -> Result:
+        claims = warm.warm_claims
+        result = await warm.run(the_job)
+        if result is None or warm.warm_claims != claims + 1:
+            raise SystemExit("a warm benchmark run did not get its result from a warm pod")
+        return result
+
     try:
         await launcher.prepare()
+        await warm.prepare()
         await launcher.probe(job())  # warm: image unpacked, caches filled
         await local.run(job())
         local_c1 = await timed_runs(local.run, args.runs * 3)
         pod_c1 = await timed_runs(launcher.probe, args.runs)
+        warm_c1 = await warm_samples(warm, in_warm_pod, args.runs * 2)
         total = args.runs * 2
         local_rate = await rate(local.run, total * 3, args.concurrency)
         pod_rate = await rate(launcher.probe, total, args.concurrency)
     finally:
+        await warm.close()
         await core.delete_namespace(namespace)
         await api_client.close()
-        local.close()
+        await local.close()
 
     report = {
         "local_c1": asdict(local_c1),
         "pod_c1": asdict(pod_c1),
         "local_rate_per_s": local_rate,
         "pod_rate_per_s": pod_rate,
+        "warm_pod_c1": asdict(warm_c1),
+        "warm_over_cold_pod_p50": warm_c1.p50_ms / pod_c1.p50_ms,
         "pod_over_local_p50": pod_c1.p50_ms / local_c1.p50_ms,
         "pod_over_local_rate": pod_rate / local_rate,
         "concurrency": args.concurrency,
@@ -141,6 +176,8 @@ async def main() -> None:
     print(f"{'':28} {'p50 ms':>9} {'p99 ms':>9} {'runs/s':>8}")
     print(f"{'local runner':28} {local_c1.p50_ms:9.1f} {local_c1.p99_ms:9.1f} {local_rate:8.2f}")
     print(f"{'pod per execution':28} {pod_c1.p50_ms:9.1f} {pod_c1.p99_ms:9.1f} {pod_rate:8.2f}")
+    print(f"{'warm pod (pool refilled)':28} {warm_c1.p50_ms:9.1f} {warm_c1.p99_ms:9.1f}")
+    print(f"warm pod / cold pod: p50 x{report['warm_over_cold_pod_p50']:.3f}")
     print(
         f"pod / local: p50 x{report['pod_over_local_p50']:.1f}, "
         f"throughput x{report['pod_over_local_rate']:.3f} (concurrency {args.concurrency})"

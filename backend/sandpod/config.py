@@ -382,11 +382,37 @@ class KubernetesSettings(SettingsGroup):
     runtime_class: str | None = Field(
         None, description="Optional runtimeClassName (gVisor, Kata) for executor pods."
     )
+    user_namespace: bool = Field(
+        False,
+        description="Run executor pods with `hostUsers: false`: each pod gets a user namespace "
+        "of its own, so its users map to an unprivileged host range. Needs nodes with "
+        "containerd 2+ and runc 1.2+ (Kubernetes 1.33+ enables it by default); the local "
+        "cluster has them.",
+    )
     max_pod_pids: int = Field(
         1024,
         ge=16,
         description="The process budget every executor pod must be held to: the isolation "
         "canary fails when a pod can start more (a kubelet without podPidsLimit).",
+    )
+    warm_pool_size: int = Field(
+        0,
+        ge=0,
+        le=64,
+        description="Warm pods kept idle per runtime in `warm_pool_runtimes` by each runner: "
+        "started ahead with the runtime's default limits and waiting for their job on stdin "
+        "(sent through the API server's attach), each used by one execution that fits them; "
+        "0 turns the pool off. Idle pods hold their resource requests on the nodes.",
+    )
+    warm_pool_runtimes: list[str] = Field(
+        default_factory=lambda: ["python:3.12"],
+        description="Runtimes the warm pod pool serves (any runtime with a pod image).",
+    )
+    warm_pool_idle_seconds: int = Field(
+        300,
+        ge=10,
+        description="How long a warm pod may wait for a job before it is replaced; warm pods "
+        "nobody holds (a runner that died) are deleted a minute after that.",
     )
 
 

@@ -387,6 +387,9 @@ class SandboxJob:
     # Not part of the job's identity: where live output goes, and where more input comes from.
     output: OutputSink | None = field(default=None, compare=False)
     live_stdin: StdinSource | None = field(default=None, compare=False)
+    # For a sandbox that reports starts: called when the program really starts, where the
+    # sandbox sees it and not its monitor (a warm pod says so on its attached stream).
+    on_start: Callable[[], Awaitable[None]] | None = field(default=None, compare=False)
 
 
 class OutputFileStore(Protocol):

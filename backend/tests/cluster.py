@@ -24,6 +24,7 @@ from sandpod.adapters.kubernetes.client import (
 from sandpod.adapters.kubernetes.launcher import KubernetesLauncher
 from sandpod.adapters.kubernetes.manifests import PodOptions, namespace_labels
 from sandpod.config import Settings
+from sandpod.domain.limits import DEFAULT_POLICY, LimitPolicy
 from tests.environment import unavailable
 
 
@@ -33,6 +34,26 @@ class Cluster:
     launcher: KubernetesLauncher
     core: k8s.CoreV1Api
     client: k8s.ApiClient
+
+
+def warm_launcher(
+    cluster: Cluster, policy: LimitPolicy | None = None, *, size: int = 1, idle_seconds: int = 300
+) -> KubernetesLauncher:
+    """A launcher in the cluster's namespace with a warm pool for Python 3.12 (prepare() starts
+    it, close() deletes its idle pods)."""
+
+    async def connect() -> KubernetesApi:  # its own client: close() closes it
+        return KubernetesApi(await new_api_client(find_kube_config()), cluster.api.namespace)
+
+    return KubernetesLauncher(
+        connect,
+        namespace=cluster.api.namespace,
+        options=cluster.launcher.options,
+        warm_pool_size=size,
+        warm_pool_runtimes=["python:3.12"],
+        warm_idle_seconds=idle_seconds,
+        limit_policy=policy or DEFAULT_POLICY,
+    )
 
 
 @pytest.fixture

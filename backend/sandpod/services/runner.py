@@ -3,6 +3,7 @@
 import asyncio
 import logging
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 
 from sandpod.domain.events import (
     CancelRequested,
@@ -169,6 +170,7 @@ class RunnerService:
             compiler_options=spec.compiler_options,
             output=recorder,
             live_stdin=stdin,
+            on_start=self._started_publisher(execution.id),
         )
         if not self._sandbox.reports_start:
             # A pod's `started` comes from its monitor once the container runs: until then it
@@ -193,6 +195,18 @@ class RunnerService:
             await recorder.close()  # the output's end before the terminal status
         result = await keep_output_files(self._files, job.execution_id, result)
         await self._finish(job.execution_id, result)
+
+    def _started_publisher(self, execution_id: str) -> Callable[[], Awaitable[None]] | None:
+        """What a sandbox that reports starts calls when it sees the program start itself."""
+        if not self._sandbox.reports_start:
+            return None
+
+        async def publish() -> None:
+            await self._bus.publish(
+                ExecutionStarted(execution_id=execution_id, runner=self._sandbox.name)
+            )
+
+        return publish
 
     async def _finish(self, execution_id: str, result: Result) -> None:
         # Kept until the bus has it: a publish that timed out may still have been delivered.

@@ -8,6 +8,7 @@ own execution's pods.
 """
 
 import asyncio
+import dataclasses
 import re
 import time
 from collections.abc import Sequence
@@ -15,6 +16,9 @@ from collections.abc import Sequence
 import pytest
 from kubernetes_asyncio import client as k8s
 
+from sandpod.adapters.kubernetes.api import KubernetesApi
+from sandpod.adapters.kubernetes.client import find_kube_config, new_api_client
+from sandpod.adapters.kubernetes.launcher import KubernetesLauncher
 from sandpod.adapters.kubernetes.manifests import (
     EXECUTION_ID_LABEL,
     EXECUTOR_SELECTOR,
@@ -238,3 +242,34 @@ async def test_missing_image_is_a_platform_error(cluster: Cluster) -> None:
     event = await run(cluster, "print(1)\n", runtime=broken)
     assert event.status is ExecutionStatus.ERRORED
     assert "could not start" in (event.result.message or "")
+
+
+async def test_a_pod_with_a_user_namespace_runs_as_nobody_mapped_away_from_host_root(
+    cluster: Cluster,
+) -> None:
+    # hostUsers: false (SANDPOD_KUBERNETES_USER_NAMESPACE): the local node runs containerd 2 and
+    # runc 1.3, which give each such pod its own user namespace.
+    async def connect() -> KubernetesApi:
+        return KubernetesApi(await new_api_client(find_kube_config()), cluster.api.namespace)
+
+    options = dataclasses.replace(cluster.launcher.options, user_namespace=True)
+    launcher = KubernetesLauncher(connect, namespace=cluster.api.namespace, options=options)
+    script = (
+        "import os\n"
+        "print(os.getuid(), os.getgid())\n"
+        "print(open('/proc/self/uid_map').read().split())\n"
+        "open('/tmp/ok', 'w').write('ok')\n"
+        "print(open('/tmp/ok').read(), open('/sandbox/stdin').read().strip())\n"
+    )
+    job = SandboxJob(new_execution_id(), python("3.12"), script, "e2e\n", DEFAULT_POLICY.defaults)
+    try:
+        result = await launcher.probe(job)
+    finally:
+        await launcher.close()
+    assert result.end_reason is EndReason.COMPLETED, result
+    ids, mapping, files = result.stdout.splitlines()
+    assert ids == "65534 65534"
+    inside, outside, count = (int(word) for word in mapping.strip("[]").replace("'", "").split(","))
+    assert (inside, count) == (0, 65536)
+    assert outside >= 65536  # no uid of the pod is a host uid below 65536, root least of all
+    assert files == "ok e2e"

@@ -16,6 +16,7 @@ from sandpod.adapters.kubernetes.manifests import (
     namespace_labels,
     network_policy_manifest,
     pod_manifest,
+    warm_pod_manifest,
 )
 from sandpod.config import KubernetesSettings
 from sandpod.domain.limits import DEFAULT_POLICY
@@ -54,7 +55,9 @@ def jobs() -> list[SandboxJob]:
 
 OPTIONS = [
     PodOptions(),
-    PodOptions(runtime_class="gvisor", tmp_in_memory=False, image_pull_policy="Never"),
+    PodOptions(
+        runtime_class="gvisor", tmp_in_memory=False, image_pull_policy="Never", user_namespace=True
+    ),
 ]
 
 
@@ -80,6 +83,7 @@ def test_generated_pods_and_config_maps_validate(version: str, options: PodOptio
             pod_uid="0c2b6c5e-8a43-4a8c-9d1e-1f0d5a3b7e21",
         )
         validate(cm, version)
+        validate(warm_pod_manifest(job, namespace=NS, options=options, idle_seconds=300), version)
 
 
 @pytest.mark.parametrize("version", VERSIONS)

@@ -2,7 +2,7 @@
 
 import asyncio
 import copy
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any
 
 import pytest
@@ -21,6 +21,7 @@ from sandpod.adapters.kubernetes.manifests import (
     NETWORK_POLICY_NAME,
     ConfigMapTooLargeError,
     PodOptions,
+    WARM_LABEL,
     UnsafeNamespaceError,
     namespace_labels,
     network_policy_manifest,
@@ -33,6 +34,12 @@ from sandpod.ports import Sandbox, SandboxJob
 
 NS = "sandpod-executions"
 Manifest = dict[str, Any]
+
+
+async def _no_lines(name: str, payload: bytes) -> AsyncIterator[bytes]:
+    nothing: list[bytes] = []
+    for line in nothing:
+        yield line
 
 
 class FakeApi:
@@ -81,6 +88,9 @@ class FakeApi:
         self.open_logs = 0
         self.closed = False
         self._uids = 0
+        self.attached: list[tuple[str, bytes]] = []
+        # What an attach to a warm pod answers (its stdout lines), given the pod and the job.
+        self.attach_answer: Callable[[str, bytes], AsyncIterator[bytes]] = _no_lines
 
     def _call(self, name: str) -> None:
         self.calls.append(name)
@@ -95,6 +105,11 @@ class FakeApi:
         self._uids += 1
         created = copy.deepcopy(body)
         created["metadata"]["uid"] = f"uid-{self._uids}"
+        if WARM_LABEL in created["metadata"]["labels"]:  # a warm pod's container starts at once
+            created["status"] = {
+                "phase": "Running",
+                "containerStatuses": [{"name": "sandbox", "state": {"running": {}}}],
+            }
         self.pods[name] = created
         return created
 
@@ -145,6 +160,35 @@ class FakeApi:
         self._call("label_namespace")
         assert self.namespace is not None
         self.namespace["metadata"]["labels"].update(labels)
+
+    async def claim_pod(self, name: str, patch: list[Manifest]) -> Manifest | None:
+        """A JSON patch over labels and annotations, all or nothing, as the API server does."""
+        self._call("claim_pod")
+        if name not in self.pods:
+            return None
+        updated = copy.deepcopy(self.pods[name])
+        for op in patch:
+            *parents, key = [part.replace("~1", "/") for part in op["path"].split("/")[1:]]
+            target = updated
+            for part in parents:
+                target = target.setdefault(part, {})
+            if op["op"] == "test":
+                if target.get(key) != op["value"]:
+                    return None  # 422 from a real server
+            elif op["op"] == "remove":
+                del target[key]
+            else:
+                target[key] = copy.deepcopy(op["value"])
+        self.pods[name] = updated
+        return copy.deepcopy(updated)
+
+    async def attach(
+        self, name: str, payload: bytes, *, timeout_seconds: float
+    ) -> AsyncGenerator[bytes, None]:
+        self._call("attach")
+        self.attached.append((name, payload))
+        async for line in self.attach_answer(name, payload):
+            yield line
 
     async def close(self) -> None:
         self.closed = True

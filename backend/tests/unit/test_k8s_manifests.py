@@ -15,17 +15,26 @@ from sandpod.adapters.kubernetes.manifests import (
     EXECUTION_ID_LABEL,
     EXECUTOR_LABELS,
     EXECUTOR_SELECTOR,
+    MONITOR_SELECTOR,
     THREAD_ENV,
+    WARM_IDLE,
+    WARM_LABEL,
+    WARM_SELECTOR,
     ConfigMapTooLargeError,
     PodOptions,
     UnsafeNamespaceError,
     check_namespace,
+    claim_patch,
     config_map_manifest,
     execution_label_value,
+    handover_patch,
     namespace_labels,
     network_policy_manifest,
     pod_manifest,
     resource_name,
+    warm_job_arguments,
+    warm_job_files,
+    warm_pod_manifest,
 )
 from sandpod.domain.files import SourceFile
 from sandpod.domain.limits import CONFIG_MAP_MAX_BYTES, DEFAULT_POLICY, MIB, Limits
@@ -198,6 +207,12 @@ def test_labels_select_executor_pods_and_annotations_keep_the_exact_id() -> None
     assert pod["metadata"]["namespace"] == NS
 
 
+def test_a_user_namespace_is_asked_for_only_when_set() -> None:
+    assert "hostUsers" not in pod_manifest(job(), namespace=NS)["spec"]
+    own = pod_manifest(job(), namespace=NS, options=PodOptions(user_namespace=True))
+    assert own["spec"]["hostUsers"] is False
+
+
 def test_runtime_class_is_set_only_when_asked_for() -> None:
     pod = pod_manifest(job(), namespace=NS, options=PodOptions(runtime_class="gvisor"))
     assert pod["spec"]["runtimeClassName"] == "gvisor"
@@ -314,3 +329,59 @@ def test_a_compiled_runtime_gets_its_compile_step_and_limits_in_the_pod() -> Non
     assert "--memory-bytes" not in container(pod_manifest(job(), namespace=NS))["command"]
     memory = container(pod_manifest(program, namespace=NS))["resources"]["limits"]["memory"]
     assert int(memory.removesuffix("Mi")) >= step.limits.memory_mb  # the larger phase fits
+
+
+# ---------------------------------------------------------------- warm pods (warm.py)
+
+
+def test_a_warm_pod_is_the_cold_pod_waiting_for_its_job_on_stdin() -> None:
+    cold = pod_manifest(job(), namespace=NS)
+    warm = warm_pod_manifest(job(), namespace=NS, idle_seconds=300)
+    box = container(warm)
+    # Every hardening field and resource of the cold pod, unchanged.
+    assert warm["spec"]["securityContext"] == cold["spec"]["securityContext"]
+    assert box["securityContext"] == container(cold)["securityContext"]
+    for field in ("automountServiceAccountToken", "enableServiceLinks", "hostNetwork", "hostPID"):
+        assert warm["spec"][field] == cold["spec"][field]
+    assert box["resources"]["requests"] == container(cold)["resources"]["requests"]
+    assert box["resources"]["limits"]["memory"] == container(cold)["resources"]["limits"]["memory"]
+    assert box["stdin"] is True
+    assert box["stdinOnce"] is True  # one attach session: one job
+    assert box["command"] == [*container(cold)["command"][:4], "--warm", "/sandbox"]
+    assert warm["spec"]["activeDeadlineSeconds"] == cold["spec"]["activeDeadlineSeconds"] + 300
+    volumes = {volume["name"]: volume for volume in warm["spec"]["volumes"]}
+    assert volumes["sandbox"] == {
+        "name": "sandbox",
+        "emptyDir": {"medium": "Memory", "sizeLimit": "2Mi"},
+    }
+    labels = warm["metadata"]["labels"]
+    assert labels[WARM_LABEL] == WARM_IDLE
+    assert EXECUTION_ID_LABEL not in labels
+    assert warm["metadata"]["annotations"] == {}
+    assert DNS_1123.match(warm["metadata"]["name"])
+    assert (
+        warm["metadata"]["name"]
+        != warm_pod_manifest(job(), namespace=NS, idle_seconds=300)["metadata"]["name"]
+    )
+
+
+def test_the_monitor_never_sees_a_warm_pod_until_it_is_handed_over() -> None:
+    assert f"!{WARM_LABEL}" in MONITOR_SELECTOR.split(",")
+    assert WARM_SELECTOR.split(",") == [*EXECUTOR_SELECTOR.split(","), WARM_LABEL]
+    assert handover_patch() == [{"op": "remove", "path": "/metadata/labels/sandpod.io~1warm"}]
+
+
+def test_a_claim_tests_that_the_pod_is_idle_and_makes_it_the_executions() -> None:
+    the_job = job()
+    patch = claim_patch(the_job)
+    assert patch[0] == {"op": "test", "path": "/metadata/labels/sandpod.io~1warm", "value": "idle"}
+    assert patch[1]["value"] == "claimed"
+    assert patch[2]["value"] == execution_label_value(the_job.execution_id)
+    assert patch[3]["value"] == pod_manifest(the_job, namespace=NS)["metadata"]["annotations"]
+
+
+def test_a_warm_job_carries_what_the_cold_pod_gets() -> None:
+    the_job = job(stdin="in\n")
+    command = container(pod_manifest(the_job, namespace=NS))["command"]
+    assert warm_job_arguments(the_job) == command[command.index(ENTRYPOINT_PATH) + 1 :]
+    assert warm_job_files(the_job) == {"main.py": b"print('hi')\n", "stdin": b"in\n"}

@@ -164,6 +164,7 @@ class FakeCluster:
             label_selector
             == "app.kubernetes.io/managed-by=sandpod,app.kubernetes.io/component=executor"
             ",!sandpod.io/canary"  # canaries belong to the runner that started them
+            ",!sandpod.io/warm"  # so do warm pods until they are handed over
         )
         self.lists += 1
         value = await self._next("list")

@@ -47,8 +47,15 @@ def build_kubernetes_launcher(settings: Settings) -> KubernetesLauncher:
     return KubernetesLauncher(
         lambda: _connect(source, namespace),
         namespace=namespace,
-        options=PodOptions(runtime_class=settings.kubernetes.runtime_class),
+        options=PodOptions(
+            runtime_class=settings.kubernetes.runtime_class,
+            user_namespace=settings.kubernetes.user_namespace,
+        ),
         max_pod_pids=settings.kubernetes.max_pod_pids,
+        warm_pool_size=settings.kubernetes.warm_pool_size,
+        warm_pool_runtimes=settings.kubernetes.warm_pool_runtimes,
+        warm_idle_seconds=settings.kubernetes.warm_pool_idle_seconds,
+        limit_policy=settings.executions.limit_policy,
     )
 
 

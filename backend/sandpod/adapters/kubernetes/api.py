@@ -5,6 +5,7 @@ event sequences; KubernetesApi implements both with kubernetes_asyncio. Every ca
 (`_preload_content=False`): objects stay plain camelCase dicts, exactly as recorded from a cluster.
 """
 
+import asyncio
 import json
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable
 from dataclasses import dataclass
@@ -13,10 +14,13 @@ from typing import Any, Protocol
 import aiohttp
 from kubernetes_asyncio import client as k8s
 from kubernetes_asyncio.client.exceptions import ApiException
+from kubernetes_asyncio.stream import WsApiClient
 
 from sandpod.adapters.kubernetes.manifests import CONTAINER_NAME, Manifest
 
 Pod = dict[str, Any]
+# The attach stream's channels (the first byte of each websocket message, channel.k8s.io).
+STDIN_CHANNEL, STDOUT_CHANNEL = 0, 1
 
 
 class KubeApiError(Exception):
@@ -91,6 +95,17 @@ class ExecutorApi(Protocol):
 
     async def delete_pod(self, name: str, *, uid: str | None = None) -> None: ...
 
+    async def claim_pod(self, name: str, patch: list[Manifest]) -> Pod | None:
+        """Apply a JSON patch whose test op decides the claim: the pod, or None when the test
+        failed (claimed by someone else) or the pod is gone."""
+        ...
+
+    def attach(
+        self, name: str, payload: bytes, *, timeout_seconds: float
+    ) -> AsyncGenerator[bytes, None]:
+        """Write `payload` to the container's stdin, then yield its stdout lines until it ends."""
+        ...
+
     async def read_network_policy(self, name: str) -> Manifest | None: ...
 
     async def create_network_policy(self, body: Manifest) -> None: ...
@@ -113,6 +128,8 @@ REQUIRED_PERMISSIONS: dict[str, tuple[str, str, str]] = {
     "create_pod": ("", "pods", "create"),
     "read_pod": ("", "pods", "get"),
     "annotate_pod": ("", "pods", "patch"),
+    "claim_pod": ("", "pods", "patch"),
+    "attach": ("", "pods/attach", "create"),
     "create_config_map": ("", "configmaps", "create"),
     "read_network_policy": ("networking.k8s.io", "networkpolicies", "get"),
     "create_network_policy": ("networking.k8s.io", "networkpolicies", "create"),
@@ -147,8 +164,11 @@ class KubernetesApi:
         self._net: Any = k8s.NetworkingV1Api(api_client)
         self.namespace = namespace
         self._watch_timeout = watch_timeout_seconds
+        self._ws: WsApiClient | None = None  # made on the first attach
 
     async def close(self) -> None:
+        if self._ws is not None:
+            await self._ws.close()
         await self._client.close()
 
     async def _raw(self, call: Awaitable[Any]) -> bytes:
@@ -305,6 +325,62 @@ class KubernetesApi:
         except NotFoundError:
             return False
         return True
+
+    async def claim_pod(self, name: str, patch: list[Manifest]) -> Pod | None:
+        try:
+            return await self._json(
+                self._core.patch_namespaced_pod(name, self.namespace, patch, _preload_content=False)
+            )
+        except NotFoundError:
+            return None
+        except KubeApiError as exc:
+            if exc.status == 422:  # the test op failed: no longer idle
+                return None
+            raise
+
+    async def attach(
+        self, name: str, payload: bytes, *, timeout_seconds: float
+    ) -> AsyncGenerator[bytes, None]:
+        if self._ws is None:
+            self._ws = WsApiClient(configuration=self._client.configuration)
+        ws_core: Any = k8s.CoreV1Api(self._ws)
+        pending = b""
+        try:
+            async with asyncio.timeout(timeout_seconds):
+                connecting = await ws_core.connect_get_namespaced_pod_attach(
+                    name,
+                    self.namespace,
+                    container=CONTAINER_NAME,
+                    stdin=True,
+                    stdout=True,
+                    stderr=False,
+                    tty=False,
+                    _preload_content=False,
+                )
+                async with connecting as ws:
+                    await ws.send_bytes(bytes([STDIN_CHANNEL]) + payload)
+                    async for message in ws:
+                        if message.type not in (aiohttp.WSMsgType.BINARY, aiohttp.WSMsgType.TEXT):
+                            break
+                        data = (
+                            message.data
+                            if isinstance(message.data, bytes)
+                            else message.data.encode()
+                        )
+                        if not data or data[0] != STDOUT_CHANNEL:
+                            continue  # the error channel: the stream is ending
+                        pending += data[1:]
+                        *lines, pending = pending.split(b"\n")
+                        for line in lines:
+                            yield line + b"\n"
+        except aiohttp.WSServerHandshakeError as exc:
+            raise api_error(exc.status, f"attach to {name}: {exc.message}") from exc
+        except ApiException as exc:
+            raise api_error(exc.status, _message(exc.body, str(exc.reason))) from exc
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise KubeApiError(None, f"attach to {name}: {type(exc).__name__}: {exc}") from exc
+        if pending:
+            yield pending
 
     async def read_network_policy(self, name: str) -> Manifest | None:
         try:

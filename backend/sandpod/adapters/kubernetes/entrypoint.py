@@ -41,6 +41,21 @@ piece (the runner follows the pod log for live output; the block stays the resul
 
 `cut` marks the piece where the output cap cut the stream. The same guarantees hold: user bytes are
 only base64 payload, and nothing but this process writes to the log.
+
+Warm pods (`--warm DIR`, the warm pod pool): the pod starts ahead of need with only this process
+running, and its job arrives on its stdin, which only the runner can write (an attach through the
+API server; `stdinOnce`, so one session only):
+
+    SANDPOD1 job <byte count>
+    {"argv": [the arguments a cold pod gets, from --wall-seconds on], "files": {"path": base64}}
+
+The files (the program and its stdin, as a cold pod's ConfigMap holds them) are written into DIR,
+stdin is closed, `SANDPOD1 started` is written, and the run goes on exactly as a cold one. The
+report adds one line before the block, so the runner reading the attached stdout has the whole
+result without waiting for the pod's status (the termination log still gets the summary, for the
+pod monitor):
+
+    SANDPOD1 summary <the termination message's JSON>
 """
 
 from __future__ import annotations
@@ -71,6 +86,7 @@ MAGIC = "SANDPOD1"
 STREAMS = ("stdout", "stderr")
 LINE_CHARS = 4000  # far below containerd's 16 KiB line split
 TERMINATION_LOG_LIMIT = 4096  # what the kubelet keeps of a termination message
+TERMINATION_LOG = "/dev/termination-log"
 MESSAGE_CHARS = 512
 READ_CHUNK = 64 * 1024
 DRAIN_SECONDS = 1.0  # how long to wait for pipes still held open after everything was killed
@@ -88,6 +104,10 @@ OUTCOMES = (EXITED, WALL_LIMIT, CPU_LIMIT, OUTPUT_LIMIT, MEMORY_LIMIT, ERROR, CO
 COMPILE_FRAME = "compile"
 FILE_FRAME = "file"
 LIVE_FRAME = "live"
+JOB_FRAME = "job"
+SUMMARY_FRAME = "summary"
+STARTED_FRAME = "started"  # a warm pod's first line once it has its job
+MAX_JOB_BYTES = 4 * 1024 * 1024  # what a warm pod accepts on stdin (a cold pod's ConfigMap: 1 MiB)
 LIVE_MORE = "more"
 LIVE_CUT = "cut"
 _LIVE_PIECE = (LINE_CHARS - 64) // 4 * 3  # raw bytes per live line, whose base64 fits a line
@@ -614,17 +634,93 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
-def report(outcome: Outcome, termination_log: str, out_fd: int = 1) -> None:
-    """Write the frames to our stdout, then the summary to the termination log (in that order)."""
+def report(
+    outcome: Outcome, termination_log: str, out_fd: int = 1, *, summary_line: bool = False
+) -> None:
+    """Write the frames to our stdout, then the summary to the termination log (in that order);
+    with `summary_line` (warm pods) the summary goes to stdout too, just before the frames."""
     captures = outcome.captures
     frames = [(name, bytes(captures[name].data) if name in captures else b"") for name in STREAMS]
     if COMPILE_FRAME in captures:
         frames.append((COMPILE_FRAME, bytes(captures[COMPILE_FRAME].data)))
     frames += [(f"{FILE_FRAME} {name.encode().hex()}", data) for name, data in outcome.files]
     block = encode_frames(frames)
+    summary = build_summary(outcome, block)
+    if summary_line:
+        _write_all(out_fd, f"{MAGIC} {SUMMARY_FRAME} {summary}\n".encode("ascii"))
     _write_all(out_fd, block)
     with open(termination_log, "w", encoding="utf-8") as f:  # truncates whatever the script wrote
-        f.write(build_summary(outcome, block))
+        f.write(summary)
+
+
+class JobError(ValueError):
+    """A warm pod's job did not arrive whole, or is not what the runner sends."""
+
+
+def _read_exactly(fd: int, count: int) -> bytes:
+    data = bytearray()
+    while len(data) < count:
+        chunk = os.read(fd, min(READ_CHUNK, count - len(data)))
+        if not chunk:
+            raise JobError(f"stdin ended after {len(data)} of {count} bytes of the job")
+        data += chunk
+    return bytes(data)
+
+
+def _read_line(fd: int, limit: int = 64) -> bytes:
+    line = bytearray()
+    while not line.endswith(b"\n"):
+        byte = os.read(fd, 1)
+        if not byte or len(line) >= limit:
+            raise JobError("stdin ended or overflowed before the job's header line")
+        line += byte
+    return bytes(line)
+
+
+def encode_job(argv: Sequence[str], files: dict[str, bytes]) -> bytes:
+    """What the runner writes to a warm pod's stdin (receive_job reads it)."""
+    body = json.dumps(
+        {
+            "argv": list(argv),
+            "files": {name: base64.b64encode(data).decode("ascii") for name, data in files.items()},
+        }
+    ).encode()
+    return f"{MAGIC} {JOB_FRAME} {len(body)}\n".encode("ascii") + body
+
+
+def receive_job(directory: str, fd: int = 0) -> list[str]:
+    """Read one job from `fd`, write its files into `directory`, close `fd`; the job's argv."""
+    words = _read_line(fd).decode("ascii", errors="replace").split()
+    if len(words) != 3 or words[:2] != [MAGIC, JOB_FRAME] or not words[2].isdigit():
+        raise JobError(f"not a job header: {' '.join(words)[:80]!r}")
+    size = int(words[2])
+    if size > MAX_JOB_BYTES:
+        raise JobError(f"the job takes {size} bytes; a warm pod accepts {MAX_JOB_BYTES}")
+    try:
+        job = json.loads(_read_exactly(fd, size))
+        argv, files = job["argv"], job["files"]
+        if not isinstance(argv, list) or not all(isinstance(word, str) for word in argv):
+            raise JobError("the job's argv is not a list of strings")
+        if not isinstance(files, dict):
+            raise JobError("the job's files are not an object")
+        contents = {
+            str(name): base64.b64decode(data, validate=True) for name, data in files.items()
+        }
+    except (ValueError, KeyError, TypeError) as exc:
+        raise JobError(f"the job does not decode: {type(exc).__name__}: {exc}") from exc
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, fd)  # the attach stream writes nothing more into this process
+    os.close(null)
+    root = os.path.realpath(directory)
+    for name, data in contents.items():
+        path = os.path.realpath(os.path.join(root, name))
+        if not path.startswith(root + os.sep):
+            raise JobError(f"a job file leaves {directory}: {name!r}")
+        os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(data)
+        os.chmod(path, 0o444)
+    return argv
 
 
 def parse_args(argv: Sequence[str]) -> Options:
@@ -634,7 +730,7 @@ def parse_args(argv: Sequence[str]) -> Options:
     parser.add_argument("--output-bytes", type=int, required=True)
     parser.add_argument("--file-size-bytes", type=int, required=True)
     parser.add_argument("--stdin", dest="stdin_path")
-    parser.add_argument("--termination-log", default="/dev/termination-log")
+    parser.add_argument("--termination-log", default=TERMINATION_LOG)
     parser.add_argument(
         "--cgroup-accounting",
         action="store_true",
@@ -697,14 +793,37 @@ def parse_args(argv: Sequence[str]) -> Options:
     )
 
 
+WARM_FLAG = "--warm"
+
+
+def _warm_arguments(args: Sequence[str]) -> tuple[str, str]:
+    """`--warm DIR [--termination-log PATH]`: where the job's files go, where the summary goes."""
+    parser = argparse.ArgumentParser(prog="sandpod-entrypoint")
+    parser.add_argument(WARM_FLAG, dest="directory", required=True)
+    parser.add_argument("--termination-log", default=TERMINATION_LOG)
+    ns = parser.parse_args(args)
+    return ns.directory, ns.termination_log
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    opts = parse_args(sys.argv[1:] if argv is None else argv)
+    args = list(sys.argv[1:] if argv is None else argv)
     _make_undumpable()
+    warm = args[:1] == [WARM_FLAG]
+    if warm:
+        directory, termination_log = _warm_arguments(args)
+        try:
+            args = receive_job(directory)
+        except (JobError, OSError) as exc:
+            outcome = Outcome(ERROR, message=f"warm pod: no job: {exc}")
+            report(outcome, termination_log, summary_line=True)
+            return outcome.container_exit
+        _write_all(1, f"{MAGIC} {STARTED_FRAME}\n".encode("ascii"))
+    opts = parse_args(args)
     try:
         outcome = supervise(opts)
     except Exception as exc:  # a bug here must still produce a readable report
         outcome = Outcome(ERROR, message=f"entrypoint failure: {type(exc).__name__}: {exc}")
-    report(outcome, opts.termination_log)
+    report(outcome, opts.termination_log, summary_line=warm)
     return outcome.container_exit
 
 

@@ -13,13 +13,21 @@ from sandpod.adapters.kubernetes.api import (
     NotFoundError,
     PodApi,
 )
-from sandpod.adapters.kubernetes.framing import BLOCK_START, FramingError, parse_live_line
+from sandpod.adapters.kubernetes.entrypoint import MAGIC, STARTED_FRAME, SUMMARY_FRAME, encode_job
+from sandpod.adapters.kubernetes.framing import (
+    BLOCK_START,
+    FramingError,
+    parse_live_line,
+    parse_summary,
+    read_report,
+)
 from sandpod.adapters.kubernetes.manifests import (
     CANARY_LABEL,
     CANCELLED_ANNOTATION,
     EXECUTION_ID_ANNOTATION,
     EXECUTION_ID_LABEL,
     EXECUTOR_SELECTOR,
+    HANDLED_ANNOTATION,
     NETWORK_POLICY_NAME,
     Manifest,
     PodOptions,
@@ -27,16 +35,22 @@ from sandpod.adapters.kubernetes.manifests import (
     config_map_data,
     config_map_manifest,
     execution_label_value,
+    handover_patch,
     namespace_labels,
     network_policy_manifest,
     pod_manifest,
     resource_name,
+    warm_job_arguments,
+    warm_job_files,
 )
 from sandpod.adapters.kubernetes.monitor import PodMonitor
+from sandpod.adapters.kubernetes.outcome import Ending, build_result
+from sandpod.adapters.kubernetes.warm import WarmPod, WarmPods
+from sandpod.config import ExecutionSettings
 from sandpod.domain.events import ExecutionFinished
-from sandpod.domain.limits import Limits
+from sandpod.domain.limits import LimitPolicy, Limits
 from sandpod.domain.output import OutputStream
-from sandpod.domain.result import Result
+from sandpod.domain.result import EndReason, Result
 from sandpod.domain.runtimes import CATALOGUE, Runtime
 from sandpod.ports import OutputSink, SandboxJob
 
@@ -46,6 +60,20 @@ PROBE_TIMEOUT_GRACE_SECONDS = 120.0  # scheduling and container start, on top of
 # Between tries to follow the log of a container that has not started: doubling to a cap that
 # bounds both the first output's delay and what a Pending pod costs the API server (2/s).
 LOG_WAIT_SECONDS = (0.1, 0.5)
+WARM_STARTED = f"{MAGIC} {STARTED_FRAME}".encode()  # a warm pod's first line: it has the job
+_SUMMARY_START = f"{MAGIC} {SUMMARY_FRAME} ".encode()
+_BLOCK_END = f"{MAGIC} end\n".encode()
+
+
+class _WarmRun:
+    """An execution being served by a warm pod (cancel() may arrive while it is claimed)."""
+
+    def __init__(self) -> None:
+        self.pod: WarmPod | None = None
+        self.cancelled = False
+
+    def is_cancelled(self) -> bool:  # a method: cancel() sets the flag while run() waits
+        return self.cancelled
 
 
 class KubernetesSetupError(RuntimeError):
@@ -81,7 +109,13 @@ class KubernetesLauncher:
         options: PodOptions | None = None,
         runtimes: Sequence[Runtime] = CATALOGUE,
         max_pod_pids: int = 512,
+        warm_pool_size: int = 0,
+        warm_pool_runtimes: Sequence[str] = (),
+        warm_idle_seconds: int = 300,
+        limit_policy: LimitPolicy | None = None,
     ) -> None:
+        """With `warm_pool_size` > 0, that many pods per runtime in `warm_pool_runtimes` wait
+        started (warm.py), made with each runtime's default limits under `limit_policy`."""
         check_namespace(namespace)
         self.max_pod_pids = max_pod_pids
         self.namespace = namespace
@@ -92,6 +126,21 @@ class KubernetesLauncher:
         self._runtimes = list(runtimes)
         # Live views being followed, by execution id; each follow removes itself when it ends.
         self._follows: dict[str, tuple[asyncio.Task[None], OutputSink]] = {}
+        self._warm_runs: dict[str, _WarmRun] = {}
+        self._background: set[asyncio.Task[None]] = set()
+        self._pool: WarmPods | None = None
+        warm = [runtime for runtime in self._runtimes if runtime.id in warm_pool_runtimes]
+        if warm_pool_size > 0 and warm:
+            policy = limit_policy or ExecutionSettings().limit_policy
+            self._pool = WarmPods(
+                self._client,
+                runtimes=warm,
+                limits_for=lambda runtime: runtime.limits.policy(policy).defaults,
+                namespace=namespace,
+                options=self.options,
+                size=warm_pool_size,
+                idle_seconds=warm_idle_seconds,
+            )
 
     async def _client(self) -> ClosableExecutorApi:
         # Connect lazily: loading a kubeconfig is async, building the launcher is not.
@@ -101,6 +150,9 @@ class KubernetesLauncher:
             return self._api
 
     async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+        await asyncio.gather(*self._background, return_exceptions=True)
         # Live views still followed end here; their pods' results still come from the monitor.
         tasks = [task for task, _ in self._follows.values()]
         for task in tasks:
@@ -144,10 +196,39 @@ class KubernetesLauncher:
                 await api.create_network_policy(policy)
         elif _policy_shape(existing.get("spec") or {}) != _policy_shape(policy["spec"]):
             await api.replace_network_policy_spec(NETWORK_POLICY_NAME, policy["spec"])
+        if self._pool is not None:  # only now: no pod may exist before the deny-all policy
+            self._pool.start()
 
-    async def run(self, job: SandboxJob) -> None:
+    @property
+    def warm_claims(self) -> int:
+        """How many executions ran in a warm pod."""
+        return self._pool.claims if self._pool is not None else 0
+
+    async def warm_up(self) -> None:
+        """Wait until the warm pool is full (prepare() starts it)."""
+        if self._pool is not None:
+            await self._pool.full()
+
+    async def run(self, job: SandboxJob) -> Result | None:
         """Start the job's pod; the pod monitor reports its end. The job's output (when it has a
-        sink) is followed from the pod log in the background, and closed when the log ends."""
+        sink) is followed from the pod log in the background, and closed when the log ends.
+
+        In a warm pod the result comes back on the attached stream and is returned (None when
+        that stream broke: the monitor reports the pod then)."""
+        if self._pool is not None and job.execution_id not in self._warm_runs:
+            run = self._warm_runs[job.execution_id] = _WarmRun()
+            try:
+                served, result = await self._run_warm(job, run)
+            finally:
+                del self._warm_runs[job.execution_id]
+            if served:
+                return result
+            if run.is_cancelled():  # while no warm pod was found: start nothing
+                return Result(end_reason=EndReason.CANCELLED, message="cancelled")
+        await self._run_cold(job)
+        return None
+
+    async def _run_cold(self, job: SandboxJob) -> None:
         output = job.output
         try:
             started = await self._launch(job, canary=False)
@@ -209,6 +290,120 @@ class KubernetesLauncher:
             self._follows.pop(job.execution_id, None)
             await output.close()
 
+    async def _run_warm(self, job: SandboxJob, run: _WarmRun) -> tuple[bool, Result | None]:
+        """(False, None) when no warm pod took the job (run it cold); else (True, its result or
+        None when the monitor will report it)."""
+        assert self._pool is not None
+        config_map_data(job)  # the same size rule as a cold pod
+        warm = await self._pool.claim(job)
+        if warm is None:
+            return False, None
+        run.pod = warm
+        log.info("runs in warm pod %s", warm.name, extra={"execution_id": job.execution_id})
+        api = await self._client()
+        if run.is_cancelled():
+            self._after(self._give_up(api, warm))
+            return True, Result(end_reason=EndReason.CANCELLED, message="cancelled")
+        payload = encode_job(warm_job_arguments(job, self.options), warm_job_files(job))
+        output = job.output
+        handover: asyncio.Task[None] | None = None
+        summary: bytes | None = None
+        block: bytearray | None = None
+        try:
+            lines = api.attach(
+                warm.name,
+                payload,
+                timeout_seconds=job.limits.wall_seconds + PROBE_TIMEOUT_GRACE_SECONDS,
+            )
+            # To the stream's end (the container's): the report is the last summary line and the
+            # block after it, written once every other process in the pod is dead.
+            async with contextlib.aclosing(lines):
+                async for line in lines:
+                    if line.startswith(_SUMMARY_START):
+                        summary, block = line[len(_SUMMARY_START) :], None
+                    elif line.startswith(BLOCK_START):
+                        block = bytearray(line)
+                    elif block is not None:
+                        block += line
+                    elif handover is None and line.startswith(WARM_STARTED):
+                        handover = asyncio.create_task(self._hand_over(api, warm))
+                        self._background.add(handover)
+                        handover.add_done_callback(self._background.discard)
+                        if job.on_start is not None:  # the monitor never sees this start
+                            await job.on_start()
+                    elif output is not None and summary is None:
+                        piece = parse_live_line(line)
+                        if piece is not None:
+                            stream = OutputStream(piece.stream)
+                            output.write(stream, piece.data, truncated=piece.cut)
+        except (KubeApiError, FramingError) as error:
+            log.warning(
+                "warm pod %s: %s", warm.name, error, extra={"execution_id": job.execution_id}
+            )
+        if handover is None:  # the pod never had the job: it runs nowhere yet
+            self._after(self._give_up(api, warm))
+            if run.is_cancelled():
+                return True, Result(end_reason=EndReason.CANCELLED, message="cancelled")
+            log.warning("warm pod %s did not take the job: starting it cold", warm.name)
+            return False, None
+        result = self._warm_result(job, summary, block)
+        if result is not None:
+            self._after(self._finish_warm(api, warm, handover))
+            return True, result
+        if run.is_cancelled():
+            return True, Result(end_reason=EndReason.CANCELLED, message="cancelled")
+        if output is not None:
+            await output.close()
+        return True, None  # handed over: the monitor reports the pod
+
+    def _warm_result(
+        self, job: SandboxJob, summary_line: bytes | None, block: bytearray | None
+    ) -> Result | None:
+        if summary_line is None or block is None or not block.endswith(_BLOCK_END):
+            return None
+        try:
+            summary = parse_summary(summary_line.decode("ascii", errors="replace"))
+            streams = read_report(
+                bytes(block),
+                summary,
+                max_bytes=job.limits.output_bytes,
+                max_file_bytes=self.options.output_files_max_bytes,
+            )
+        except FramingError as error:
+            log.warning("warm pod report: %s", error, extra={"execution_id": job.execution_id})
+            return None
+        ending = Ending(reason=None, collect=True, exit_code=summary.container_exit)
+        return build_result(ending, summary=summary, streams=streams)
+
+    def _after(self, work: Awaitable[None]) -> None:
+        async def run() -> None:
+            try:
+                await work
+            except KubeApiError as error:  # the pool's reaper deletes what is left
+                log.warning("warm pod clean-up: %s", error)
+
+        task = asyncio.create_task(run())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _hand_over(self, api: ClosableExecutorApi, warm: WarmPod) -> None:
+        await api.claim_pod(warm.name, handover_patch())
+        assert self._pool is not None
+        self._pool.let_go(warm)
+
+    async def _give_up(self, api: ClosableExecutorApi, warm: WarmPod) -> None:
+        assert self._pool is not None
+        self._pool.let_go(warm)
+        await api.delete_pod(warm.name, uid=warm.uid)
+
+    async def _finish_warm(
+        self, api: ClosableExecutorApi, warm: WarmPod, handover: asyncio.Task[None]
+    ) -> None:
+        """The result is out: the monitor must not report the pod again, then it goes."""
+        await handover
+        await api.annotate_pod(warm.name, {HANDLED_ANNOTATION: "true"})
+        await api.delete_pod(warm.name, uid=warm.uid)
+
     def process_budget(self, limits: Limits) -> int:
         # The kubelet's podPidsLimit bounds a pod, whatever the execution's own limit.
         return self.max_pod_pids
@@ -244,8 +439,15 @@ class KubernetesLauncher:
 
     async def cancel(self, execution_id: str) -> bool:
         """Mark the pod cancelled, then delete it; the monitor reports `cancelled` on deletion."""
+        run = self._warm_runs.get(execution_id)
+        if run is not None:
+            run.cancelled = True
+            if run.pod is None:
+                return True  # being claimed: the run sees the flag
         api = await self._client()
-        name = resource_name(execution_id)
+        name = (
+            run.pod.name if run is not None and run.pod is not None else resource_name(execution_id)
+        )
         if not await api.annotate_pod(name, {CANCELLED_ANNOTATION: "true"}):
             return False
         await api.delete_pod(name)

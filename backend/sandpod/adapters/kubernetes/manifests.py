@@ -11,6 +11,7 @@ import hashlib
 import json
 import math
 import re
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from sandpod.adapters.sandbox.commands import BUILD_DIR, compile_limits, expand
 from sandpod.adapters.sandbox.toolchains import Toolchain
 from sandpod.domain.files import OUTPUT_DIR
 from sandpod.domain.limits import CONFIG_MAP_MAX_BYTES, MIB, Limits
+from sandpod.domain.runtimes import Runtime
 from sandpod.ports import SandboxJob
 
 Manifest = dict[str, Any]
@@ -38,7 +40,16 @@ EXECUTOR_SELECTOR = ",".join(f"{key}={value}" for key, value in EXECUTOR_LABELS.
 # Isolation canaries run as ordinary executor pods (same policy, same admission) with this label;
 # the pod monitor leaves them to the runner that started them.
 CANARY_LABEL = "sandpod.io/canary"
-MONITOR_SELECTOR = f"{EXECUTOR_SELECTOR},!{CANARY_LABEL}"
+# A warm pod waiting for its job carries this label (value "idle"); a claim removes it, and the
+# pod is from then on an ordinary executor pod to the monitor (see warm.py).
+WARM_LABEL = "sandpod.io/warm"
+WARM_IDLE = "idle"
+WARM_CLAIMED = "claimed"  # its runner is sending the job; not yet the monitor's
+WARM_SELECTOR = f"{EXECUTOR_SELECTOR},{WARM_LABEL}"  # idle or claimed
+MONITOR_SELECTOR = f"{EXECUTOR_SELECTOR},!{CANARY_LABEL},!{WARM_LABEL}"
+# Set on a claimed warm pod whose result the runner read from the attached stream (or that it
+# gave up before sending the job): the monitor neither reports nor mourns it.
+HANDLED_ANNOTATION = "sandpod.io/handled-by-runner"
 
 CONTAINER_NAME = "sandbox"
 SANDBOX_DIR = "/sandbox"  # the ConfigMap, read-only
@@ -50,6 +61,8 @@ STDIN_KEY = "stdin"
 TOOLCHAINS_DIR = "/opt/sandpod/toolchains"
 ENTRYPOINT_PATH = "/opt/sandpod/entrypoint.py"  # copied in by runtimes/python/Dockerfile
 NOBODY = 65534
+# A warm pod's /sandbox (an emptyDir in memory): room for what a cold pod's ConfigMap may hold.
+WARM_SANDBOX_MIB = math.ceil(2 * CONFIG_MAP_MAX_BYTES / MIB)
 NETWORK_POLICY_NAME = "sandpod-executors-deny-all"
 PROTECTED_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
 
@@ -103,6 +116,9 @@ class PodOptions:
     """Cluster-side choices that are not part of an execution's limits."""
 
     runtime_class: str | None = None  # gVisor ("gvisor"/"runsc") or Kata, when the cluster has it
+    # hostUsers: false: the pod gets a user namespace of its own, so its uids (65534 included)
+    # map to an unprivileged host range (containerd 2+, runc 1.2+, Kubernetes 1.33+ by default).
+    user_namespace: bool = False
     image_pull_policy: str = "IfNotPresent"  # runtime images are built locally, not pulled
     cpu_limit: str = "1"
     cpu_request: str = "250m"
@@ -154,12 +170,12 @@ def _captures(job: SandboxJob) -> int:
     return 3 if job.runtime.compile is not None else 2
 
 
-def ephemeral_storage_mib(job: SandboxJob, options: PodOptions) -> int:
+def ephemeral_storage_mib(job: SandboxJob, options: PodOptions, *, live: bool = False) -> int:
     # Container logs count as ephemeral storage: the framed report is base64 of the captures and
     # the kept files (zlib may grow incompressible data slightly), plus headroom.
     limits = job.limits
     logged = (_captures(job) + 1) * limits.output_bytes + 2 * options.output_files_max_bytes
-    if job.output is not None:
+    if live or job.output is not None:
         logged += 3 * limits.output_bytes  # the live lines: base64 of stdout and stderr
     log_mib = math.ceil(logged / MIB) + 16
     return log_mib + (0 if options.tmp_in_memory else limits.tmp_mb)
@@ -310,6 +326,20 @@ def _security_context() -> Manifest:
     }
 
 
+def pod_annotations(job: SandboxJob, options: PodOptions) -> dict[str, str]:
+    return {
+        EXECUTION_ID_ANNOTATION: job.execution_id,
+        LIMITS_ANNOTATION: json.dumps(job.limits.model_dump(mode="json"), sort_keys=True),
+        OUTPUT_FILES_ANNOTATION: json.dumps(
+            {
+                "max_count": options.output_files_max_count,
+                "max_bytes": options.output_files_max_bytes,
+            },
+            sort_keys=True,
+        ),
+    }
+
+
 def pod_manifest(
     job: SandboxJob, *, namespace: str, options: PodOptions | None = None, canary: bool = False
 ) -> Manifest:
@@ -377,6 +407,8 @@ def pod_manifest(
     }
     if options.runtime_class:
         spec["runtimeClassName"] = options.runtime_class
+    if options.user_namespace:
+        spec["hostUsers"] = False
     return {
         "apiVersion": "v1",
         "kind": "Pod",
@@ -384,20 +416,86 @@ def pod_manifest(
             "name": name,
             "namespace": namespace,
             "labels": _labels(job, canary=canary),
-            "annotations": {
-                EXECUTION_ID_ANNOTATION: job.execution_id,
-                LIMITS_ANNOTATION: json.dumps(limits.model_dump(mode="json"), sort_keys=True),
-                OUTPUT_FILES_ANNOTATION: json.dumps(
-                    {
-                        "max_count": options.output_files_max_count,
-                        "max_bytes": options.output_files_max_bytes,
-                    },
-                    sort_keys=True,
-                ),
-            },
+            "annotations": pod_annotations(job, options),
         },
         "spec": spec,
     }
+
+
+def _warm_name(runtime: Runtime) -> str:
+    slug = re.sub(r"[^a-z0-9-]+", "-", runtime.id.lower()).strip("-")[:30]
+    return f"sandpod-warm-{slug}-{secrets.token_hex(5)}"
+
+
+def warm_pod_manifest(
+    template: SandboxJob,
+    *,
+    namespace: str,
+    options: PodOptions | None = None,
+    idle_seconds: int,
+) -> Manifest:
+    """A pod for the warm pool: `template`'s pod (its runtime, the limits the pool serves) with
+    its job still to come on stdin. Its /sandbox is a small emptyDir the entrypoint writes the
+    job's files into; its deadline covers the time it may wait idle too."""
+    options = options or PodOptions()
+    pod = pod_manifest(template, namespace=namespace, options=options)
+    name = _warm_name(template.runtime)
+    metadata = pod["metadata"]
+    metadata["name"] = name
+    labels = metadata["labels"]
+    del labels[EXECUTION_ID_LABEL]
+    labels[WARM_LABEL] = WARM_IDLE
+    metadata["annotations"] = {}  # the claim adds the execution's own
+    spec = pod["spec"]
+    spec["activeDeadlineSeconds"] += idle_seconds
+    container = spec["containers"][0]
+    interpreter = container["command"][:4]  # python -I -S entrypoint.py
+    container["command"] = [*interpreter, "--warm", SANDBOX_DIR]
+    container["resources"]["limits"]["ephemeral-storage"] = (
+        f"{ephemeral_storage_mib(template, options, live=True)}Mi"
+    )
+    container["stdin"] = True
+    container["stdinOnce"] = True  # one attach session: nobody writes a second job
+    spec["volumes"][0] = {
+        "name": "sandbox",
+        "emptyDir": {"medium": "Memory", "sizeLimit": f"{WARM_SANDBOX_MIB}Mi"},
+    }
+    container["volumeMounts"][0]["readOnly"] = False
+    return pod
+
+
+def warm_job_arguments(job: SandboxJob, options: PodOptions | None = None) -> list[str]:
+    """The entrypoint arguments a cold pod for `job` would get (a warm pod gets them on stdin)."""
+    command = entrypoint_command(job, options)
+    return command[command.index(ENTRYPOINT_PATH) + 1 :]
+
+
+def warm_job_files(job: SandboxJob) -> dict[str, bytes]:
+    """What a cold pod's ConfigMap would hold, by its path under /sandbox."""
+    files = {item.name: item.data() for item in job.files} or {
+        job.runtime.file_name: job.script.encode("utf-8")
+    }
+    return {**files, STDIN_KEY: job.stdin.encode("utf-8")}
+
+
+def claim_patch(job: SandboxJob, options: PodOptions | None = None) -> list[Manifest]:
+    """A JSON patch that makes an idle warm pod this job's, or fails (test op) when another
+    claim got there first: the API server applies it atomically to the latest object."""
+    options = options or PodOptions()
+    label = "/metadata/labels/" + WARM_LABEL.replace("/", "~1")
+    execution_label = "/metadata/labels/" + EXECUTION_ID_LABEL.replace("/", "~1")
+    annotations = pod_annotations(job, options)
+    return [
+        {"op": "test", "path": label, "value": WARM_IDLE},
+        {"op": "replace", "path": label, "value": WARM_CLAIMED},
+        {"op": "add", "path": execution_label, "value": execution_label_value(job.execution_id)},
+        {"op": "add", "path": "/metadata/annotations", "value": annotations},
+    ]
+
+
+def handover_patch() -> list[Manifest]:
+    """Takes a claimed warm pod's warm label away: the pod monitor reports it from then on."""
+    return [{"op": "remove", "path": "/metadata/labels/" + WARM_LABEL.replace("/", "~1")}]
 
 
 def config_map_manifest(

@@ -182,6 +182,9 @@ class PodMonitor:
         if execution_id is None or uid is None:
             log.warning("ignoring a pod without an execution id or uid: %s", outcome.pod_name(pod))
             return
+        if outcome.is_handled(pod):
+            self._active.pop(uid, None)  # its runner reported it and deletes it
+            return
         key = (execution_id, uid)
         if key in self._done or key in self._pending:
             if event_type != "DELETED" and key in self._done:

@@ -16,6 +16,7 @@ from sandpod.adapters.kubernetes.manifests import (
     CONTAINER_NAME,
     EXECUTION_ID_ANNOTATION,
     EXECUTION_ID_LABEL,
+    HANDLED_ANNOTATION,
     LIMITS_ANNOTATION,
     OUTPUT_FILES_ANNOTATION,
 )
@@ -103,6 +104,11 @@ def output_limit(pod: Pod) -> int | None:
 def output_files_limit(pod: Pod) -> int | None:
     """The most bytes of output files the pod may send back (a bound for decoding them)."""
     return _annotated_number(pod, OUTPUT_FILES_ANNOTATION, "max_bytes")
+
+
+def is_handled(pod: Pod) -> bool:
+    """A warm pod whose runner reported (or gave up) the execution itself."""
+    return bool(_get(pod, "metadata", "annotations", HANDLED_ANNOTATION) == "true")
 
 
 def is_cancelled(pod: Pod) -> bool:
