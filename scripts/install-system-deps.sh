@@ -15,6 +15,8 @@ if [[ ${1:-} == --cluster ]]; then
   command -v ip >/dev/null 2>&1 || want+=(iproute2)
   command -v openssl >/dev/null 2>&1 || want+=(openssl)
   command -v curl >/dev/null 2>&1 || want+=(curl)
+  # runc 1.3 (the node's runtime, built from the Go module proxy) links libseccomp through cgo.
+  [[ -f /usr/include/seccomp.h ]] || want+=(libseccomp-dev)
 fi
 command -v bwrap >/dev/null 2>&1 || want+=(bubblewrap)
 command -v redis-server >/dev/null 2>&1 || want+=(redis-server)

@@ -21,8 +21,8 @@
 # Env: SANDPOD_CLUSTER_DIR (state, default <repo>/.cluster), SANDPOD_CACHE (binaries, default
 # ~/.cache/sandpod), SANDPOD_CLUSTER_POD_PIDS_LIMIT (default 512; "none" leaves it unset, to test
 # the runner's refusal), SANDPOD_CLUSTER_WAIT (seconds, default 180), SANDPOD_CLUSTER_CONTAINERD
-# (default 1: Debian's containerd 1.6 + runc 1.1; "2": containerd v2.4.2 + runc v1.3.7 built from the
-# Go module proxy into the cache, which can run pods with hostUsers: false).
+# (default 2: containerd v2.4.2 + runc v1.3.7 built from the Go module proxy into the cache, which
+# run pods with hostUsers: false; "1": Debian's containerd 1.6 + runc 1.1, which cannot).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -46,7 +46,7 @@ ETCD_PORT=12379
 API_PORT=16443
 PIDS_LIMIT=${SANDPOD_CLUSTER_POD_PIDS_LIMIT:-512}
 WAIT=${SANDPOD_CLUSTER_WAIT:-180}
-CONTAINERD_MAJOR=${SANDPOD_CLUSTER_CONTAINERD:-1}
+CONTAINERD_MAJOR=${SANDPOD_CLUSTER_CONTAINERD:-2}
 CONTAINERD2_VERSION=v2.4.2
 RUNC2_VERSION=v1.3.7
 CBIN=$CACHE/containerd/$CONTAINERD2_VERSION-runc-$RUNC2_VERSION
