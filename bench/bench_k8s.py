@@ -128,8 +128,12 @@ async def main() -> None:
     launcher = KubernetesLauncher(
         connect, namespace=namespace, options=PodOptions(image_pull_policy="IfNotPresent")
     )
+
+    async def warm_connect() -> KubernetesApi:  # its own client: close() closes it
+        return KubernetesApi(await new_api_client(source), namespace)
+
     warm = KubernetesLauncher(
-        connect,
+        warm_connect,
         namespace=namespace,
         options=PodOptions(image_pull_policy="IfNotPresent"),
         warm_pool_size=2,

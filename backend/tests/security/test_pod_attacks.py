@@ -149,7 +149,9 @@ except OSError as exc:
 else:
     print(json.dumps({"written_mb": written >> 20, "error": None}))
 """
-    result = await contained(cluster, mode, job(script, tmp_mb=16, file_size_mb=1024, memory_mb=256))
+    result = await contained(
+        cluster, mode, job(script, tmp_mb=16, file_size_mb=1024, memory_mb=256)
+    )
     # Either the file-size rlimit, the memory-backed tmp's size or the memory limit stops it.
     if result.end_reason is not EndReason.MEMORY_LIMIT:
         found = report(result)

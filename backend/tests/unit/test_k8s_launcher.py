@@ -19,9 +19,9 @@ from sandpod.adapters.kubernetes.launcher import KubernetesLauncher, KubernetesS
 from sandpod.adapters.kubernetes.manifests import (
     CANCELLED_ANNOTATION,
     NETWORK_POLICY_NAME,
+    WARM_LABEL,
     ConfigMapTooLargeError,
     PodOptions,
-    WARM_LABEL,
     UnsafeNamespaceError,
     namespace_labels,
     network_policy_manifest,
