@@ -4,7 +4,9 @@ Every figure is reported beside a baseline measured in the same run (the machine
 noisy), so read the ratios, not the absolute numbers:
 
   a  bare interpreter start        python3.12 on the hello-world script, no sandbox
-  b  raw sandbox start             the local runner, called directly (no API, no events)
+  b  raw sandbox start             the local runner, called directly (no API, no events), cold:
+                                   no warm pool
+  bw raw warm sandbox start        the same in a warm sandbox (the pool full before each run)
   b' raw sandbox start, live output the local runner with its output chunked into an in-memory
                                    log as it is read (what live output adds to a hello-world)
   c  submit-to-result latency      POST /executions, then the SSE stream until the terminal event
@@ -37,7 +39,7 @@ from pathlib import Path
 import httpx
 
 from sandpod.adapters.memory.output_log import InMemoryOutputLog
-from sandpod.adapters.sandbox import build_local_runner
+from sandpod.adapters.sandbox import LocalSandboxRunner, build_local_runner
 from sandpod.config import Settings
 from sandpod.domain.runtimes import python
 from sandpod.ports import SandboxJob
@@ -77,6 +79,7 @@ class Report:
     raw_sandbox: Figures
     raw_sandbox_rate_2_parallel: float
     raw_sandbox_live_output: Figures | None = None
+    raw_warm_sandbox: Figures | None = None
     modes: dict[str, ModeFigures] = field(default_factory=dict)
     languages: dict[str, "LanguageFigures"] = field(default_factory=dict)
 
@@ -120,30 +123,64 @@ def bare_interpreter(runs: int) -> Figures:
     return Figures.of(times)
 
 
+def local_runner(settings: Settings, *, warm: bool) -> LocalSandboxRunner:
+    """The local runner with its warm pool (2 Python sandboxes) or without one (cold starts)."""
+    pool = {"warm_pool_size": 2 if warm else 0, "warm_pool_runtimes": ["python:3.12"]}
+    return build_local_runner(settings.local_runner.model_copy(update=pool))
+
+
 async def raw_sandbox(runs: int) -> tuple[Figures, float]:
+    """Cold starts (no warm pool), one at a time, then with 2 parallel starters (the throughput
+    ceiling of cold starts on 2 cores)."""
     settings = Settings()
-    runner = build_local_runner(settings.local_runner)
+    runner = local_runner(settings, warm=False)
     limits = settings.executions.limit_policy.defaults
 
     def job(index: int) -> SandboxJob:
         return SandboxJob(f"bench-{index}-{time.monotonic_ns()}", python("3.12"), HELLO, "", limits)
 
     times = []
-    for index in range(runs):
+    try:
+        for index in range(runs):
+            started = time.perf_counter()
+            result = await runner.run(job(index))
+            times.append(time.perf_counter() - started)
+            assert result.stdout == "hello from sandpod\n", result
         started = time.perf_counter()
-        result = await runner.run(job(index))
-        times.append(time.perf_counter() - started)
-        assert result.stdout == "hello from sandpod\n", result
-    # Rate of raw starts with 2 parallel starters: the throughput ceiling on 2 cores.
-    started = time.perf_counter()
 
-    async def starter(offset: int) -> None:
-        for index in range(runs // 2):
-            await runner.run(job(10_000 + offset * 1000 + index))
+        async def starter(offset: int) -> None:
+            for index in range(runs // 2):
+                await runner.run(job(10_000 + offset * 1000 + index))
 
-    await asyncio.gather(starter(0), starter(1))
-    rate = (runs // 2 * 2) / (time.perf_counter() - started)
+        await asyncio.gather(starter(0), starter(1))
+        rate = (runs // 2 * 2) / (time.perf_counter() - started)
+    finally:
+        await runner.close()
     return Figures.of(times), rate
+
+
+async def raw_warm_sandbox(runs: int) -> Figures:
+    """`b` in a warm sandbox: the pool is full before each sample (not timed), so every run
+    claims one; what a submission finds when the pool keeps up."""
+    settings = Settings()
+    runner = local_runner(settings, warm=True)
+    limits = settings.executions.limit_policy.defaults
+    times = []
+    try:
+        for index in range(runs):
+            await runner.warm_up()
+            claims = runner.warm_claims
+            job = SandboxJob(
+                f"bench-w{index}-{time.monotonic_ns()}", python("3.12"), HELLO, "", limits
+            )
+            started = time.perf_counter()
+            result = await runner.run(job)
+            times.append(time.perf_counter() - started)
+            assert result.stdout == "hello from sandpod\n", result
+            assert runner.warm_claims == claims + 1, "a warm sample started cold"
+    finally:
+        await runner.close()
+    return Figures.of(times)
 
 
 async def raw_languages(runs: int) -> dict[str, LanguageFigures]:
@@ -193,7 +230,7 @@ async def languages_through_api(
 async def raw_sandbox_live_output(runs: int) -> Figures:
     """`b` with the output chunked as it is read: the runner's share of live output."""
     settings = Settings()
-    runner = build_local_runner(settings.local_runner)
+    runner = local_runner(settings, warm=False)  # beside b: the same cold start
     limits = settings.executions.limit_policy.defaults
     log = InMemoryOutputLog()
     times = []
@@ -407,6 +444,8 @@ async def main() -> None:
     bare = bare_interpreter(args.runs)
     print(f"b  raw sandbox start ({args.runs} runs) ...", file=sys.stderr)
     report = Report(bare, *await raw_sandbox(args.runs))
+    print(f"bw raw warm sandbox start ({args.runs} runs) ...", file=sys.stderr)
+    report.raw_warm_sandbox = await raw_warm_sandbox(args.runs)
     print(f"b' raw sandbox start with live output ({args.runs} runs) ...", file=sys.stderr)
     report.raw_sandbox_live_output = await raw_sandbox_live_output(args.runs)
     if not args.no_languages:
@@ -480,6 +519,10 @@ def print_report(report: Report) -> None:
     print(f"{'b  raw sandbox start':44} {b:9.1f} {report.raw_sandbox.p99_ms:9.1f}")
     print(f"   raw sandbox starts/s, 2 parallel starters (mean of before/after): {ceiling:.1f}")
     print(f"   sandbox overhead b - a: {b - a:.1f} ms (b/a = {b / a:.2f})")
+    warm = report.raw_warm_sandbox
+    if warm is not None:
+        print(f"{'bw raw warm sandbox start':44} {warm.p50_ms:9.1f} {warm.p99_ms:9.1f}")
+        print(f"   bw/a = {warm.p50_ms / a:.2f}   bw/b = {warm.p50_ms / b:.2f}")
     live = report.raw_sandbox_live_output
     if live is not None:
         print(f"{"b' raw sandbox start, live output":44} {live.p50_ms:9.1f} {live.p99_ms:9.1f}")
@@ -510,8 +553,8 @@ def print_report(report: Report) -> None:
         for runtime_id, entry in report.languages.items():
             submit = entry.submit_to_result
             through = f"{submit.p50_ms:14.0f}" if submit else f"{'-':>14}"
-            ratio = f"{entry.ratio:6.2f}" if entry.ratio else f"{'-':>6}"
-            print(f"   {runtime_id:21} {entry.raw.p50_ms:11.0f} {through} {ratio}")
+            shown = f"{entry.ratio:6.2f}" if entry.ratio else f"{'-':>6}"
+            print(f"   {runtime_id:21} {entry.raw.p50_ms:11.0f} {through} {shown}")
     if {"embedded", "distributed"} <= set(report.modes):
         ratio = report.modes["distributed"].c1.p50_ms / report.modes["embedded"].c1.p50_ms
         print(f"\ndistributed p50 / embedded p50 = {ratio:.2f} (target <= 3)")
