@@ -217,3 +217,27 @@ async def test_close_deletes_the_idle_pods() -> None:
     assert len(warm_pods(api)) == 2
     await runner.close()
     assert warm_pods(api) == []
+
+
+async def test_a_second_run_of_a_job_a_warm_pod_serves_starts_nothing() -> None:
+    api = FakeApi()
+    runner = await warm_launcher(api)
+    gate = asyncio.Event()
+
+    async def answer(name: str, payload: bytes) -> AsyncIterator[bytes]:
+        yield b"SANDPOD1 started\n"
+        await gate.wait()
+        for line in report(b"once\n")[1:]:
+            yield line
+
+    api.attach_answer = answer
+    first = asyncio.create_task(runner.run(job("ex_twice")))
+    await asyncio.sleep(0.05)
+    assert await runner.run(job("ex_twice")) is None  # the bus delivered the request again
+    gate.set()
+    result = await first
+    assert result is not None
+    assert result.stdout == "once\n"
+    assert resource_name("ex_twice") not in api.pods  # no cold pod ran it a second time
+    assert api.calls.count("attach") == 1
+    await runner.close()

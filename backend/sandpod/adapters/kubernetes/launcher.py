@@ -215,7 +215,9 @@ class KubernetesLauncher:
 
         In a warm pod the result comes back on the attached stream and is returned (None when
         that stream broke: the monitor reports the pod then)."""
-        if self._pool is not None and job.execution_id not in self._warm_runs:
+        if job.execution_id in self._warm_runs:
+            return None  # a warm pod here serves it already: that run reports it
+        if self._pool is not None:
             run = self._warm_runs[job.execution_id] = _WarmRun()
             try:
                 served, result = await self._run_warm(job, run)
