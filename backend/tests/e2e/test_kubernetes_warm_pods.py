@@ -73,7 +73,6 @@ async def test_a_warm_run_equals_a_cold_run_and_each_pod_serves_once(cluster: Cl
     finally:
         await launcher.close()
     assert len(set(seen)) == len(SCRIPTS)  # a new pod for every execution
-    await asyncio.sleep(0)
     left = set(await warm_pods(cluster)) & set(seen)
     assert not left, f"warm pods left after close: {left}"
 
@@ -129,6 +128,7 @@ async def test_a_cancelled_warm_run_ends_cancelled(cluster: Cluster) -> None:
         await asyncio.wait_for(launcher.warm_up(), 120)
         the_job = job("import time\nprint('up', flush=True)\ntime.sleep(60)\n")
         running = asyncio.create_task(launcher.run(the_job))
+        # Meant to hit the running program; CANCELLED holds at any point of the claim too.
         await asyncio.sleep(2)
         assert await launcher.cancel(the_job.execution_id)
         result = await asyncio.wait_for(running, 60)
@@ -162,14 +162,14 @@ async def test_a_warm_pod_nobody_holds_is_deleted(cluster: Cluster) -> None:
         pod = await cluster.api.read_pod(leaked["metadata"]["name"])
         if pod is not None and (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
             break
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(0.5)  # polling the pod's phase, bounded by the loop
     launcher = warm_launcher(cluster, idle_seconds=10)
     try:
         await launcher.prepare()
         for _ in range(60):
             if leaked["metadata"]["name"] not in await warm_pods(cluster):
                 break
-            await asyncio.sleep(0.5)
+            await asyncio.sleep(0.5)  # polling the reaper's work, bounded by the loop
         else:
             raise AssertionError("the leaked warm pod was not deleted")
     finally:

@@ -5,6 +5,7 @@ import asyncio
 import dataclasses
 import json
 from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
 from sandpod.adapters.kubernetes import entrypoint as ep
 from sandpod.adapters.kubernetes.api import KubeApiError
@@ -21,6 +22,7 @@ from sandpod.adapters.kubernetes.manifests import (
 from sandpod.domain.limits import DEFAULT_POLICY
 from sandpod.domain.result import EndReason
 from tests.unit.test_k8s_launcher import FakeApi, Sink, job, launcher
+from tests.waiting import eventually
 
 
 def report(stdout: bytes, exit_code: int = 0) -> list[bytes]:
@@ -97,7 +99,7 @@ async def test_a_claimed_pod_is_this_executions_and_handed_to_the_monitor() -> N
     api = FakeApi()
     runner = await warm_launcher(api)
     (pod,) = warm_pods(api)
-    seen: list[dict[str, object]] = []
+    seen: list[dict[str, Any]] = []
     gate = asyncio.Event()
 
     async def answer(name: str, payload: bytes) -> AsyncIterator[bytes]:
@@ -108,11 +110,10 @@ async def test_a_claimed_pod_is_this_executions_and_handed_to_the_monitor() -> N
 
     api.attach_answer = answer
     running = asyncio.create_task(runner.run(job("ex_h")))
-    await asyncio.sleep(0.05)
-    labels = api.pods[pod]["metadata"]["labels"]
-    assert WARM_LABEL not in labels  # handed over once the pod had its job
-    assert seen[0]["labels"][WARM_LABEL] == WARM_CLAIMED  # type: ignore[index]
-    assert seen[0]["annotations"][EXECUTION_ID_ANNOTATION] == "ex_h"  # type: ignore[index]
+    # Handed over once the pod had its job.
+    await eventually(lambda: WARM_LABEL not in api.pods[pod]["metadata"]["labels"], timeout=5)
+    assert seen[0]["labels"][WARM_LABEL] == WARM_CLAIMED
+    assert seen[0]["annotations"][EXECUTION_ID_ANNOTATION] == "ex_h"
     gate.set()
     assert await running is None  # the monitor reports it now
     assert pod in api.pods
@@ -166,7 +167,7 @@ async def test_cancel_while_the_job_runs_in_a_warm_pod() -> None:
 
     api.attach_answer = answer
     running = asyncio.create_task(runner.run(job("ex_x")))
-    await asyncio.sleep(0.05)
+    await eventually(lambda: WARM_LABEL not in api.pods[pod]["metadata"]["labels"], timeout=5)
     assert await runner.cancel("ex_x")
     assert api.pods.get(pod) is None
     deleted.set()
@@ -232,7 +233,7 @@ async def test_a_second_run_of_a_job_a_warm_pod_serves_starts_nothing() -> None:
 
     api.attach_answer = answer
     first = asyncio.create_task(runner.run(job("ex_twice")))
-    await asyncio.sleep(0.05)
+    await eventually(lambda: "attach" in api.calls, timeout=5)
     assert await runner.run(job("ex_twice")) is None  # the bus delivered the request again
     gate.set()
     result = await first
