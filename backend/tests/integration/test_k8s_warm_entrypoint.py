@@ -18,7 +18,7 @@ from tests.integration.test_k8s_entrypoint import ENTRYPOINT, HOSTILE, run_scrip
 from tests.unit.test_k8s_launcher import FakeApi, job, launcher
 
 # A pod's paths, and where this test puts them.
-POD_PATHS = ("/sandbox", "/dev/termination-log", "/tmp/out")  # nosec B108
+POD_PATHS = ("/sandbox", "/dev/termination-log", "/tmp/out")  # nosec B108  # names, not temp files
 
 
 def local_argv(argv: list[str], root: Path) -> list[str]:

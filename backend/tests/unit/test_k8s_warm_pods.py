@@ -7,6 +7,8 @@ import json
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
+import pytest
+
 from sandpod.adapters.kubernetes import entrypoint as ep
 from sandpod.adapters.kubernetes.api import KubeApiError
 from sandpod.adapters.kubernetes.launcher import KubernetesLauncher
@@ -177,7 +179,9 @@ async def test_cancel_while_the_job_runs_in_a_warm_pod() -> None:
     await runner.close()
 
 
-async def test_a_verified_result_marks_the_pod_handled_before_deleting_it() -> None:
+async def test_a_verified_result_marks_the_pod_handled_before_deleting_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     api = FakeApi()
     runner = await warm_launcher(api)
     (_pod,) = warm_pods(api)
@@ -193,8 +197,8 @@ async def test_a_verified_result_marks_the_pod_handled_before_deleting_it() -> N
         order.append("delete")
         await delete(name, uid=uid)
 
-    api.annotate_pod = noting_annotate  # type: ignore[method-assign]
-    api.delete_pod = noting_delete  # type: ignore[method-assign]
+    monkeypatch.setattr(api, "annotate_pod", noting_annotate)
+    monkeypatch.setattr(api, "delete_pod", noting_delete)
     assert await runner.run(job("ex_d")) is not None
     await settle(runner)
     assert order[:2] == [HANDLED_ANNOTATION, "delete"]

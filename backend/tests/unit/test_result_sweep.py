@@ -151,6 +151,7 @@ class PodSandbox(FakeSandbox):
     name = "kubernetes"
     reports_start = True
 
+    # None, not a Result: a pod sandbox only starts the job, its monitor reports the end.
     async def run(self, job: SandboxJob) -> None:  # type: ignore[override]
         self.started.append(job.execution_id)
 

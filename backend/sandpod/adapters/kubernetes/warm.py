@@ -225,7 +225,7 @@ class WarmPods:
                         task.add_done_callback(self._tasks.discard)
             except KubeApiError as exc:
                 log.warning("warm pod pool: %s; retrying in %.0fs", exc, RETRY_SECONDS)
-                await asyncio.sleep(RETRY_SECONDS)
+                await asyncio.sleep(RETRY_SECONDS)  # back off: the API server is failing
                 self._wanted.set()
 
     async def _bring_up(self, runtime_id: str) -> None:
@@ -251,7 +251,7 @@ class WarmPods:
                     break
                 if state is False or time.monotonic() > deadline:
                     raise KubeApiError(None, f"warm pod {name} did not start")
-                await asyncio.sleep(wait)
+                await asyncio.sleep(wait)  # polling the pod's start, doubling to the cap
                 wait = min(wait * 2, READY_WAIT_SECONDS[1])
         except asyncio.CancelledError:  # close(): the pod may exist already, it must not stay
             self._held.discard(name)
@@ -261,7 +261,7 @@ class WarmPods:
             log.warning("warm pod for %s: %s", runtime_id, exc)
             self._held.discard(name)
             self._later(api.delete_pod(name, uid=uid))
-            await asyncio.sleep(RETRY_SECONDS)
+            await asyncio.sleep(RETRY_SECONDS)  # back off before this slot is tried again
             return
         finally:
             self._starting[runtime_id] -= 1
