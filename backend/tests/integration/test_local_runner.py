@@ -370,3 +370,21 @@ async def test_the_runner_switches_cgroup_moves_to_favour_dynamic_changes(
     result = await sandbox_runner.run(sandbox_jobs("print(1)"))
     assert result.end_reason is EndReason.COMPLETED
     assert favoured(Path("/proc/self/mountinfo").read_text())
+
+
+async def test_a_folder_whose_removal_never_ran_is_removed_by_close(
+    tmp_path: Path, sandbox_jobs: SandboxJobs
+) -> None:
+    # A server thread's loop that ends right after a run cancels the removal the run left to
+    # the background; the runner's close() (here on another loop) must still remove the folder.
+    root = tmp_path / "sandboxes"
+    runner = LocalSandboxRunner(
+        LocalRunnerSettings(
+            sandbox_root=root, cgroup_parent=SANDBOX_CGROUP_PARENT, warm_pool_size=0
+        )
+    )
+    job = sandbox_jobs("print('ran')")
+    result = await asyncio.to_thread(asyncio.run, runner.run(job))
+    assert result.stdout == "ran\n", result
+    await runner.close()
+    assert list(root.iterdir()) == [], "sandbox folders left behind"

@@ -7,7 +7,7 @@ waits for all of them, so a stopped runner leaves nothing behind.
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 logger = logging.getLogger(__name__)
@@ -18,13 +18,37 @@ SETTLE_SECONDS = 30.0  # each cleanup bounds its own waits; this only keeps clos
 class Cleanups:
     def __init__(self) -> None:
         self._pending: set[asyncio.Task[None]] = set()
+        # What must happen even if its task never ran: a loop that ended (a server thread
+        # stopped) cancels its tasks, and a folder whose removal was cancelled would stay.
+        self._fallbacks: dict[asyncio.Task[None], Callable[[], None]] = {}
 
-    def later(self, cleanup: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
-        """Run `cleanup` in the background; kept referenced until it is done."""
+    def later(
+        self, cleanup: Coroutine[Any, Any, None], *, fallback: Callable[[], None] | None = None
+    ) -> asyncio.Task[None]:
+        """Run `cleanup` in the background; kept referenced until it is done. `fallback`
+        (synchronous, idempotent) is run by finish_abandoned() if the task does not succeed."""
         task = asyncio.create_task(cleanup)
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
+        if fallback is not None:
+            self._fallbacks[task] = fallback
+            task.add_done_callback(self._forget_if_done)
         return task
+
+    def _forget_if_done(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is None:
+            del self._fallbacks[task]
+
+    def finish_abandoned(self) -> None:
+        """Run here and now the fallbacks of cleanups that were cancelled or failed, or whose
+        event loop is closed: what the runner's close() must not leave behind."""
+        for task, fallback in list(self._fallbacks.items()):
+            if task.done() or task.get_loop().is_closed():
+                del self._fallbacks[task]
+                try:
+                    fallback()
+                except Exception:
+                    logger.exception("a sandbox cleanup's fallback failed")
 
     async def settle(self) -> None:
         """Wait for every cleanup started so far on this event loop (and those they start)."""

@@ -130,7 +130,9 @@ class SandboxRun:
             if self._warm is not None and not self._claimed:
                 self._warm.phase.discard(ctx)
             if self._workdir is not None:
-                removal = ctx.cleanups.later(asyncio.to_thread(self._workdir.remove))
+                removal = ctx.cleanups.later(
+                    asyncio.to_thread(self._workdir.remove), fallback=self._workdir.remove
+                )
                 if not self._completed:  # cancelled or failed: the caller may look at once
                     await asyncio.shield(removal)
 

@@ -219,10 +219,10 @@ class Phase:
             outcome = await work
         except BaseException:
             # Shielded: if this task is cancelled again, cleanup still finishes in the background.
-            await asyncio.shield(ctx.cleanups.later(self._cleanup()))
+            await asyncio.shield(ctx.cleanups.later(self._cleanup(), fallback=self._cleanup_now))
             raise
         # The program and its sandbox are gone (_communicate); what is left is bookkeeping.
-        ctx.cleanups.later(self._cleanup())
+        ctx.cleanups.later(self._cleanup(), fallback=self._cleanup_now)
         return outcome
 
     async def _run(self, ctx: SandboxContext) -> PhaseOutcome | None:
@@ -544,6 +544,24 @@ class Phase:
         self._pidfd = None
         await self._remove_cgroup()
         self.watch.lap("cleanup")
+
+    def _cleanup_now(self) -> None:
+        """_cleanup without an event loop, for one whose task never ran (its loop ended)."""
+        if self._proc is not None and self._proc.returncode is None:
+            self._kill(with_bwrap=True)
+        _close(self._block_w)
+        self._block_w = None
+        _close(self._pidfd)
+        self._pidfd = None
+        cgroup = self._cgroup
+        if cgroup is None:
+            return
+        for _ in range(50):
+            if cgroup.remove():
+                return
+            cgroup.kill_all()
+            time.sleep(0.02)  # killed processes leave the cgroup asynchronously (bounded: 1 s)
+        logger.warning("cgroup of %s still busy; left behind", self.spec.execution_id)
 
     async def _remove_cgroup(self) -> None:
         cgroup = self._cgroup

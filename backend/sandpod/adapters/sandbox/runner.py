@@ -129,6 +129,7 @@ class LocalSandboxRunner:
         if self._pool is not None:
             await self._pool.close()
         await self.settle()
+        self._cleanups.finish_abandoned()  # e.g. started on a loop that has ended since
         if self._context is not None:
             os.close(self._context.userns_fd)
             self._context = None

@@ -162,7 +162,8 @@ class WarmPool:
     def _destroy(self, warm: WarmSandbox) -> None:
         assert self._ctx is not None
         warm.phase.discard(self._ctx)
-        self._ctx.cleanups.later(asyncio.to_thread(warm.workdir.remove))
+        remove = warm.workdir.remove
+        self._ctx.cleanups.later(asyncio.to_thread(remove), fallback=remove)
 
     def idle_count(self) -> int:
         return sum(len(idle) for idle in self._idle.values())
