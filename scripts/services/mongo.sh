@@ -4,7 +4,8 @@
 FERRETDB_VERSION=${SANDPOD_FERRETDB_VERSION:-v1.24.2}
 MONGO_PORT=${SANDPOD_MONGO_PORT:-27018}
 MONGO_DEBUG_PORT=${SANDPOD_MONGO_DEBUG_PORT:-18088}
-FERRETDB_HOME=$SANDPOD_CACHE/ferretdb/$FERRETDB_VERSION
+# The build's own suffix: bump it when the source patch below changes, so caches rebuild.
+FERRETDB_HOME=$SANDPOD_CACHE/ferretdb/$FERRETDB_VERSION-sandpod1
 FERRETDB_MODULE=github.com/FerretDB/FerretDB
 
 mongo_marker() { printf 'ferretdb'; }
@@ -21,6 +22,18 @@ find_go() {
   else
     die "mongo: Go is needed to build FerretDB and was not found (install Go 1.24+ or put it on PATH)"
   fi
+}
+
+# FerretDB v1's SQLite backend looks `_id` up as `_ferretdb_sjson->'$._id'` but makes the unique
+# _id index on `_ferretdb_sjson->"_id"`; SQLite matches index expressions as written, so every
+# find, update and delete by _id scanned the whole table (EXPLAIN QUERY PLAN: SCAN). Written as
+# `->'_id'` (what the index's `"_id"` resolves to) it is an index SEARCH, same value. v1 gets no
+# more releases (v2 needs PostgreSQL with the DocumentDB extension).
+patch_ferretdb_id_lookups() {
+  local file=$1/internal/backends/sqlite/metadata/metadata.go
+  sed -i "s|IDColumn = DefaultColumn + \"->'\\\$._id'\"|IDColumn = DefaultColumn + \"->'_id'\"|" "$file"
+  grep -qF "IDColumn = DefaultColumn + \"->'_id'\"" "$file" ||
+    die "mongo: the _id lookup patch no longer applies to FerretDB $FERRETDB_VERSION ($file)"
 }
 
 mongo_install() {
@@ -42,6 +55,7 @@ mongo_install() {
   chmod -R u+w "$FERRETDB_HOME/src"
   printf '%s\n' "$FERRETDB_VERSION" >"$FERRETDB_HOME/src/build/version/version.txt"
   printf 'sandpod-local\n' >"$FERRETDB_HOME/src/build/version/package.txt"
+  patch_ferretdb_id_lookups "$FERRETDB_HOME/src"
   if ! (cd "$FERRETDB_HOME/src" && "$go" build -trimpath -buildvcs=false \
     -o "$FERRETDB_HOME/bin/ferretdb.tmp" ./cmd/ferretdb) >>"$build_log" 2>&1; then
     die "mongo: building FerretDB failed; see $build_log"

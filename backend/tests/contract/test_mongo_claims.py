@@ -8,11 +8,12 @@ from datetime import UTC, timedelta
 import pymongo
 import pytest
 from bson.codec_options import CodecOptions
+from pymongo import monitoring
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.asynchronous.mongo_client import AsyncMongoClient
 
 from sandpod.adapters.mongo import MongoExecutionStore
-from sandpod.adapters.mongo.claims import ClaimedChanges
+from sandpod.adapters.mongo.claims import ClaimedChanges, is_ferretdb
 from sandpod.adapters.mongo.documents import Document
 from sandpod.adapters.mongo.store import CLAIMS_COLLECTION
 from sandpod.adapters.mongo.users import CLAIMS_COLLECTION as USER_CLAIMS_COLLECTION
@@ -41,9 +42,22 @@ async def db(mongo_url: str, mongo_database: Database) -> AsyncIterator[AsyncDat
             mongo_database.drop_collection(collection)
 
 
-def counter(db: AsyncDatabase[Document], *, lease: float = 30.0) -> ClaimedChanges:
+# Both ways to write a claimed change: the server checks the version (MongoDB), or the writer
+# does between a read and a write by _id (what ensure_indexes picks on FerretDB).
+@pytest.fixture(params=[False, True], ids=["server-checks", "id-only-filters"])
+def id_only_filters(request: pytest.FixtureRequest) -> bool:
+    return bool(request.param)
+
+
+def counter(
+    db: AsyncDatabase[Document], id_only_filters: bool, *, lease: float = 30.0
+) -> ClaimedChanges:
     return ClaimedChanges(
-        db["counters"], db["counter_claims"], kind="counter", lease=timedelta(seconds=lease)
+        db["counters"],
+        db["counter_claims"],
+        kind="counter",
+        lease=timedelta(seconds=lease),
+        id_only_filters=id_only_filters,
     )
 
 
@@ -51,8 +65,10 @@ def add_one(document: Document) -> Document:
     return {"count": document["count"] + 1}
 
 
-async def test_concurrent_changes_each_land_exactly_once(db: AsyncDatabase[Document]) -> None:
-    changes = counter(db)
+async def test_concurrent_changes_each_land_exactly_once(
+    db: AsyncDatabase[Document], id_only_filters: bool
+) -> None:
+    changes = counter(db, id_only_filters)
     await db["counters"].insert_one({"_id": "c", "count": 0, "version": 0})
 
     results = await asyncio.gather(*(changes.change("c", add_one) for _ in range(12)))
@@ -66,8 +82,9 @@ async def test_concurrent_changes_each_land_exactly_once(db: AsyncDatabase[Docum
 
 async def test_a_change_of_a_missing_document_or_with_nothing_to_do_writes_nothing(
     db: AsyncDatabase[Document],
+    id_only_filters: bool,
 ) -> None:
-    changes = counter(db)
+    changes = counter(db, id_only_filters)
     await db["counters"].insert_one({"_id": "c", "count": 0, "version": 0})
 
     assert await changes.change("missing", add_one) is None
@@ -79,8 +96,9 @@ async def test_a_change_of_a_missing_document_or_with_nothing_to_do_writes_nothi
 
 async def test_a_claim_whose_writer_died_is_finished_by_the_next_writer(
     db: AsyncDatabase[Document],
+    id_only_filters: bool,
 ) -> None:
-    changes = counter(db, lease=0.05)
+    changes = counter(db, id_only_filters, lease=0.05)
     await db["counters"].insert_one({"_id": "c", "count": 0, "version": 0})
     # A writer claimed version 1 (count 10) and died before writing it.
     await db["counter_claims"].insert_one(
@@ -154,8 +172,9 @@ async def test_user_change_claims_do_not_pile_up(
 
 async def test_an_unsettled_change_leaves_its_claim_to_the_next_settling_change(
     db: AsyncDatabase[Document],
+    id_only_filters: bool,
 ) -> None:
-    changes = counter(db)
+    changes = counter(db, id_only_filters)
     await db["counters"].insert_one({"_id": "c", "count": 0, "version": 0})
 
     first = await changes.change("c", add_one, settle=False)
@@ -191,3 +210,63 @@ async def test_a_started_execution_keeps_one_claim_until_it_ends(
         assert await db[CLAIMS_COLLECTION].count_documents({"document_id": item.id}) == 0
     finally:
         await store.close()
+
+
+class FilterLog(monitoring.CommandListener):
+    """The filters of the commands sent, per collection."""
+
+    def __init__(self) -> None:
+        self.filters: list[tuple[str, str, Document]] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        command, name = event.command, event.command_name
+        collection = str(command.get(name, ""))
+        if name == "find":
+            self.filters.append((name, collection, command.get("filter", {})))
+        elif name == "findAndModify":
+            self.filters.append((name, collection, command.get("query", {})))
+        elif name in ("update", "delete"):
+            key = "updates" if name == "update" else "deletes"
+            self.filters += [(name, collection, item["q"]) for item in command[key]]
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+async def test_on_ferretdb_an_execution_s_life_finds_its_documents_by_id_alone(
+    mongo_url: str, mongo_database: Database
+) -> None:
+    # FerretDB v1 (SQLite) decodes the whole collection for any filter but `_id` alone: a
+    # status change filtered on `_id` and `version` cost a scan of every execution stored.
+    log = FilterLog()
+    store = MongoExecutionStore(
+        AsyncMongoClient(mongo_url, event_listeners=[log]), mongo_database.name
+    )
+    await store.ensure_indexes()
+    item = execution()
+    try:
+        assert await is_ferretdb(store._db), "these tests run on FerretDB (make services-up)"
+        await store.add(item)
+        await store.mark_published(item.id)
+        assert await store.claim_start(item.id)
+        await store.transition(item.id, ExecutionStatus.RUNNING, at=utcnow())
+        assert not await store.run_ended(item.id)
+        ended = await store.transition(
+            item.id,
+            ExecutionStatus.COMPLETED,
+            at=utcnow(),
+            result=Result(end_reason=EndReason.COMPLETED),
+        )
+        await store.mark_run_ended(item.id)
+        assert await store.run_ended(item.id)
+        assert ended is not None
+        assert ended.version == 2
+        assert await store.get(item.id) == ended
+    finally:
+        await store.close()
+    looked_up = [entry for entry in log.filters if entry[1] != CLAIMS_COLLECTION]
+    assert looked_up
+    assert [entry for entry in looked_up if set(entry[2]) != {"_id"}] == []

@@ -20,6 +20,11 @@ option expireAfterSeconds is not implemented yet", so expiry cannot be left to t
 writer whose claim was taken on a version that had already been written and cleaned up finds its
 conditional write missing and simply reads again: each change carries a random stamp, so a
 writer tells its own landed change (written by a taker-over) from someone else's.
+
+FerretDB v1 on SQLite finds a document by its index only for a filter of `_id` alone: any other
+filter reads and decodes the whole collection (most of its CPU per execution was that). There
+the version is checked here, between a read and a write by `_id`, which is what FerretDB does
+inside its conditional update anyway; the claim keeps anyone else from writing in between.
 """
 
 import asyncio
@@ -30,6 +35,7 @@ from datetime import datetime, timedelta
 
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from sandpod.adapters.mongo.documents import Document, as_datetime
@@ -67,14 +73,19 @@ class ClaimedChanges:
         kind: str,
         lease: timedelta,
         max_attempts: int = 20,
+        id_only_filters: bool = False,
     ) -> None:
         self._kind = kind  # what a document is, for messages: "execution", "user"
         self._documents = documents
         self._claims = claims
         self._lease = lease
         self._max_attempts = max_attempts
+        self._id_only_filters = (
+            id_only_filters  # see the module's docstring; ensure_indexes sets it
+        )
 
     async def ensure_indexes(self) -> None:
+        self._id_only_filters = await is_ferretdb(self._documents.database)
         await self._claims.create_index(
             [("document_id", ASCENDING), ("version", ASCENDING)], name="document_version"
         )
@@ -115,9 +126,7 @@ class ClaimedChanges:
             pending = await self._get(document_id, version)
             if pending is not None and await self._take_over(document_id, version, pending):
                 # Its writer is gone: write its change for it, then start over from there.
-                await self._documents.update_one(
-                    {"_id": document_id, "version": version - 1}, {"$set": pending.changes}
-                )
+                await self._write_if_at(document_id, version - 1, pending.changes)
                 await self._forget(document_id, up_to=version)
                 continue
             if pending is not None:
@@ -132,16 +141,27 @@ class ClaimedChanges:
         )
 
     async def _write(self, document_id: str, version: int, changes: Document) -> Document | None:
+        document = await self._write_if_at(document_id, version - 1, changes)
+        if document is not None:
+            return document
+        # A taker-over may have written our change for us (our lease ran out).
+        found = await self._documents.find_one({"_id": document_id})
+        return found if found is not None and found.get(STAMP) == changes[STAMP] else None
+
+    async def _write_if_at(
+        self, document_id: str, version: int, changes: Document
+    ) -> Document | None:
+        """The document after `changes`, written only if it is at `version`; else None."""
         # Conditional on the version: atomic on MongoDB; on FerretDB the claim made it ours.
-        document = await self._documents.find_one_and_update(
-            {"_id": document_id, "version": version - 1},
-            {"$set": changes},
-            return_document=ReturnDocument.AFTER,
+        query: Document = {"_id": document_id, "version": version}
+        if self._id_only_filters:
+            current = await self._documents.find_one({"_id": document_id})
+            if current is None or current["version"] != version:
+                return None
+            query = {"_id": document_id}
+        return await self._documents.find_one_and_update(
+            query, {"$set": changes}, return_document=ReturnDocument.AFTER
         )
-        if document is None:
-            # A taker-over may have written our change for us (our lease ran out).
-            document = await self._documents.find_one({"_id": document_id, STAMP: changes[STAMP]})
-        return document
 
     async def _take(self, document_id: str, version: int, changes: Document) -> bool:
         """Claim the move to `version`; False when another writer already has it."""
@@ -181,6 +201,12 @@ class ClaimedChanges:
 
     async def _forget(self, document_id: str, *, up_to: int) -> None:
         await self._claims.delete_many({"document_id": document_id, "version": {"$lte": up_to}})
+
+
+async def is_ferretdb(database: AsyncDatabase[Document]) -> bool:
+    """Whether the server is FerretDB (its buildInfo says so; MongoDB's has no such field)."""
+    info = await database.command("buildInfo")
+    return "ferretdbVersion" in info
 
 
 async def insert_new(collection: AsyncCollection[Document], document: Document) -> bool:

@@ -196,7 +196,9 @@ class MongoExecutionStore:
 
     async def run_ended(self, execution_id: str) -> bool:
         with unavailable_when_down(self._client):
-            return await self._starts.find_one({"_id": execution_id, "ended": True}) is not None
+            # By _id alone: FerretDB v1 scans the whole collection for any other filter.
+            start = await self._starts.find_one({"_id": execution_id})
+        return start is not None and bool(start.get("ended"))
 
     async def mark_published(self, execution_id: str) -> None:
         with unavailable_when_down(self._client):
