@@ -40,11 +40,71 @@ SCRIPTS = {
 }
 
 
+# How a program ends: the warm loader skips the interpreter's teardown (warm.py), so what a
+# program can see of it must still happen, in the same order, with the same status.
+EXITS = {
+    "atexit handlers, last registered first": (
+        "import atexit\n"
+        "atexit.register(print, 'registered first')\n"
+        "atexit.register(print, 'registered last')\n"
+        "print('main done')\n"
+    ),
+    "a global's __del__ and a weakref.finalize": (
+        "import weakref\n"
+        "class Noisy:\n"
+        "    def __del__(self):\n"
+        "        print('deleted at exit')\n"
+        "keep = Noisy()\n"
+        "class Other: pass\n"
+        "other = Other()\n"
+        "weakref.finalize(other, print, 'finalized at exit')\n"
+    ),
+    "a thread still running when main ends": (
+        "import threading, time\n"
+        "def late():\n"
+        "    time.sleep(0.2)\n"
+        "    print('thread done')\n"
+        "threading.Thread(target=late).start()\n"
+        "print('main done')\n"
+    ),
+    "files left open, stdout replaced": (
+        "import os, sys\n"
+        "kept = open('/tmp/out/kept.txt', 'w')\n"
+        "kept.write('never closed')\n"
+        "class Holder: pass\n"
+        "holder = Holder()\n"
+        "holder.cycle = holder\n"
+        "holder.file = open('/tmp/out/cycle.txt', 'w')\n"
+        "holder.file.write('in a cycle')\n"
+        "os.buffered = open('/tmp/out/module.txt', 'w')\n"
+        "os.buffered.write('held by a library module')\n"
+        "sys.stdout = open('/tmp/out/stdout.txt', 'w')\n"
+        "print('to the replaced stdout')\n"
+    ),
+    "sys.exit with a message": "import sys\nsys.exit('bad input')\n",
+    "sys.exit(256)": "import sys\nsys.exit(256)\n",
+    "sys.exit(-1)": "import sys\nsys.exit(-1)\n",
+    "sys.exit(True)": "import sys\nsys.exit(True)\n",
+    "sys.exit(2**70)": "import sys\nsys.exit(2**70)\n",
+    "sys.exit(None) in an atexit handler's program": (
+        "import atexit, sys\natexit.register(print, 'handler ran')\nsys.exit()\n"
+    ),
+    "the loader's modules are not imported": (
+        "import sys\nprint([name for name in ('atexit', 'gc') if name in sys.modules])\n"
+    ),
+}
+
+
+def files_of(result: Result) -> list[tuple[str, bytes]]:
+    return sorted((item.name, item.data) for item in result.stored_files)
+
+
 def same(cold: Result, warm: Result) -> None:
     assert (warm.end_reason, warm.exit_code) == (cold.end_reason, cold.exit_code)
     assert warm.stdout == cold.stdout
     assert warm.stderr == cold.stderr
     assert warm.message == cold.message
+    assert files_of(warm) == files_of(cold)
 
 
 async def test_a_warm_run_is_indistinguishable_from_a_cold_one(
@@ -66,6 +126,18 @@ async def test_a_warm_run_is_indistinguishable_from_a_cold_one(
     assert seen["traceback"].stderr.startswith(
         'Traceback (most recent call last):\n  File "/sandbox'
     )
+
+
+@pytest.mark.parametrize("name", EXITS)
+async def test_a_warm_program_ends_as_a_cold_one(
+    name: str, sandbox_runner: LocalSandboxRunner, sandbox_jobs: SandboxJobs, tmp_path: Path
+) -> None:
+    async with warm_runner(tmp_path / "warm") as runner:
+        warm = await runner.run(sandbox_jobs(EXITS[name]))
+        assert runner.warm_claims == 1, f"{name}: not run warm"
+    cold = await sandbox_runner.run(sandbox_jobs(EXITS[name]))
+    same(cold, warm)
+    assert cold.end_reason is not EndReason.PLATFORM_ERROR, cold
 
 
 async def test_args_and_several_files_reach_the_program_as_in_a_cold_run(
