@@ -23,6 +23,8 @@ from sandpod.adapters.kubernetes.manifests import (
     EXECUTION_ID_LABEL,
     EXECUTOR_SELECTOR,
     execution_label_value,
+    pod_manifest,
+    resource_name,
 )
 from sandpod.adapters.kubernetes.monitor import PodMonitor
 from sandpod.adapters.memory.output_log import InMemoryOutputLog
@@ -220,6 +222,39 @@ async def test_live_output_is_followed_from_the_pod_log(cluster: Cluster) -> Non
     assert joined(chunks, "stderr") == event.result.stderr
     # Lines written 0.5 s apart arrive apart, as they are written: not in one piece at the end.
     assert live.arrivals[-1] - live.arrivals[0] >= 1.0, live.arrivals
+
+
+async def test_live_output_of_a_pod_that_waits_for_a_node_is_followed_once_it_runs(
+    cluster: Cluster,
+) -> None:
+    # The log of a pod with no node yet is an empty 200, not the container's end. A loaded
+    # scheduler places a pod after the follow's first read: the live view ended there, empty
+    # (CI). A scheduling gate holds the pod unplaced here; the launcher finds it made (409).
+    live, execution_id = LiveOutput(), new_execution_id()
+    job = SandboxJob(
+        execution_id=execution_id,
+        runtime=python("3.12"),
+        script="print('placed', flush=True)\n",
+        stdin="",
+        limits=DEFAULT_POLICY.defaults,
+        output=live.recorder(execution_id),
+    )
+    namespace = cluster.api.namespace
+    held = pod_manifest(job, namespace=namespace, options=cluster.launcher.options)
+    held["spec"]["schedulingGates"] = [{"name": "sandpod.test/hold"}]
+    await cluster.api.create_pod(held)
+
+    async def release() -> None:
+        await asyncio.sleep(2)  # the follow reads the empty log meanwhile
+        ungate = [{"op": "remove", "path": "/spec/schedulingGates"}]
+        await cluster.core.patch_namespaced_pod(resource_name(execution_id), namespace, ungate)
+
+    releasing = asyncio.create_task(release())
+    event = await run_job(cluster, job)
+    await releasing
+    assert event.status is ExecutionStatus.COMPLETED, event.result
+    chunks = await live.whole(execution_id)
+    assert joined(chunks, "stdout") == event.result.stdout == "placed\n"
 
 
 async def test_cancel(cluster: Cluster) -> None:

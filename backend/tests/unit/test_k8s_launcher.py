@@ -27,6 +27,7 @@ from sandpod.adapters.kubernetes.manifests import (
     network_policy_manifest,
     resource_name,
 )
+from sandpod.adapters.kubernetes.outcome import log_is_whole
 from sandpod.domain.limits import CONFIG_MAP_MAX_BYTES, DEFAULT_POLICY
 from sandpod.domain.output import OutputStream
 from sandpod.domain.runtimes import CATALOGUE, python
@@ -427,6 +428,65 @@ async def test_a_follow_that_breaks_off_resumes_after_the_lines_it_handed_over()
     await launcher(api).run(live_job(sink))
     await asyncio.wait_for(sink.closed.wait(), 5)
     assert [data for _, data, _ in sink.writes] == [b"1", b"2", b"3"]
+
+
+async def test_an_empty_log_of_a_pod_not_yet_on_a_node_is_followed_again() -> None:
+    # The API server answers the log of an unscheduled pod with an empty 200 (it has no node to
+    # ask): that is no end. Under load the scheduler is slower than create_pod; the follow ended
+    # there and the live view stayed empty while the result had the output.
+    api, sink = FakeApi(), Sink()
+    api.logs = [[], [live("stdout", b"tick\n"), *BLOCK]]
+    await launcher(api).run(live_job(sink))
+    await asyncio.wait_for(sink.closed.wait(), 5)
+    assert sink.writes == [("stdout", b"tick\n", False)]
+    assert api.calls.count("follow_log") == 2
+
+
+async def test_a_log_that_ends_without_the_block_ends_the_output_once_the_container_ended(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    api, sink = FakeApi(), Sink()
+    statuses = [
+        {"phase": "Running", "containerStatuses": [{"name": "sandbox", "state": {"running": {}}}]},
+        {
+            "phase": "Failed",
+            "containerStatuses": [{"name": "sandbox", "state": {"terminated": {"exitCode": 137}}}],
+        },
+    ]
+
+    async def read_pod(name: str) -> Manifest | None:
+        api.calls.append("read_pod")
+        pod = api.pods.get(name)
+        if pod is not None:
+            pod["status"] = statuses.pop(0)
+        return pod
+
+    monkeypatch.setattr(api, "read_pod", read_pod)
+    # A stream dropped while the container runs, resumed; it ends without a block (killed): one
+    # more read once the pod shows the end gets what was written in between, then it ends.
+    one, two = live("stdout", b"1"), live("stdout", b"2")
+    api.logs = [[one], [one, two], [one, two]]
+    await launcher(api).run(live_job(sink))
+    await asyncio.wait_for(sink.closed.wait(), 5)
+    assert [data for _, data, _ in sink.writes] == [b"1", b"2"]
+    assert api.calls.count("follow_log") == 3
+    assert api.calls.count("read_pod") == 2
+
+
+def test_a_pods_log_is_whole_once_its_container_can_write_no_more() -> None:
+    def pod(status: Manifest, **metadata: Any) -> Manifest:
+        return {"metadata": {"name": "p", "annotations": {}, **metadata}, "status": status}
+
+    def container(state: Manifest, phase: str = "Running") -> Manifest:
+        return {"phase": phase, "containerStatuses": [{"name": "sandbox", "state": state}]}
+
+    assert not log_is_whole(pod({"phase": "Pending"}))  # not on a node yet
+    assert not log_is_whole(pod(container({"waiting": {"reason": "ContainerCreating"}}, "Pending")))
+    assert not log_is_whole(pod(container({"running": {}})))
+    assert log_is_whole(pod(container({"terminated": {"exitCode": 0}})))  # before the phase
+    assert log_is_whole(pod(container({"waiting": {"reason": "ErrImagePull"}}, "Pending")))
+    assert log_is_whole(pod({"phase": "Failed", "reason": "DeadlineExceeded"}))
+    assert log_is_whole(pod(container({"running": {}}), deletionTimestamp="2025-06-01T12:00:00Z"))
 
 
 async def test_a_pod_gone_or_a_refused_follow_still_ends_the_output() -> None:

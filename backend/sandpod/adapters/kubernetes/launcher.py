@@ -44,7 +44,7 @@ from sandpod.adapters.kubernetes.manifests import (
     warm_job_files,
 )
 from sandpod.adapters.kubernetes.monitor import PodMonitor
-from sandpod.adapters.kubernetes.outcome import Ending, build_result
+from sandpod.adapters.kubernetes.outcome import Ending, build_result, log_is_whole
 from sandpod.adapters.kubernetes.warm import WarmPod, WarmPods
 from sandpod.config import ExecutionSettings
 from sandpod.domain.events import ExecutionFinished
@@ -253,6 +253,7 @@ class KubernetesLauncher:
         deadline = loop.time() + timeout
         seen = 0  # lines handed over: a follow that broke off resumes after them
         wait = LOG_WAIT_SECONDS[0]
+        last = False  # the pod showed the container's end before this pass: its log is whole
         try:
             api = await self._client()
             while True:
@@ -272,7 +273,18 @@ class KubernetesLauncher:
                             if piece is not None:
                                 stream = OutputStream(piece.stream)
                                 output.write(stream, piece.data, truncated=piece.cut)
-                    return  # the container ended without a block (deleted, cancelled)
+                    # Ended without the block. Not always the container's end: the API server
+                    # answers an empty 200 while the pod has no node yet (the scheduler lags
+                    # create_pod under load), and a stream can end early. Only a pass begun
+                    # after the pod showed the end has read all there is.
+                    if last or loop.time() >= deadline:
+                        return
+                    pod = await api.read_pod(name)
+                    if pod is None:
+                        return
+                    last = log_is_whole(pod)
+                    if last:
+                        continue  # at once: what was written since this pass is still to read
                 except NotFoundError:
                     return
                 except KubeApiError as error:
@@ -281,8 +293,8 @@ class KubernetesLauncher:
                         raise
                     if error.status not in (400, None):
                         raise
-                    await asyncio.sleep(wait)
-                    wait = min(wait * 2, LOG_WAIT_SECONDS[1])
+                await asyncio.sleep(wait)
+                wait = min(wait * 2, LOG_WAIT_SECONDS[1])
         except (KubeApiError, FramingError) as error:
             # A live view only: the result still carries all the output.
             log.warning(

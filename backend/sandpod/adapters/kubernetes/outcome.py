@@ -151,6 +151,16 @@ def container_started_at(pod: Pod) -> datetime | None:
     return None
 
 
+def log_is_whole(pod: Pod) -> bool:
+    """Whether the sandbox container will write no more to its log (it ended, it cannot start,
+    or the pod is going), so that a read of the log from now on has all of it."""
+    if _get(pod, "metadata", "deletionTimestamp") or is_cancelled(pod):
+        return True
+    if isinstance(_container_state(pod).get("terminated"), dict):
+        return True
+    return classify("MODIFIED", pod) is not None
+
+
 def classify(event_type: str, pod: Pod) -> Ending | None:
     """The execution's end as this pod object shows it, or None while it is still going."""
     phase = _get(pod, "status", "phase")
