@@ -8,12 +8,11 @@ from datetime import UTC, timedelta
 import pymongo
 import pytest
 from bson.codec_options import CodecOptions
-from pymongo import monitoring
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.asynchronous.mongo_client import AsyncMongoClient
 
 from sandpod.adapters.mongo import MongoExecutionStore
-from sandpod.adapters.mongo.claims import ClaimedChanges, is_ferretdb
+from sandpod.adapters.mongo.claims import ClaimedChanges
 from sandpod.adapters.mongo.documents import Document
 from sandpod.adapters.mongo.store import CLAIMS_COLLECTION
 from sandpod.adapters.mongo.users import CLAIMS_COLLECTION as USER_CLAIMS_COLLECTION
@@ -210,63 +209,3 @@ async def test_a_started_execution_keeps_one_claim_until_it_ends(
         assert await db[CLAIMS_COLLECTION].count_documents({"document_id": item.id}) == 0
     finally:
         await store.close()
-
-
-class FilterLog(monitoring.CommandListener):
-    """The filters of the commands sent, per collection."""
-
-    def __init__(self) -> None:
-        self.filters: list[tuple[str, str, Document]] = []
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        command, name = event.command, event.command_name
-        collection = str(command.get(name, ""))
-        if name == "find":
-            self.filters.append((name, collection, command.get("filter", {})))
-        elif name == "findAndModify":
-            self.filters.append((name, collection, command.get("query", {})))
-        elif name in ("update", "delete"):
-            key = "updates" if name == "update" else "deletes"
-            self.filters += [(name, collection, item["q"]) for item in command[key]]
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
-
-
-async def test_on_ferretdb_an_execution_s_life_finds_its_documents_by_id_alone(
-    mongo_url: str, mongo_database: Database
-) -> None:
-    # FerretDB v1 (SQLite) decodes the whole collection for any filter but `_id` alone: a
-    # status change filtered on `_id` and `version` cost a scan of every execution stored.
-    log = FilterLog()
-    store = MongoExecutionStore(
-        AsyncMongoClient(mongo_url, event_listeners=[log]), mongo_database.name
-    )
-    await store.ensure_indexes()
-    item = execution()
-    try:
-        assert await is_ferretdb(store._db), "these tests run on FerretDB (make services-up)"
-        await store.add(item)
-        await store.mark_published(item.id)
-        assert await store.claim_start(item.id)
-        await store.transition(item.id, ExecutionStatus.RUNNING, at=utcnow())
-        assert not await store.run_ended(item.id)
-        ended = await store.transition(
-            item.id,
-            ExecutionStatus.COMPLETED,
-            at=utcnow(),
-            result=Result(end_reason=EndReason.COMPLETED),
-        )
-        await store.mark_run_ended(item.id)
-        assert await store.run_ended(item.id)
-        assert ended is not None
-        assert ended.version == 2
-        assert await store.get(item.id) == ended
-    finally:
-        await store.close()
-    looked_up = [entry for entry in log.filters if entry[1] != CLAIMS_COLLECTION]
-    assert looked_up
-    assert [entry for entry in looked_up if set(entry[2]) != {"_id"}] == []
