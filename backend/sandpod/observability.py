@@ -6,11 +6,12 @@ Export is off unless SANDPOD_OTLP_ENDPOINT is set; the Prometheus registry is al
 
 import logging
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 
 from opentelemetry import trace
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from sandpod.domain.events import Event
 from sandpod.domain.execution import Execution
@@ -48,6 +49,33 @@ REQUESTS = Histogram(
 )  # fmt: skip
 
 tracer = trace.get_tracer("sandpod")
+
+
+class WarmPoolCollector:
+    """The local runner's warm pool at scrape time: how many sandboxes wait, how many were
+    claimed. One per process: the runner that serves registers its figures (watch_warm_pool)."""
+
+    def __init__(self) -> None:
+        self.source: Callable[[], tuple[int, int]] | None = None  # () -> (idle, claims)
+
+    def collect(self) -> Iterator[Metric]:
+        if self.source is None:
+            return
+        idle, claims = self.source()
+        yield GaugeMetricFamily(
+            "sandpod_warm_sandboxes_idle", "Warm sandboxes waiting for a claim.", value=idle
+        )
+        yield CounterMetricFamily(
+            "sandpod_warm_claims", "Executions that ran in a warm sandbox.", value=claims
+        )
+
+
+WARM_POOL = WarmPoolCollector()
+REGISTRY.register(WARM_POOL)
+
+
+def watch_warm_pool(source: Callable[[], tuple[int, int]]) -> None:
+    WARM_POOL.source = source
 
 
 def configure_telemetry(service_name: str, otlp_endpoint: str | None) -> None:

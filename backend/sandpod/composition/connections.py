@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from sandpod.composition.errors import StartupError
 from sandpod.config import RunnerKind, Settings
-from sandpod.observability import InstrumentedSandbox
+from sandpod.observability import InstrumentedSandbox, watch_warm_pool
 from sandpod.ports import OutputFileStore, Sandbox
 
 if TYPE_CHECKING:
@@ -67,6 +67,7 @@ def local_sandbox(settings: Settings) -> Sandbox:
         runner = build_local_runner(
             settings.local_runner, limit_policy=settings.executions.limit_policy
         )
+        watch_warm_pool(lambda: (runner.warm_idle, runner.warm_claims))
         return InstrumentedSandbox(runner)
     except (OSError, RuntimeError) as error:
         raise StartupError(str(error)) from error

@@ -141,6 +141,7 @@ def test_v2_writes_limits_and_reads_usage_in_a_fake_tree(tmp_path: Path) -> None
     assert (path / "memory.max").read_text() == str(64 << 20)
     assert (path / "pids.max").read_text() == "17"
     assert (path / "cpu.max").read_text() == "100000 100000"
+    assert (path / "cpu.weight").read_text() == "100"
     assert (tmp_path / "sandpod" / "cgroup.subtree_control").read_text() == "+memory +pids +cpu"
     (path / "memory.peak").write_text("1234\n")
     (path / "memory.events").write_text("low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n")

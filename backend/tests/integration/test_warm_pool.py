@@ -2,6 +2,7 @@
 is indistinguishable from a cold one, takes the job's limits, and shares nothing with the next."""
 
 import asyncio
+import dataclasses
 import secrets
 import threading
 from pathlib import Path
@@ -12,9 +13,11 @@ import pytest
 from sandpod.adapters.sandbox import LocalSandboxRunner
 from sandpod.adapters.sandbox.workdir import Workdir
 from sandpod.domain.files import SourceFile
+from sandpod.domain.output import OutputStream
 from sandpod.domain.result import EndReason, Result
 from sandpod.ports import SandboxJob
 from tests.fixtures.sandbox import (
+    SANDBOX_CGROUP_PARENT,
     WARM_POLICY,
     SandboxJobs,
     host_pids_with,
@@ -138,6 +141,53 @@ async def test_a_warm_program_ends_as_a_cold_one(
     cold = await sandbox_runner.run(sandbox_jobs(EXITS[name]))
     same(cold, warm)
     assert cold.end_reason is not EndReason.PLATFORM_ERROR, cold
+
+
+class FirstLine:
+    """An output sink that keeps the program's first line of stdout."""
+
+    def __init__(self) -> None:
+        self.text = ""
+        self.seen = asyncio.Event()
+
+    def write(self, stream: OutputStream, data: bytes, *, truncated: bool = False) -> None:
+        if stream is OutputStream.STDOUT and not self.seen.is_set():
+            self.text += data.decode()
+            if "\n" in self.text:
+                self.seen.set()
+
+    async def close(self) -> None:
+        return None
+
+
+async def test_an_idle_warm_sandbox_yields_the_cpu_and_a_claimed_one_does_not(
+    sandbox_jobs: SandboxJobs, tmp_path: Path
+) -> None:
+    # Starting and waiting, a warm sandbox has the lowest CPU weight (a refill takes only
+    # CPU time a running program does not want); its claim gives it the normal weight back.
+    cpu = Path("/sys/fs/cgroup/cpu")
+    script = (
+        "import time\n"
+        "print(next(line for line in open('/proc/self/cgroup') if ':cpu:' in line)"
+        ".split(':')[2].strip(), flush=True)\n"
+        "time.sleep(1)\n"
+    )
+    async with warm_runner(tmp_path / "warm", size=1) as runner:
+        idle = {
+            path.name: (path / "cpu.shares").read_text().strip()
+            for path in cpu.glob(f"{SANDBOX_CGROUP_PARENT}/warm-*")
+        }
+        sink = FirstLine()
+        job = dataclasses.replace(sandbox_jobs(script), output=sink)
+        running = asyncio.create_task(runner.run(job))
+        await asyncio.wait_for(sink.seen.wait(), 10)
+        claimed = sink.text.strip().lstrip("/")
+        during = (cpu / claimed / "cpu.shares").read_text().strip()
+        result = await running
+        assert runner.warm_claims == 1
+    assert result.end_reason is EndReason.COMPLETED, result
+    assert idle[Path(claimed).name] == "10"
+    assert during == "1024"
 
 
 async def test_args_and_several_files_reach_the_program_as_in_a_cold_run(

@@ -10,11 +10,12 @@ from opentelemetry import metrics, trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from prometheus_client import generate_latest
 
 from sandpod.api import timing
 from sandpod.config import Settings
 from sandpod.logs import JsonFormatter
-from sandpod.observability import configure_telemetry
+from sandpod.observability import REGISTRY, WARM_POOL, configure_telemetry, watch_warm_pool
 from tests.fixtures.apps import api_client
 from tests.waiting import eventually
 
@@ -95,3 +96,16 @@ async def test_span_names_use_the_route_template_not_the_path(
         "GET /api/v1/executions/{execution_id}",
         "GET /{path}",  # the web page's fallback route: still a template, not the raw path
     ]
+
+
+def test_the_warm_pool_figures_are_read_at_scrape_time() -> None:
+    figures = [(2, 5)]
+    watch_warm_pool(lambda: figures[-1])
+    try:
+        text = generate_latest(REGISTRY).decode()
+        assert "sandpod_warm_sandboxes_idle 2.0" in text
+        assert "sandpod_warm_claims_total 5.0" in text
+        figures.append((1, 6))
+        assert "sandpod_warm_claims_total 6.0" in generate_latest(REGISTRY).decode()
+    finally:
+        WARM_POOL.source = None

@@ -15,6 +15,10 @@ from pathlib import Path
 from typing import Protocol
 
 CFS_PERIOD_US = 100_000
+CPU_WEIGHT = 100  # cgroup v2's default weight; v1 shares are weight * 1024 / 100
+# A warm sandbox starting ahead of need: it takes only CPU time nothing else wants, so a pool
+# refilling never slows a running program (the claim sets CPU_WEIGHT again).
+BACKGROUND_CPU_WEIGHT = 1
 V1_REQUIRED = ("memory", "pids", "cpu")
 V2_REQUIRED = ("memory", "pids", "cpu")
 INSTALL_HINT = "apt-get install cgroupfs-mount (or boot with the unified cgroup v2 hierarchy)"
@@ -29,6 +33,7 @@ class CgroupLimits:
     memory_bytes: int
     pids: int
     cpu_cores: float = 1.0
+    cpu_weight: int = CPU_WEIGHT  # against the other sandboxes (1..10000, as in cgroup v2)
 
 
 @dataclass(frozen=True)
@@ -194,6 +199,7 @@ class _V1Cgroup:
         _write(self._dirs["pids"] / "pids.max", str(limits.pids))
         _write(self._dirs["cpu"] / "cpu.cfs_period_us", str(CFS_PERIOD_US))
         _write(self._dirs["cpu"] / "cpu.cfs_quota_us", str(int(CFS_PERIOD_US * limits.cpu_cores)))
+        _write(self._dirs["cpu"] / "cpu.shares", str(max(2, limits.cpu_weight * 1024 // 100)))
 
     def reset_peak(self) -> None:
         with contextlib.suppress(CgroupError):
@@ -292,6 +298,7 @@ class _V2Cgroup:
         _write(self._path / "pids.max", str(limits.pids))
         quota = int(CFS_PERIOD_US * limits.cpu_cores)
         _write(self._path / "cpu.max", f"{quota} {CFS_PERIOD_US}")
+        _write(self._path / "cpu.weight", str(limits.cpu_weight))
 
     def reset_peak(self) -> None:
         # Linux 6.12+ resets memory.peak for the writer's open file only: nothing to do here,

@@ -24,6 +24,8 @@ from typing import Any
 
 from sandpod.adapters.sandbox.bwrap import WORKDIR, BwrapSpec, RootEntry, build_argv
 from sandpod.adapters.sandbox.cgroups import (
+    BACKGROUND_CPU_WEIGHT,
+    CPU_WEIGHT,
     CgroupError,
     CgroupLimits,
     Cgroups,
@@ -75,9 +77,14 @@ def rlimits(limits: Limits) -> dict[int, tuple[int, int]]:
     }
 
 
-def cgroup_limits(limits: Limits) -> CgroupLimits:
+def cgroup_limits(limits: Limits, *, background: bool = False) -> CgroupLimits:
+    """`background`: a warm sandbox starting ahead of need (a claim makes it foreground)."""
     # +1 for bwrap's init (pid 1 of the sandbox), which lives in the cgroup too.
-    return CgroupLimits(memory_bytes=limits.memory_mb * MIB, pids=limits.processes + 1)
+    return CgroupLimits(
+        memory_bytes=limits.memory_mb * MIB,
+        pids=limits.processes + 1,
+        cpu_weight=BACKGROUND_CPU_WEIGHT if background else CPU_WEIGHT,
+    )
 
 
 def _close(fd: int | None) -> None:
@@ -287,7 +294,8 @@ class Phase:
         self.watch.lap("spawn")
         # Made while bubblewrap builds the sandbox on another core; its init waits at the block.
         try:
-            self._cgroup = ctx.cgroups.create(self.cgroup_name, cgroup_limits(self.spec.limits))
+            limits = cgroup_limits(self.spec.limits, background=self.warm)
+            self._cgroup = ctx.cgroups.create(self.cgroup_name, limits)
         except CgroupError as exc:
             raise PlatformFault(f"cannot create the sandbox cgroup: {exc}") from exc
         self.watch.lap("cgroup")

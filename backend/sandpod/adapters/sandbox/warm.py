@@ -17,6 +17,7 @@ bubblewrap starts); other jobs take the cold path.
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -31,6 +32,9 @@ from sandpod.ports import SandboxJob
 logger = logging.getLogger(__name__)
 
 RETRY_SECONDS = 5.0  # after a warm sandbox failed to start, before the pool tries again
+# Warm sandboxes started at once: one per core. They start at the background CPU weight
+# (phase.cgroup_limits), so a refill only takes CPU time running programs leave.
+STARTERS = os.cpu_count() or 1
 
 # Run as `python ... -c LOADER FD`: says "r" (ready) on the control socket FD, reads from it the
 # NUL-separated argv of the cold command from the entrypoint on, then runs the entrypoint as
@@ -230,28 +234,49 @@ class WarmPool:
     def _memory(self) -> int:
         return sum(warm.phase.memory_bytes() for idle in self._idle.values() for warm in idle)
 
-    def _room(self) -> bool:
+    def _batch(self, missing: int) -> int:
+        """How many to start at once: one while no idle sandbox shows what one holds, then
+        up to STARTERS, as many as the budget has room for (one more of the average each)."""
         count = self.idle_count()
-        if count == 0:
-            return True
-        return self._memory() * (count + 1) // count <= self._budget  # one more of the average
+        if missing <= 0 or count == 0:
+            return min(missing, 1)
+        memory = self._memory()
+        batch = min(missing, STARTERS)
+        while batch > 0 and memory * (count + batch) // count > self._budget:
+            batch -= 1
+        return batch
 
     async def _fill_forever(self, ctx: SandboxContext) -> None:
         while True:
             await self._wanted.wait()
             self._wanted.clear()
             for runtime_id, (runtime, toolchain) in self._runtimes.items():
-                while len(self._idle[runtime_id]) < self._size and self._room():
-                    try:
-                        warm = await self._make(ctx, runtime, toolchain)
-                    except PlatformFault as exc:
-                        logger.warning("warm sandbox for %s did not start: %s", runtime_id, exc)
+                idle = self._idle[runtime_id]
+                while batch := self._batch(self._size - len(idle)):
+                    # Each one joins the pool as it is ready: one cancelled with its batch
+                    # cleans up after itself, one already made is close()'s to destroy.
+                    ended = await asyncio.gather(
+                        *(self._make_into(idle, ctx, runtime, toolchain) for _ in range(batch)),
+                        return_exceptions=True,
+                    )
+                    faults = [exc for exc in ended if isinstance(exc, BaseException)]
+                    for exc in faults:
+                        if not isinstance(exc, PlatformFault):
+                            raise exc
+                    if faults:
+                        logger.warning(
+                            "warm sandbox for %s did not start: %s", runtime_id, faults[0]
+                        )
                         await asyncio.sleep(RETRY_SECONDS)
                         self._wanted.set()
                         break
-                    self._idle[runtime_id].append(warm)
             if not self._wanted.is_set():
                 self._full.set()
+
+    async def _make_into(
+        self, idle: list[WarmSandbox], ctx: SandboxContext, runtime: Runtime, toolchain: Toolchain
+    ) -> None:
+        idle.append(await self._make(ctx, runtime, toolchain))
 
     async def _make(
         self, ctx: SandboxContext, runtime: Runtime, toolchain: Toolchain
