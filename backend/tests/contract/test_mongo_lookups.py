@@ -13,11 +13,12 @@ from pymongo.asynchronous.mongo_client import AsyncMongoClient
 from sandpod.adapters.mongo import MongoExecutionStore
 from sandpod.adapters.mongo.claims import is_ferretdb
 from sandpod.adapters.mongo.documents import Document, to_document
-from sandpod.adapters.mongo.store import CLAIMS_COLLECTION, OPEN_COLLECTION
+from sandpod.adapters.mongo.store import CLAIMS_COLLECTION, OPEN_COLLECTION, WEBHOOKS_COLLECTION
 from sandpod.domain.execution import Execution, ExecutionSpec, utcnow
 from sandpod.domain.limits import DEFAULT_POLICY
 from sandpod.domain.result import EndReason, Result
 from sandpod.domain.status import ExecutionStatus
+from sandpod.domain.webhooks import WebhookDelivery
 
 Database = pymongo.database.Database[dict[str, object]]
 
@@ -164,3 +165,44 @@ async def test_unfinished_executions_of_a_store_before_the_markers_get_theirs(
         assert "unpublished_requests" not in await db.list_collection_names()
     finally:
         await client.close()
+
+
+async def test_the_look_for_due_webhooks_reads_executions_by_id_alone(
+    mongo_url: str, mongo_database: Database
+) -> None:
+    # It filtered the executions on the webhook's state and time: a scan every 5 s.
+    log = FilterLog()
+    store = await store_with(log, mongo_url, mongo_database.name)
+    url = "https://example.com/hook"
+    hooked = [
+        item.model_copy(
+            update={
+                "spec": item.spec.model_copy(update={"callback_url": url}),
+                "webhook": WebhookDelivery(url=url),
+            }
+        )
+        for item in (execution(), execution(), execution())
+    ]
+    ended, delivered, running = hooked
+    try:
+        for item in hooked:
+            await store.add(item)
+        for item in (ended, delivered):
+            await store.transition(item.id, ExecutionStatus.RUNNING, at=utcnow())
+            await store.transition(
+                item.id,
+                ExecutionStatus.COMPLETED,
+                at=utcnow(),
+                result=Result(end_reason=EndReason.COMPLETED),
+            )
+        await store.transition(running.id, ExecutionStatus.RUNNING, at=utcnow())
+        at = utcnow()
+        done = WebhookDelivery(url=url).claimed(at, timedelta(seconds=30)).succeeded(at)
+        assert await store.update_webhook(delivered.id, done, if_attempts=0)
+        log.filters.clear()
+        due = await store.list_webhooks_due(at=utcnow(), limit=10)
+    finally:
+        await store.close()
+    assert [item.id for item in due] == [ended.id]
+    assert log.filters
+    assert log.not_by_id_alone(besides=frozenset({WEBHOOKS_COLLECTION})) == []

@@ -7,7 +7,7 @@ from bson.codec_options import CodecOptions
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.mongo_client import AsyncMongoClient
 
-from sandpod.adapters.mongo.claims import ClaimedChanges, insert_new
+from sandpod.adapters.mongo.claims import ClaimedChanges, insert_new, is_ferretdb
 from sandpod.adapters.mongo.documents import (
     Document,
     from_document,
@@ -33,6 +33,9 @@ STARTS_COLLECTION = "execution_starts"  # one document per execution a runner ha
 # collection of its own, not fields of the execution: FerretDB writes an update back as a whole
 # document, so a flag's update racing a status change would undo that change.
 OPEN_COLLECTION = "open_executions"
+# One marker per execution whose webhook is pending (ended or not, its next try's time), from
+# its insert: what the webhook worker's look for due deliveries reads, for the same reason.
+WEBHOOKS_COLLECTION = "pending_webhooks"
 # Before the markers lasted until the end, the outbox held them until the publish only.
 _OUTBOX_V1_COLLECTION = "unpublished_requests"
 _UNFINISHED = [ExecutionStatus.QUEUED.value, ExecutionStatus.RUNNING.value]
@@ -56,6 +59,8 @@ class MongoExecutionStore:
         self._executions = self._db[EXECUTIONS_COLLECTION]
         self._starts = self._db[STARTS_COLLECTION]
         self._open = self._db[OPEN_COLLECTION]
+        self._webhooks = self._db[WEBHOOKS_COLLECTION]
+        self._id_only_filters = False  # FerretDB (see claims.py); ensure_indexes sets it
         self._changes = ClaimedChanges(
             self._executions,
             self._db[CLAIMS_COLLECTION],
@@ -75,7 +80,9 @@ class MongoExecutionStore:
                 [("status", ASCENDING), ("created_at", ASCENDING)], name="status_age"
             )
             await self._changes.ensure_indexes()
+            self._id_only_filters = await is_ferretdb(self._db)
             await self._open.create_index([("created_at", ASCENDING)], name="age")
+            await self._webhooks.create_index([("next_attempt_at", ASCENDING)], name="due")
             await self._migrate_outbox_v1()
             # The retention sweep (finished long enough ago).
             await self._executions.create_index([("finished_at", ASCENDING)], name="finished")
@@ -99,6 +106,9 @@ class MongoExecutionStore:
                     document["_id"], document["created_at"], document["_id"] not in unpublished
                 ),
             )
+        pending = {"webhook.state": WebhookState.PENDING.value}
+        async for document in self._executions.find(pending):
+            await self._track_webhook(from_document(document))
         await old.drop()
 
     async def add(self, execution: Execution) -> None:
@@ -110,6 +120,8 @@ class MongoExecutionStore:
                 if marked:  # the stored one has its marker, or has ended: ours is none
                     await self._open.delete_one({"_id": execution.id})
                 raise DuplicateExecutionError(execution.id)
+            # After the execution: a marker without one would only be dropped by the next look.
+            await self._track_webhook(execution)
 
     async def get(self, execution_id: str) -> Execution | None:
         with unavailable_when_down(self._client):
@@ -172,7 +184,7 @@ class MongoExecutionStore:
             # A terminal change is the last: it deletes the claims of this one and the start.
             change = await self._changes.change(execution_id, decide, settle=target.is_terminal)
             if change is not None and change.written and target.is_terminal:
-                await self._open.delete_one({"_id": execution_id})
+                await self._ended(from_document(change.document))
         return from_document(change.document) if change is not None and change.written else None
 
     async def delete(self, execution_id: str) -> bool:
@@ -184,6 +196,7 @@ class MongoExecutionStore:
             if deleted.deleted_count:
                 await self._starts.delete_one({"_id": execution_id})
                 await self._open.delete_one({"_id": execution_id})
+                await self._webhooks.delete_one({"_id": execution_id})
         return bool(deleted.deleted_count)
 
     async def delete_finished(
@@ -199,6 +212,7 @@ class MongoExecutionStore:
                 await self._executions.delete_many({"_id": {"$in": ids}, **query})
                 await self._starts.delete_many({"_id": {"$in": ids}})
                 await self._open.delete_many({"_id": {"$in": ids}})
+                await self._webhooks.delete_many({"_id": {"$in": ids}})
         return expired
 
     async def list_unfinished(self, *, created_before: datetime, limit: int) -> Sequence[Execution]:
@@ -249,8 +263,10 @@ class MongoExecutionStore:
             for execution_id in ids:
                 document = await self._executions.find_one({"_id": execution_id})
                 execution = None if document is None else from_document(document)
-                if execution is None or execution.status.is_terminal:
+                if execution is None:
                     await self._open.delete_one({"_id": execution_id})
+                elif execution.status.is_terminal:
+                    await self._ended(execution)
                 else:
                     found.append(execution)
         return found
@@ -265,21 +281,62 @@ class MongoExecutionStore:
         # Not claimed like status changes: on FerretDB v1 two workers may both win one try,
         # which sends it twice with one Sandpod-Delivery id, as at-least-once allows anyway.
         with unavailable_when_down(self._client):
+            query: Document = {"_id": execution_id, "webhook.attempts": if_attempts}
+            if self._id_only_filters:  # FerretDB checks the condition the same way, in Go
+                document = await self._executions.find_one({"_id": execution_id})
+                hook = document.get("webhook") if document is not None else None
+                if hook is None or hook.get("attempts") != if_attempts:
+                    return False
+                query = {"_id": execution_id}
             updated = await self._executions.update_one(
-                {"_id": execution_id, "webhook.attempts": if_attempts},
-                {"$set": {"webhook": webhook_document(webhook)}},
+                query, {"$set": {"webhook": webhook_document(webhook)}}
             )
+            if updated.modified_count:
+                # Only an ended execution's webhook is tried.
+                await self._track_webhook_of(execution_id, webhook, ended=True)
         return bool(updated.modified_count)
 
     async def list_webhooks_due(self, *, at: datetime, limit: int) -> Sequence[Execution]:
-        query = {
-            "status": {"$in": _FINISHED},
-            "webhook.state": WebhookState.PENDING.value,
-            "$or": [{"webhook.next_attempt_at": None}, {"webhook.next_attempt_at": {"$lte": at}}],
+        due = {
+            "ended": True,
+            "$or": [{"next_attempt_at": None}, {"next_attempt_at": {"$lte": at}}],
         }
-        cursor = self._executions.find(query).sort("_id", ASCENDING).limit(limit)
         with unavailable_when_down(self._client):
-            return [from_document(document) async for document in cursor]
+            markers = self._webhooks.find(due, projection=["_id"]).sort("_id", ASCENDING)
+            ids = [str(marker["_id"]) async for marker in markers.limit(limit)]
+            found: list[Execution] = []
+            for execution_id in ids:
+                document = await self._executions.find_one({"_id": execution_id})
+                execution = None if document is None else from_document(document)
+                hook = None if execution is None else execution.webhook
+                if execution is None or hook is None or hook.state is not WebhookState.PENDING:
+                    await self._webhooks.delete_one({"_id": execution_id})
+                elif execution.status.is_terminal and hook.is_due(at):
+                    found.append(execution)
+        return found
+
+    async def _ended(self, execution: Execution) -> None:
+        """Its webhook marker says it ended, then its open marker goes: in this order, so a
+        writer stopped in between leaves the open marker, and the next sweep does both."""
+        await self._track_webhook(execution)
+        await self._open.delete_one({"_id": execution.id})
+
+    async def _track_webhook(self, execution: Execution) -> None:
+        if execution.webhook is not None:
+            ended = execution.status.is_terminal
+            await self._track_webhook_of(execution.id, execution.webhook, ended=ended)
+
+    async def _track_webhook_of(
+        self, execution_id: str, webhook: WebhookDelivery, *, ended: bool
+    ) -> None:
+        if webhook.state is WebhookState.PENDING:
+            await self._webhooks.update_one(
+                {"_id": execution_id},
+                {"$set": {"next_attempt_at": webhook.next_attempt_at, "ended": ended}},
+                upsert=True,
+            )
+        else:
+            await self._webhooks.delete_one({"_id": execution_id})
 
     async def ping(self) -> None:
         with unavailable_when_down(self._client):
