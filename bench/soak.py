@@ -52,6 +52,7 @@ from bench import BENCH_ADMIN, NO_RATE_LIMITS, ROOT, free_port, sandpod_command,
 from sandpod.adapters.kafka.codec import EventCodec
 from sandpod.adapters.kafka.registry import ConfluentSchemaRegistry
 from sandpod.adapters.kafka.topics import lifecycle_topic, subject_for
+from sandpod.adapters.mongo.store import OPEN_COLLECTION
 from sandpod.domain.events import ExecutionFinished, ExecutionStarted
 
 ROLES = {
@@ -279,16 +280,21 @@ async def sample_load(samples: list[tuple[float, float]], started: float) -> Non
         await asyncio.sleep(10)  # the load average itself moves slowly
 
 
-async def wait_until_all_end(executions: Any, accepted: int, timeout: float) -> None:
+async def wait_until_all_end(
+    executions: Any, open_markers: Any, accepted: int, timeout: float
+) -> None:
     """Until the store holds at least every accepted execution and none is unfinished."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with contextlib.suppress(Exception):  # FerretDB may be restarting: ask again
-            unfinished = await executions.count_documents(
-                {"status": {"$in": ["queued", "running"]}}
-            )
-            if unfinished == 0 and await executions.count_documents({}) >= accepted:
-                return
+            # The store's marker per unfinished execution, not a status filter on the
+            # executions: FerretDB would decode all 10,000 of them on every poll.
+            if await open_markers.count_documents({}) == 0:
+                unfinished = await executions.count_documents(
+                    {"status": {"$in": ["queued", "running"]}}
+                )
+                if unfinished == 0 and await executions.count_documents({}) >= accepted:
+                    return
         await asyncio.sleep(2)  # polling the store for the drain, bounded by the deadline
 
 
@@ -502,10 +508,12 @@ async def soak(args: argparse.Namespace) -> int:
         env["SANDPOD_MONGO_URL"], tz_aware=True
     )
     executions = mongo[env["SANDPOD_MONGO_DATABASE"]]["executions"]
+    open_markers = mongo[env["SANDPOD_MONGO_DATABASE"]][OPEN_COLLECTION]
     client = Client(url, env)
     timeline: list[dict[str, Any]] = []
     load: list[tuple[float, float]] = []
     exits: Counter[str] = Counter()  # processes that exited by themselves, started again
+    background: list[asyncio.Task[Any]] = []
     try:
         await wait_ready(url, supervisor.processes["api"], timeout=300)
         rate = args.executions / args.duration
@@ -518,6 +526,7 @@ async def soak(args: argparse.Namespace) -> int:
         origin = datetime.now().astimezone()
         loader = asyncio.create_task(sample_load(load, started))
         keeper = asyncio.create_task(supervisor.keep_running(exits))
+        background += [loader, keeper]
         breaker = asyncio.create_task(
             chaos(
                 supervisor,
@@ -529,6 +538,7 @@ async def soak(args: argparse.Namespace) -> int:
                 started=started,
             )
         )
+        background.append(breaker)
         accepted, refused = await submit_steadily(
             client,
             count=args.executions,
@@ -539,7 +549,7 @@ async def soak(args: argparse.Namespace) -> int:
         )
         await breaker  # a service restart late in the run finishes before the drain
         submitted_in = time.monotonic() - started
-        await wait_until_all_end(executions, len(accepted), args.drain)
+        await wait_until_all_end(executions, open_markers, len(accepted), args.drain)
         drained_in = time.monotonic() - started
         print(f"[{drained_in:6.1f}s] drained; reading the store and the topic", file=sys.stderr)
         loader.cancel()
@@ -547,8 +557,12 @@ async def soak(args: argparse.Namespace) -> int:
         stored = [document async for document in executions.find({}, {"spec": 0})]
         started_events, finished_events, stdout = await lifecycle_counts(env)
     finally:
-        await client.close()
+        # These first: the keeper would start again what stop_all stops (seen after a ^C), and
+        # the chaos loop kill or restart more.
+        for task in background:
+            task.cancel()
         supervisor.stop_all()
+        await client.close()
         await mongo.close()
     result = verdict(
         args.executions, accepted, refused, stored, started_events, finished_events, stdout
