@@ -9,16 +9,18 @@ from sandpod.services.executions import ExecutionService
 from sandpod.services.scripts import ScriptService
 
 
-def get_state(request: Request) -> ApiState:
+# Coroutines, though they do no I/O: FastAPI runs a plain `def` dependency in a worker thread,
+# a thread hop (and a wake-up) per request on the hot path.
+async def get_state(request: Request) -> ApiState:
     state: ApiState = request.app.state.api
     return state
 
 
-def get_executions(state: Annotated[ApiState, Depends(get_state)]) -> ExecutionService:
+async def get_executions(state: Annotated[ApiState, Depends(get_state)]) -> ExecutionService:
     return state.executions
 
 
-def get_scripts(state: Annotated[ApiState, Depends(get_state)]) -> ScriptService:
+async def get_scripts(state: Annotated[ApiState, Depends(get_state)]) -> ScriptService:
     return state.scripts
 
 

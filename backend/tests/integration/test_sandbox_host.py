@@ -149,6 +149,14 @@ def test_v2_writes_limits_and_reads_usage_in_a_fake_tree(tmp_path: Path) -> None
     usage = cgroup.usage()
     assert (usage.peak_memory_bytes, usage.oom_kills, usage.memory_limit_hits) == (1234, 1, 3)
     assert usage.cpu_seconds == 0.25
+    # A warm sandbox's claim: only what differs from the limits written before.
+    limits = CgroupLimits(memory_bytes=64 << 20, pids=17, cpu_weight=1)
+    cgroup.set_limits(limits)
+    for name in ("memory.max", "pids.max", "cpu.max"):
+        (path / name).unlink()
+    cgroup.set_limits(CgroupLimits(memory_bytes=64 << 20, pids=9), before=limits)
+    assert sorted(item.name for item in path.glob("*.m*")) == ["pids.max"]
+    assert ((path / "pids.max").read_text(), (path / "cpu.weight").read_text()) == ("9", "100")
 
 
 def test_cgroup_lifecycle_on_this_host(sandbox_host: object) -> None:

@@ -47,7 +47,9 @@ class CgroupUsage:
 class SandboxCgroup(Protocol):
     def add(self, pid: int) -> None: ...
 
-    def set_limits(self, limits: CgroupLimits) -> None: ...
+    def set_limits(self, limits: CgroupLimits, *, before: CgroupLimits | None = None) -> None:
+        """Write `limits`; with `before` (what was written last), only what differs."""
+        ...
 
     def reset_peak(self) -> None:
         """Start the peak memory figure afresh (a warm sandbox's claim); best effort."""
@@ -183,23 +185,29 @@ class _V1Cgroup:
         for path in self._unique():
             _write(path / "cgroup.procs", str(pid))
 
-    def set_limits(self, limits: CgroupLimits) -> None:
+    def set_limits(self, limits: CgroupLimits, *, before: CgroupLimits | None = None) -> None:
         memory = self._dirs["memory"]
-        value = str(limits.memory_bytes)
-        swap = memory / "memory.memsw.limit_in_bytes"
-        # memory+swap equal to memory: the sandbox never swaps its way past the limit. The
-        # kernel wants memsw >= memory at every step: raising, memsw goes first; lowering, last.
-        raising = limits.memory_bytes > _read_int(memory / "memory.limit_in_bytes")
-        steps = [("memory.limit_in_bytes", value)]
-        if swap.exists():
-            swap_step = ("memory.memsw.limit_in_bytes", value)
-            steps = [swap_step, *steps] if raising else [*steps, swap_step]
-        for name, text in steps:
-            _write(memory / name, text)
-        _write(self._dirs["pids"] / "pids.max", str(limits.pids))
-        _write(self._dirs["cpu"] / "cpu.cfs_period_us", str(CFS_PERIOD_US))
-        _write(self._dirs["cpu"] / "cpu.cfs_quota_us", str(int(CFS_PERIOD_US * limits.cpu_cores)))
-        _write(self._dirs["cpu"] / "cpu.shares", str(max(2, limits.cpu_weight * 1024 // 100)))
+        if before is None or before.memory_bytes != limits.memory_bytes:
+            value = str(limits.memory_bytes)
+            swap = memory / "memory.memsw.limit_in_bytes"
+            # memory+swap equal to memory: the sandbox never swaps its way past the limit. The
+            # kernel wants memsw >= memory at every step: raising, memsw goes first; lowering,
+            # last.
+            raising = limits.memory_bytes > _read_int(memory / "memory.limit_in_bytes")
+            steps = [("memory.limit_in_bytes", value)]
+            if swap.exists():
+                swap_step = ("memory.memsw.limit_in_bytes", value)
+                steps = [swap_step, *steps] if raising else [*steps, swap_step]
+            for name, text in steps:
+                _write(memory / name, text)
+        if before is None or before.pids != limits.pids:
+            _write(self._dirs["pids"] / "pids.max", str(limits.pids))
+        cpu = self._dirs["cpu"]
+        if before is None or before.cpu_cores != limits.cpu_cores:
+            _write(cpu / "cpu.cfs_period_us", str(CFS_PERIOD_US))
+            _write(cpu / "cpu.cfs_quota_us", str(int(CFS_PERIOD_US * limits.cpu_cores)))
+        if before is None or before.cpu_weight != limits.cpu_weight:
+            _write(cpu / "cpu.shares", str(max(2, limits.cpu_weight * 1024 // 100)))
 
     def reset_peak(self) -> None:
         with contextlib.suppress(CgroupError):
@@ -291,14 +299,18 @@ class _V2Cgroup:
     def add(self, pid: int) -> None:
         _write(self._path / "cgroup.procs", str(pid))
 
-    def set_limits(self, limits: CgroupLimits) -> None:
-        _write(self._path / "memory.max", str(limits.memory_bytes))
-        if (self._path / "memory.swap.max").exists():
-            _write(self._path / "memory.swap.max", "0")
-        _write(self._path / "pids.max", str(limits.pids))
-        quota = int(CFS_PERIOD_US * limits.cpu_cores)
-        _write(self._path / "cpu.max", f"{quota} {CFS_PERIOD_US}")
-        _write(self._path / "cpu.weight", str(limits.cpu_weight))
+    def set_limits(self, limits: CgroupLimits, *, before: CgroupLimits | None = None) -> None:
+        if before is None or before.memory_bytes != limits.memory_bytes:
+            _write(self._path / "memory.max", str(limits.memory_bytes))
+            if (self._path / "memory.swap.max").exists():
+                _write(self._path / "memory.swap.max", "0")
+        if before is None or before.pids != limits.pids:
+            _write(self._path / "pids.max", str(limits.pids))
+        if before is None or before.cpu_cores != limits.cpu_cores:
+            quota = int(CFS_PERIOD_US * limits.cpu_cores)
+            _write(self._path / "cpu.max", f"{quota} {CFS_PERIOD_US}")
+        if before is None or before.cpu_weight != limits.cpu_weight:
+            _write(self._path / "cpu.weight", str(limits.cpu_weight))
 
     def reset_peak(self) -> None:
         # Linux 6.12+ resets memory.peak for the writer's open file only: nothing to do here,

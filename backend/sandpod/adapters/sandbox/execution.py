@@ -129,11 +129,14 @@ class SandboxRun:
                 await asyncio.gather(self._preparing, return_exceptions=True)
             if self._warm is not None and not self._claimed:
                 self._warm.phase.discard(ctx)
-            if self._workdir is not None:
+            if (workdir := self._workdir) is not None:
+                # Cancelled or failed: the caller may look at once, so it is waited for.
                 removal = ctx.cleanups.later(
-                    asyncio.to_thread(self._workdir.remove), fallback=self._workdir.remove
+                    lambda: asyncio.to_thread(workdir.remove),
+                    fallback=workdir.remove,
+                    awaited=not self._completed,
                 )
-                if not self._completed:  # cancelled or failed: the caller may look at once
+                if not self._completed:
                     await asyncio.shield(removal)
 
     def _sources(self) -> list[tuple[str, bytes]]:

@@ -226,10 +226,11 @@ class Phase:
             outcome = await work
         except BaseException:
             # Shielded: if this task is cancelled again, cleanup still finishes in the background.
-            await asyncio.shield(ctx.cleanups.later(self._cleanup(), fallback=self._cleanup_now))
+            cleanup = ctx.cleanups.later(self._cleanup, fallback=self._cleanup_now, awaited=True)
+            await asyncio.shield(cleanup)
             raise
         # The program and its sandbox are gone (_communicate); what is left is bookkeeping.
-        ctx.cleanups.later(self._cleanup(), fallback=self._cleanup_now)
+        ctx.cleanups.later(self._cleanup, fallback=self._cleanup_now)
         return outcome
 
     async def _run(self, ctx: SandboxContext) -> PhaseOutcome | None:
@@ -241,12 +242,19 @@ class Phase:
         """Run a job in this started warm sandbox: its limits first, then its program."""
         assert self._control is not None, "claim() is for a started warm phase"
         assert self._cgroup is not None
-        self.spec = spec
+        started, self.spec = self.spec.limits, spec
         try:
-            self._cgroup.set_limits(cgroup_limits(spec.limits))
+            # Only what differs from the start's limits (no program has run to change them):
+            # each write is a system call on the claim's clock.
+            before = cgroup_limits(started, background=True)
+            self._cgroup.set_limits(cgroup_limits(spec.limits), before=before)
             self._cgroup.reset_peak()
-            for pid in self._cgroup.pids():
-                for limit, values in rlimits(spec.limits).items():
+            old = rlimits(started)
+            changed = {
+                key: value for key, value in rlimits(spec.limits).items() if old[key] != value
+            }
+            for pid in self._cgroup.pids() if changed else ():
+                for limit, values in changed.items():
                     resource.prlimit(pid, limit, values)
         except (CgroupError, OSError) as exc:
             raise PlatformFault(f"cannot confine the warm sandbox: {exc}") from exc
@@ -277,7 +285,7 @@ class Phase:
         """Kill a warm sandbox nobody claimed; what it leaves is removed in the background."""
         self._finished = True
         self._kill(with_bwrap=True)
-        ctx.cleanups.later(self._cleanup())
+        ctx.cleanups.later(self._cleanup)
 
     def alive(self) -> bool:
         """Whether the started sandbox still waits (a warm one may have been killed)."""

@@ -216,7 +216,7 @@ class WarmPool:
         assert self._ctx is not None
         warm.phase.discard(self._ctx)
         remove = warm.workdir.remove
-        self._ctx.cleanups.later(asyncio.to_thread(remove), fallback=remove)
+        self._ctx.cleanups.later(lambda: asyncio.to_thread(remove), fallback=remove)
 
     def idle_count(self) -> int:
         return sum(len(idle) for idle in self._idle.values())
@@ -292,7 +292,7 @@ class WarmPool:
         try:
             workdir = await asyncio.shield(making)
         except asyncio.CancelledError:  # the thread goes on: remove what it makes (close waits)
-            ctx.cleanups.later(_remove_when_made(making))
+            ctx.cleanups.later(lambda: _remove_when_made(making))
             raise
         env = environment(runtime, toolchain, limits.memory_mb)
         spec = PhaseSpec(
