@@ -28,7 +28,10 @@ daemonize no
 logfile ""
 dir $dir/data
 save ""
-appendonly no
+# Idempotency keys must outlive a restart (the soak restarts Redis): an append-only file,
+# written each second.
+appendonly yes
+appendfsync everysec
 databases 32
 EOF
   rotate_log redis

@@ -17,6 +17,7 @@ from sandpod.domain.status import ExecutionStatus
 from sandpod.domain.submission import SubmissionCaps, check_program
 from sandpod.domain.webhooks import WebhookDelivery
 from sandpod.ports import (
+    DuplicateExecutionError,
     EventBus,
     ExecutionStore,
     IdempotencyKeys,
@@ -175,7 +176,11 @@ class ExecutionService:
                 return await self._replay(idempotency_key, spec, *bound), False
         try:
             await self._store.add(execution)
-        except Exception:
+        except DuplicateExecutionError:
+            # Surely not stored by us. Any other failure keeps the key bound: the write may
+            # have landed all the same (a timeout while the store restarts), and a retry must
+            # get that execution, not run the request again; if it did not land, the binding
+            # is dropped as abandoned (`_claim_key`).
             if idempotency_key is not None:
                 await self._idempotency.release(principal.id, idempotency_key)
             raise

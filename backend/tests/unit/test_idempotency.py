@@ -8,11 +8,12 @@ from sandpod.adapters.memory.event_bus import InMemoryEventBus
 from sandpod.adapters.memory.idempotency import InMemoryIdempotencyKeys
 from sandpod.adapters.memory.live_updates import InMemoryLiveUpdates
 from sandpod.adapters.memory.store import InMemoryExecutionStore
-from sandpod.domain.execution import utcnow
+from sandpod.domain.execution import Execution, utcnow
 from sandpod.domain.limits import DEFAULT_POLICY
 from sandpod.domain.principals import Principal
 from sandpod.domain.runtimes import RuntimeRegistry, python
 from sandpod.domain.submission import SubmissionCaps
+from sandpod.ports import ServiceUnavailableError
 from sandpod.services.errors import IdempotencyConflictError, IdempotencyInFlightError
 from sandpod.services.executions import ExecutionService, InputCaps, SubmitCommand
 
@@ -20,9 +21,11 @@ ALICE = Principal(id="alice")
 HELLO = SubmitCommand(runtime="python:3.12", script="print(1)")
 
 
-def service(keys: InMemoryIdempotencyKeys) -> ExecutionService:
+def service(
+    keys: InMemoryIdempotencyKeys, store: InMemoryExecutionStore | None = None
+) -> ExecutionService:
     return ExecutionService(
-        store=InMemoryExecutionStore(),
+        store=store if store is not None else InMemoryExecutionStore(),
         bus=InMemoryEventBus(),
         live=InMemoryLiveUpdates(),
         idempotency=keys,
@@ -84,3 +87,34 @@ async def test_a_key_whose_first_request_died_before_storing_is_bound_anew() -> 
     assert created
     again, created_again = await executions.submit(ALICE, HELLO, "k")
     assert (again.id, created_again) == (execution.id, False)
+
+
+class AnswerLostStore(InMemoryExecutionStore):
+    """Stores the execution, then fails as a write whose answer was lost does (a timeout while
+    the server restarts): the caller cannot tell whether it landed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lose_answers = 1
+
+    async def add(self, execution: Execution) -> None:
+        await super().add(execution)
+        if self.lose_answers:
+            self.lose_answers -= 1
+            raise ServiceUnavailableError("MongoDB is unavailable: timed out")
+
+
+async def test_a_retry_after_an_ambiguous_store_failure_gets_the_stored_execution() -> None:
+    # Seen in the soak: FerretDB restarting, the insert landed but timed out; the key was
+    # released, so the client's retry stored and ran a second execution of the same request.
+    store = AnswerLostStore()
+    executions = service(InMemoryIdempotencyKeys(), store=store)
+    with pytest.raises(ServiceUnavailableError):
+        await executions.submit(ALICE, HELLO, "k")
+
+    again, created = await executions.submit(ALICE, HELLO, "k")
+
+    assert not created
+    assert [
+        item.id for item in (await store.list(owner=None, status=None, after=None, limit=10)).items
+    ] == [again.id]
