@@ -86,13 +86,22 @@ class Verdict:
     bad_transitions: list[str] = field(default_factory=list)
     ran_twice: list[str] = field(default_factory=list)
     wrong_output: list[str] = field(default_factory=list)
+    # Stored executions no client saw accepted: a request stored (and run) a second time under
+    # another id, as a retry does when the first write's answer was lost and its key released.
+    stored_twice: list[str] = field(default_factory=list)
     reruns: int = 0
     statuses: dict[str, int] = field(default_factory=dict)
     swept: int = 0
 
     @property
     def ok(self) -> bool:
-        faults = (self.lost, self.bad_transitions, self.ran_twice, self.wrong_output)
+        faults = (
+            self.lost,
+            self.bad_transitions,
+            self.ran_twice,
+            self.wrong_output,
+            self.stored_twice,
+        )
         return self.not_accepted == 0 and not any(faults)
 
 
@@ -385,6 +394,11 @@ def verdict(
             want = marker(index_of[execution_id]) + "\n"
             if result_document.get("stdout") != want or stdout.get(execution_id) != want:
                 result.wrong_output.append(execution_id)
+    result.stored_twice = sorted(
+        f"{execution_id}: {(by_id[execution_id].get('result') or {}).get('stdout', '').strip()}"
+        for execution_id in by_id
+        if execution_id not in index_of
+    )
     result.reruns = sum(1 for execution_id in by_id if started[execution_id] > 1)
     result.statuses = dict(statuses)
     return result
@@ -610,8 +624,10 @@ def print_summary(result: Verdict, overall: dict[str, Any], timeline: list[dict[
     print(
         f"lost: {len(result.lost)}  second terminal state: {len(result.bad_transitions)}  "
         f"ran twice: {len(result.ran_twice)}  wrong output: {len(result.wrong_output)}  "
-        f"not accepted: {result.not_accepted}"
+        f"stored twice: {len(result.stored_twice)}  not accepted: {result.not_accepted}"
     )
+    for entry in result.stored_twice:
+        print(f"  stored twice (no client saw it accepted): {entry}")
     print(
         f"reruns after a killed runner: {result.reruns}  "
         f"failed by the timeout sweep: {result.swept}"

@@ -71,6 +71,7 @@ def test_short_soak_loses_nothing_and_runs_nothing_twice_while_processes_are_kil
     assert verdict["bad_transitions"] == [], summary
     assert verdict["ran_twice"] == [], summary
     assert verdict["wrong_output"] == [], summary
+    assert verdict["stored_twice"] == [], summary
     kills = [event for event in report["timeline"] if event["action"].startswith("kill")]
     assert len(kills) >= 3, report["timeline"]
     assert finished.returncode == 0, summary
