@@ -3,7 +3,7 @@ of `_id` alone: for anything else it reads and decodes the whole collection. Not
 does, and no sweep, may filter the executions on anything else."""
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pymongo
 import pytest
@@ -60,9 +60,10 @@ class FilterLog(monitoring.CommandListener):
         ]
 
 
-def execution(**fields: object) -> Execution:
+def execution(created_at: datetime | None = None) -> Execution:
     spec = ExecutionSpec(runtime="python:3.12", script="print(1)", limits=DEFAULT_POLICY.defaults)
-    return Execution(owner="alice", spec=spec, **fields)  # type: ignore[arg-type]
+    item = Execution(owner="alice", spec=spec)
+    return item if created_at is None else item.model_copy(update={"created_at": created_at})
 
 
 async def store_with(log: FilterLog, mongo_url: str, database: str) -> MongoExecutionStore:
