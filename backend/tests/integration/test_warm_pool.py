@@ -36,6 +36,8 @@ SCRIPTS = {
         "print(sorted(name for name in globals() if name != 'sys'))\n"
         "print(sorted(name for name in sys.modules if name.startswith('_sandpod')))\n"
     ),
+    # The loader's control socket is close-on-exec: a child sees what a cold program's sees.
+    "a child's open descriptors": ("import os\nos.system('ls /proc/self/fd')\n"),
     "stderr and exception chain": (
         "import sys\nprint('to stderr', file=sys.stderr)\n"
         "try:\n    {}['x']\nexcept KeyError as e:\n    raise RuntimeError('again') from e\n"

@@ -103,6 +103,32 @@ async def _program_exit(status: asyncio.StreamReader) -> int | None:
     return None
 
 
+async def _loader_exit(control: socket.socket) -> int | None:
+    """The status a warm loader says before its exit (warm.py), None if it ends without."""
+    loop = asyncio.get_running_loop()
+    said = b""
+    with contextlib.suppress(OSError):
+        while len(said) < 2 and (chunk := await loop.sock_recv(control, 2 - len(said))):
+            said += chunk
+    return said[1] if said[:1] == b"x" and len(said) == 2 else None
+
+
+async def _first_exit(status: asyncio.StreamReader, control: socket.socket | None) -> int | None:
+    """bwrap's status of the program's end, or a warm loader's if it comes first."""
+    bwrap = asyncio.ensure_future(_program_exit(status))
+    if control is None:
+        return await bwrap
+    loader = asyncio.ensure_future(_loader_exit(control))
+    try:
+        await asyncio.wait((bwrap, loader), return_when=asyncio.FIRST_COMPLETED)
+        if loader.done() and loader.result() is not None:
+            return loader.result()
+        return await bwrap
+    finally:
+        bwrap.cancel()
+        loader.cancel()
+
+
 async def _drain(stream: asyncio.StreamReader | None) -> None:
     if stream is not None:
         while await stream.read(65536):
@@ -212,6 +238,19 @@ class Phase:
         if self._cgroup is not None:
             self._cgroup.kill_all()
 
+    def _end_sandbox(self) -> None:
+        """After the program's end: SIGKILL the sandbox's init (the kernel kills the rest of
+        its pid namespace) and bwrap. Not the cgroup's processes (cleanup sweeps those): the
+        last process of the sandbox tears its namespaces down (~2 ms) before its descriptors
+        close, and the init, which holds the output pipes, must not be that one."""
+        if self._pidfd is not None:
+            with contextlib.suppress(OSError):
+                signal.pidfd_send_signal(self._pidfd, signal.SIGKILL)
+        proc = self._proc
+        if proc is not None and proc.returncode is None:
+            with contextlib.suppress(OSError):
+                os.killpg(proc.pid, signal.SIGKILL)
+
     # ------------------------------------------------------------------ run
 
     async def run(self, ctx: SandboxContext) -> PhaseOutcome | None:
@@ -265,8 +304,6 @@ class Phase:
         with contextlib.suppress(OSError):
             await loop.sock_sendall(self._control, message)
             self._control.shutdown(socket.SHUT_WR)  # the loader reads to the end
-        self._control.close()
-        self._control = None
         self.watch.lap("claim")
         return await self.finish()
 
@@ -466,16 +503,21 @@ class Phase:
         wall = time.monotonic() - started_at
         self.watch.lap("program")
         # The program is gone; so must be whatever it left running (daemons would hold the
-        # pipes open). Killing the sandbox's init takes its whole pid namespace with it.
-        self._kill()
+        # pipes open). bwrap itself (which holds the pipes too) is not waited for: cleanup
+        # reaps it.
+        if ended is None:
+            self._kill()
+        else:
+            self._end_sandbox()
         try:
-            returncode = await asyncio.wait_for(proc.wait(), GRACE_SECONDS)
             stdout, stderr = await asyncio.wait_for(asyncio.gather(out, err), GRACE_SECONDS)
+            if ended is None:  # bwrap never ran the program: its own status says why
+                returncode = await asyncio.wait_for(proc.wait(), GRACE_SECONDS)
+                return stdout, stderr, (returncode, False, wall)
         except TimeoutError as exc:
             raise PlatformFault("the sandbox did not go away after its program ended") from exc
-        self.watch.lap("reap")
-        if ended is None:  # bwrap never ran the program: its own status says why
-            return stdout, stderr, (returncode, False, wall)
+        finally:
+            self.watch.lap("reap")
         return stdout, stderr, (ended, True, wall)
 
     async def _supervise(self, status: asyncio.StreamReader, started_at: float) -> int | None:
@@ -486,7 +528,7 @@ class Phase:
         """
         limits = self.spec.limits
         deadline = started_at + limits.wall_seconds
-        ended = asyncio.create_task(_program_exit(status))
+        ended = asyncio.create_task(_first_exit(status, self._control))
         stop = asyncio.create_task(self._stop.wait())
         killed_at: float | None = None
         try:

@@ -110,6 +110,8 @@ class LocalSandboxRunner:
             return Result.platform_error(f"local sandbox runner failed: {exc!r}")
         finally:
             self._active.pop(job.execution_id, None)
+            if warm is not None and self._pool is not None:
+                self._pool.refill_soon()
             if self._on_laps is not None:
                 self._on_laps(execution.watch.laps)
 

@@ -21,6 +21,7 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from sandpod.adapters.sandbox.cleanups import DELAY_SECONDS
 from sandpod.adapters.sandbox.commands import environment, expand, run_command
 from sandpod.adapters.sandbox.phase import Phase, PhaseSpec, PlatformFault, SandboxContext
 from sandpod.adapters.sandbox.toolchains import Toolchain
@@ -32,6 +33,7 @@ from sandpod.ports import SandboxJob
 logger = logging.getLogger(__name__)
 
 RETRY_SECONDS = 5.0  # after a warm sandbox failed to start, before the pool tries again
+REFILL_DELAY_SECONDS = DELAY_SECONDS  # as a cleanup: after the result it follows is reported
 # Warm sandboxes started at once: one per core. They start at the background CPU weight
 # (phase.cgroup_limits), so a refill only takes CPU time running programs leave.
 STARTERS = os.cpu_count() or 1
@@ -53,19 +55,32 @@ STARTERS = os.cpu_count() or 1
 # non-integer code). Should it fail, the interpreter's own teardown runs. `atexit` and `gc`
 # leave sys.modules again: a cold program finds neither imported (its own `import atexit`
 # makes a module on the same registry).
+#
+# Just before os._exit it closes the standard streams and says "x" and the status byte on the
+# control socket (close-on-exec, so the program's children never hold it): the runner then has
+# the whole output and the status without waiting for the process's exit through bubblewrap's
+# init and monitor (~2 ms here). It then waits to be killed: the runner kills bubblewrap's init
+# first, so the init's exit is not the one that tears the namespaces down (phase.py). The
+# program could send those bytes itself, at any time; that only ends its own run early with a
+# status it chose, which it can do anyway.
 PYTHON_LOADER = """\
 def _sandpod_run():
     import atexit, gc, os, sys
     from _io import _IOBase
     del sys.modules["atexit"], sys.modules["gc"]
     fd = int(sys.argv[-1])
+    os.set_inheritable(fd, False)
     compile("", "<sandpod>", "exec", dont_inherit=True)
     namespace = sys.modules["__main__"].__dict__
     status = 1
 
     def _flush_files():
+        kinds, new = set(), [_IOBase]
+        while new:  # every file class, the program's own subclasses too
+            kinds.update(new)
+            new = [sub for kind in new for sub in type.__subclasses__(kind) if sub not in kinds]
         for item in gc.get_objects():
-            if isinstance(item, _IOBase):
+            if type(item) in kinds:
                 try:
                     if not item.closed:
                         item.flush()
@@ -86,6 +101,16 @@ def _sandpod_run():
             namespace[name] = None
         gc.collect()
         _flush_files()
+        for std in (0, 1, 2):
+            try:
+                os.close(std)
+            except OSError:
+                pass
+        try:
+            os.write(fd, b"x" + bytes([code & 255]))
+            __import__("time").sleep(10)  # the runner kills the sandbox long before
+        except OSError:
+            pass
         os._exit(code)
 
     atexit.register(_sandpod_exit)
@@ -93,7 +118,6 @@ def _sandpod_run():
     data = bytearray()
     while chunk := os.read(fd, 65536):
         data += chunk
-    os.close(fd)
     argv = [os.fsdecode(word) for word in bytes(data).split(b"\\0")]
     del namespace["_sandpod_run"]
     sys.argv = argv
@@ -203,14 +227,22 @@ class WarmPool:
         for warm in [warm for warm in idle if not warm.phase.alive()]:
             idle.remove(warm)  # killed while it waited (by hand, or the OOM killer)
             self._destroy(warm)
+            self._full.clear()
+            self._wanted.set()
         for index, warm in enumerate(idle):
             if warm.fits(job, toolchain):
                 del idle[index]
                 self.claims += 1
                 self._full.clear()
-                self._wanted.set()
                 return warm
         return None
+
+    def refill_soon(self) -> None:
+        """Start replacing claimed sandboxes a moment from now: called when a claimed run has
+        returned its result. Started at the claim, a refill's spawn and cgroup writes (~2 ms
+        on the event loop) delayed the very run that claimed."""
+        if self._filler is not None and not self._full.is_set():
+            asyncio.get_running_loop().call_later(REFILL_DELAY_SECONDS, self._wanted.set)
 
     def _destroy(self, warm: WarmSandbox) -> None:
         assert self._ctx is not None
