@@ -272,6 +272,9 @@ for path in ("/etc/shadow", "/etc/passwd", "/home", "/var", "/work", "/root/.bas
         found[path] = exc.errno
 found["/root"] = os.listdir("/root") if os.path.isdir("/root") else None
 found["pids"] = sorted(int(p) for p in os.listdir("/proc") if p.isdigit())
+found["dev"] = sorted(os.listdir("/dev"))
+with open("/dev/urandom", "rb") as f, open("/dev/null", "wb") as null:
+    found["devices work"] = len(f.read(16)) == 16 and null.write(b"x") == 1
 print(json.dumps(found))
 """
     result = await contained(sandbox_runner, sandbox_jobs, sandbox_jobs(script, limits=SMALL))
@@ -285,6 +288,11 @@ print(json.dumps(found))
         assert found[path] == 2, path  # ENOENT: not mounted at all
     assert found["/root"] in (None, [".pyenv"])  # at most the interpreter's own folder
     assert found["pids"] == [1, 2]  # bwrap's init and the script: no host process is visible
+    # A few harmless devices; no terminal, no pseudo-terminals, no /dev/core.
+    assert found["dev"] == [
+        "fd", "full", "null", "random", "shm", "stderr", "stdin", "stdout", "urandom", "zero"
+    ]  # fmt: skip
+    assert found["devices work"] is True
 
 
 async def test_server_environment_is_invisible(

@@ -110,7 +110,10 @@ def test_filesystem_is_read_only_except_capped_tmp() -> None:
     size = str(32 * 1024 * 1024)
     assert pairs(argv, "--size", 3) == [(size, "--tmpfs", "/dev/shm")]
     assert pairs(argv, "--proc") == [("/proc",)]
-    assert pairs(argv, "--dev") == [("/dev",)]
+    assert "--dev" not in argv  # bwrap's own /dev adds a tty and pseudo-terminals
+    assert pairs(argv, "--tmpfs") == [("/dev",), ("/dev/shm",)]
+    devices = ["null", "zero", "full", "random", "urandom"]
+    assert pairs(argv, "--dev-bind", 2) == [(f"/dev/{name}",) * 2 for name in devices]
     assert pairs(argv, "--remount-ro") == [("/dev",), ("/",)]
     assert pairs(argv, "--chdir") == [("/tmp",)]
 
@@ -120,18 +123,20 @@ def test_root_is_remounted_read_only_after_every_mount() -> None:
     last_mount = max(
         i
         for i, arg in enumerate(opts)
-        if arg in {"--ro-bind", "--bind", "--tmpfs", "--proc", "--dev"}
+        if arg in {"--ro-bind", "--bind", "--tmpfs", "--proc", "--dev-bind"}
     )
     assert opts.index("/", opts.index("--remount-ro") + 2) > last_mount
 
 
 def test_merged_usr_links_and_split_usr_binds() -> None:
     argv = build_argv(spec())
-    assert pairs(argv, "--symlink", 2) == [
+    links = pairs(argv, "--symlink", 2)
+    assert [link for link in links if not link[1].startswith("/dev/")] == [
         ("usr/bin", "/bin"),
         ("usr/lib", "/lib"),
         ("usr/lib64", "/lib64"),
     ]
+    assert ("/proc/self/fd", "/dev/fd") in links
     split = build_argv(spec(root_entries=(RootEntry("lib"),)))
     assert ("/lib", "/lib") in pairs(split, "--ro-bind", 2)
 
