@@ -17,6 +17,7 @@ from tests.fixtures.sandbox import (
     SANDBOX_CGROUP_PARENT,
     SandboxJobs,
     host_pids_with,
+    left_behind,
     running_marker_script,
     wait_until_running,
 )
@@ -290,7 +291,7 @@ async def test_unusable_cgroup_parent_is_a_platform_error(
     assert result.end_reason is EndReason.PLATFORM_ERROR
     assert result.message is not None
     assert result.message.startswith("cannot create the sandbox cgroup: cannot create cgroup")
-    assert list((tmp_path / "sandboxes").iterdir()) == []
+    assert left_behind(tmp_path / "sandboxes") == []
 
 
 async def test_system_interpreter_under_usr(
@@ -333,7 +334,7 @@ async def test_a_sandbox_root_others_can_write_is_refused(
         await runner.close()
     assert result.end_reason is EndReason.PLATFORM_ERROR
     assert "writable by no one else" in str(result.message)
-    assert list(shared.iterdir()) == []
+    assert left_behind(shared) == []
 
 
 async def test_a_broken_sandbox_setup_is_a_platform_error_with_bwraps_reason(
@@ -360,7 +361,7 @@ async def test_a_broken_sandbox_setup_is_a_platform_error_with_bwraps_reason(
         await runner.close()
     assert result.end_reason is EndReason.PLATFORM_ERROR
     assert f"bwrap: Can't find source path {tmp_path / 'gone'}" in str(result.message)
-    assert list((tmp_path / "sandboxes").iterdir()) == []
+    assert left_behind(tmp_path / "sandboxes") == []
 
 
 async def test_the_runner_switches_cgroup_moves_to_favour_dynamic_changes(
@@ -387,4 +388,4 @@ async def test_a_folder_whose_removal_never_ran_is_removed_by_close(
     result = await asyncio.to_thread(asyncio.run, runner.run(job))
     assert result.stdout == "ran\n", result
     await runner.close()
-    assert list(root.iterdir()) == [], "sandbox folders left behind"
+    assert left_behind(root) == [], "sandbox folders left behind"

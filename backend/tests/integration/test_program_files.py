@@ -18,7 +18,7 @@ from sandpod.domain.files import SourceFile
 from sandpod.domain.result import EndReason
 from sandpod.domain.runtimes import runtime
 from tests.environment import unavailable
-from tests.fixtures.sandbox import SANDBOX_CGROUP_PARENT, SandboxJobs
+from tests.fixtures.sandbox import SANDBOX_CGROUP_PARENT, SandboxJobs, left_behind
 from tests.waiting import eventually
 
 URL = "/api/v1/executions"
@@ -86,7 +86,7 @@ async def capped_runner(
     )
     yield runner
     await runner.close()
-    assert not root.exists() or list(root.iterdir()) == [], "sandbox folders left behind"
+    assert left_behind(root) == [], "sandbox folders left behind"
 
 
 async def test_over_the_caps_files_are_truncated_never_an_error(

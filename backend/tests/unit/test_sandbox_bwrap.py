@@ -220,3 +220,11 @@ def test_compile_and_run_commands_fill_their_placeholders() -> None:
     ]
     assert run_command(c, gcc) == ["/tmp/.build/main", "--verbose", "x y"]
     assert compile_command(job(), PYENV) is None
+
+
+def test_a_device_folder_is_one_bind_that_stays_usable() -> None:
+    argv = build_argv(spec(dev_folder=Path("/var/lib/sandpod/.dev")))
+    assert pairs(argv, "--dev-bind", 2) == [("/var/lib/sandpod/.dev", "/dev")]
+    assert pairs(argv, "--tmpfs") == [("/dev/shm",)]
+    # Read-only by its owner (root, 0755), not by the mount: a read-only remount adds nodev.
+    assert pairs(argv, "--remount-ro") == [("/",)]

@@ -4,6 +4,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sandpod.adapters.sandbox.devices import DEVICES, FD_LINKS
+
 SANDBOX_UID = 65534  # nobody inside the sandbox, and (see userns.py) on the host as well
 SANDBOX_GID = 65534
 SOURCE_DIR = "/sandbox"  # the submitted files, read-only
@@ -12,12 +14,6 @@ SOURCE_DIR = "/sandbox"  # the submitted files, read-only
 WORKDIR = "/tmp"  # noqa: S108  # nosec B108
 SHM_DIR = "/dev/shm"  # noqa: S108  # nosec B108
 ROOT_DIRS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
-# The sandbox's /dev: a tmpfs with these host devices bound in and the /proc/self/fd links.
-# Not bwrap's --dev, which adds /dev/tty, /dev/core and a devpts instance for pseudo-terminals:
-# nothing here has a terminal, and those cost ~0.5-1 ms of bwrap's setup on every start.
-DEVICES = ("null", "zero", "full", "random", "urandom")
-FD_LINKS = (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
-            ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2"))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -43,6 +39,7 @@ class BwrapSpec:
     root_entries: Sequence[RootEntry] = field(default_factory=tuple)
     binds: Sequence[Path] = field(default_factory=tuple)  # toolchain paths, read-only, same path
     chdir: str = WORKDIR
+    dev_folder: Path | None = None  # devices.py; None: each device bound into a tmpfs
 
 
 def sandbox_env(extra: Mapping[str, str], path: Sequence[str]) -> dict[str, str]:
@@ -102,17 +99,27 @@ def build_argv(spec: BwrapSpec) -> list[str]:
     for path in spec.binds:
         if not _under_usr(path):
             argv += ["--ro-bind", str(path), str(path)]
-    argv += ["--proc", "/proc", "--tmpfs", "/dev"]
-    for device in DEVICES:
-        argv += ["--dev-bind", f"/dev/{device}", f"/dev/{device}"]
-    for name, target in FD_LINKS:
-        argv += ["--symlink", target, f"/dev/{name}"]
+    # /dev: a few harmless devices and the /proc/self/fd links, no terminal, no devpts (bwrap's
+    # --dev adds both). From devices.py's root-owned folder in one bind (its owner, not the
+    # mount, keeps it unchangeable: a read-only remount would also make its nodes unusable), or
+    # else node by node into a tmpfs that is then made read-only.
+    argv += ["--proc", "/proc"]
+    if spec.dev_folder is not None:
+        argv += ["--dev-bind", str(spec.dev_folder), "/dev"]
+    else:
+        argv += ["--tmpfs", "/dev"]
+        for device in DEVICES:
+            argv += ["--dev-bind", f"/dev/{device}", f"/dev/{device}"]
+        for name, target in FD_LINKS:
+            argv += ["--symlink", target, f"/dev/{name}"]
     argv += [
         "--bind", str(spec.tmp), WORKDIR,
-        # POSIX shared memory (multiprocessing locks) gets its own capped tmpfs...
+        # POSIX shared memory (multiprocessing locks) gets its own capped tmpfs.
         "--size", str(spec.shm_bytes), "--tmpfs", SHM_DIR,
-        # ...and the rest of /dev becomes read-only (the flag does not recurse into /dev/shm).
-        "--remount-ro", "/dev",
+    ]  # fmt: skip
+    if spec.dev_folder is None:
+        argv += ["--remount-ro", "/dev"]  # not recursive: /dev/shm stays writable
+    argv += [
         "--ro-bind", str(spec.sources), SOURCE_DIR,
         "--remount-ro", "/",
         "--chdir", spec.chdir,

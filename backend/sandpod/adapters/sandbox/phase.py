@@ -64,6 +64,7 @@ class SandboxContext:
     seccomp: bytes | None
     sandbox_root: Path
     cleanups: Cleanups
+    dev_folder: Path | None = None  # bound at /dev (devices.py); None: node by node
 
 
 def rlimits(limits: Limits) -> dict[int, tuple[int, int]]:
@@ -419,6 +420,7 @@ class Phase:
                 root_entries=ctx.root_entries,
                 binds=self.spec.binds,
                 chdir=self.spec.chdir,
+                dev_folder=ctx.dev_folder,
             )
             passed = (ctx.userns_fd, block_r, status_w, seccomp_r, control_r)
             fds = [fd for fd in passed if fd is not None]

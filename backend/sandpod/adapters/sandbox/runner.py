@@ -11,6 +11,7 @@ from sandpod.adapters.sandbox.bwrap import host_root_entries
 from sandpod.adapters.sandbox.cgroups import CgroupError, open_cgroups
 from sandpod.adapters.sandbox.cleanups import Cleanups
 from sandpod.adapters.sandbox.collect import OutputCaps
+from sandpod.adapters.sandbox.devices import device_folder
 from sandpod.adapters.sandbox.dynmods import favour_dynamic_moves
 from sandpod.adapters.sandbox.execution import SandboxRun
 from sandpod.adapters.sandbox.host import SandboxHostError, find_bwrap
@@ -174,6 +175,13 @@ class LocalSandboxRunner:
             userns_fd = create_sandbox_userns()
         except (SandboxHostError, CgroupError, UserNamespaceError) as exc:
             raise PlatformFault(str(exc)) from exc
+        try:
+            root = self._settings.sandbox_root
+            root.mkdir(mode=0o700, parents=True, exist_ok=True)
+            dev_folder = device_folder(root)
+        except OSError as exc:  # e.g. no CAP_MKNOD in a container: bind node by node
+            logger.info("no device folder in %s (%s); /dev is bound node by node", root, exc)
+            dev_folder = None
         return SandboxContext(
             bwrap=bwrap,
             userns_fd=userns_fd,
@@ -182,4 +190,5 @@ class LocalSandboxRunner:
             seccomp=host_filter(),
             sandbox_root=self._settings.sandbox_root,
             cleanups=self._cleanups,
+            dev_folder=dev_folder,
         )
