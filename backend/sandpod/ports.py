@@ -233,8 +233,11 @@ class OutputLog(Protocol):
         (a runner that ran the execution again after a crash repeats them)."""
         ...
 
-    async def end(self, execution_id: str, last_seq: int) -> None:
-        """Mark the log complete after `last_seq` (0: there was no output)."""
+    async def end(
+        self, execution_id: str, last_seq: int, chunks: Sequence[OutputChunk] = ()
+    ) -> None:
+        """Add the last `chunks` (as append does) and mark the log complete after `last_seq`
+        (0: there was no output), in one write: a reader sees the rest and the end together."""
         ...
 
     async def read(self, execution_id: str, *, after: int, wait_seconds: float) -> OutputRead:

@@ -62,9 +62,9 @@ class OutputRecorder:
             if rest := decoder.decode(b"", final=True):
                 self._pending.append((stream, rest, False))
         async with self._lock:
-            await self._send(self._take())
-            if not self._broken:
-                await self._guarded(self._log.end(self._execution_id, self._seq))
+            last = self._take()
+            if not self._broken:  # the last chunks and the end in one write
+                await self._guarded(self._log.end(self._execution_id, self._seq, last))
 
     def _flush_soon(self) -> None:
         self._timer = None

@@ -33,6 +33,13 @@ async def test_the_end_is_read_after_the_last_chunk(output_log: OutputLog) -> No
     assert (list(rest.chunks), rest.ended) == ([], True)
 
 
+async def test_the_last_chunks_go_with_the_end(output_log: OutputLog) -> None:
+    await output_log.append("ex_1", [chunk(1)])
+    await output_log.end("ex_1", 3, [chunk(2), chunk(3)])
+    read = await output_log.read("ex_1", after=1, wait_seconds=WAIT)
+    assert ([c.seq for c in read.chunks], read.ended) == ([2, 3], True)
+
+
 async def test_an_execution_without_output_ends_empty(output_log: OutputLog) -> None:
     await output_log.end("ex_quiet", 0)
     read = await output_log.read("ex_quiet", after=0, wait_seconds=WAIT)

@@ -59,8 +59,12 @@ class LiveOutput:
         self.arrivals.append(time.monotonic())
         await self.log.append(execution_id, chunks)
 
-    async def end(self, execution_id: str, last_seq: int) -> None:
-        await self.log.end(execution_id, last_seq)
+    async def end(
+        self, execution_id: str, last_seq: int, chunks: Sequence[OutputChunk] = ()
+    ) -> None:
+        if chunks:
+            self.arrivals.append(time.monotonic())
+        await self.log.end(execution_id, last_seq, chunks)
 
     async def read(self, execution_id: str, *, after: int, wait_seconds: float) -> OutputRead:
         return await self.log.read(execution_id, after=after, wait_seconds=wait_seconds)

@@ -27,15 +27,15 @@ class InMemoryOutputLog:
     async def append(self, execution_id: str, chunks: Sequence[OutputChunk]) -> None:
         log = self._log(execution_id, create=True)
         assert log is not None
-        for chunk in chunks:
-            last = log.chunks[-1].seq if log.chunks else 0
-            if chunk.seq == last + 1 and not log.ended:
-                log.chunks.append(chunk)
+        _add(log, chunks)
         self._wake(execution_id, log)
 
-    async def end(self, execution_id: str, last_seq: int) -> None:
+    async def end(
+        self, execution_id: str, last_seq: int, chunks: Sequence[OutputChunk] = ()
+    ) -> None:
         log = self._log(execution_id, create=True)
         assert log is not None
+        _add(log, chunks)
         log.ended = True
         self._wake(execution_id, log)
 
@@ -84,3 +84,10 @@ class InMemoryOutputLog:
             if oldest.touched >= horizon:
                 return
             del self._logs[oldest_id]
+
+
+def _add(log: _Log, chunks: Sequence[OutputChunk]) -> None:
+    for chunk in chunks:
+        last = log.chunks[-1].seq if log.chunks else 0
+        if chunk.seq == last + 1 and not log.ended:
+            log.chunks.append(chunk)

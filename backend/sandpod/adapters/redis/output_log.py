@@ -38,22 +38,13 @@ class RedisOutputLog:
         self._max_chunks = max_chunks
 
     async def append(self, execution_id: str, chunks: Sequence[OutputChunk]) -> None:
-        entries: list[tuple[int, Fields]] = [
-            (
-                chunk.seq,
-                {
-                    "stream": chunk.stream.value,
-                    "text": chunk.text,
-                    "truncated": "1" if chunk.truncated else "0",
-                },
-            )
-            for chunk in chunks
-        ]
-        await self._add(execution_id, entries)
+        await self._add(execution_id, _entries(chunks))
 
-    async def end(self, execution_id: str, last_seq: int) -> None:
+    async def end(
+        self, execution_id: str, last_seq: int, chunks: Sequence[OutputChunk] = ()
+    ) -> None:
         marker: Fields = {"end": "1"}
-        await self._add(execution_id, [(last_seq + 1, marker)])
+        await self._add(execution_id, [*_entries(chunks), (last_seq + 1, marker)])
 
     async def read(self, execution_id: str, *, after: int, wait_seconds: float) -> OutputRead:
         block = min(wait_seconds, MAX_BLOCK_SECONDS)
@@ -93,6 +84,20 @@ class RedisOutputLog:
 
     def _key(self, execution_id: str) -> str:
         return f"{self._prefix}{execution_id}"
+
+
+def _entries(chunks: Sequence[OutputChunk]) -> list[tuple[int, Fields]]:
+    return [
+        (
+            chunk.seq,
+            {
+                "stream": chunk.stream.value,
+                "text": chunk.text,
+                "truncated": "1" if chunk.truncated else "0",
+            },
+        )
+        for chunk in chunks
+    ]
 
 
 def _chunk(entry_id: bytes, fields: dict[bytes, bytes]) -> OutputChunk:
