@@ -306,13 +306,20 @@ class ExecutionService:
         self, principal: Principal, execution_id: str, after: Position
     ) -> AsyncGenerator[StreamItem, None]:
         """Status changes and live output from `after` on (see services/follow.py)."""
-        await self.get(principal, execution_id)
+        statuses = self.watch(principal, execution_id)
+        try:
+            # Subscribes, then reads the execution once: the access check and its status.
+            first = await anext(statuses)
+        except BaseException:
+            await statuses.aclose()
+            raise
         return follow(
-            self.watch(principal, execution_id),
+            statuses,
             self._output,
             execution_id,
             after,
             end_wait_seconds=self._end_wait_seconds,
+            first=first,
         )
 
     async def attach(self, principal: Principal, execution_id: str) -> StdinPipe:

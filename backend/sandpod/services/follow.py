@@ -76,15 +76,20 @@ async def follow(
     after: Position,
     *,
     end_wait_seconds: float,
+    first: StatusUpdate | None = None,
 ) -> AsyncGenerator[StreamItem, None]:
     """Merge `statuses` (the current status, then changes, ending after the terminal one) with
-    the execution's output chunks, from `after` on."""
+    the execution's output chunks, from `after` on. `first`: the current status, when the
+    caller has already taken it from `statuses`."""
     position = after
     if position.status == 3:  # everything was sent before the terminal status
         await statuses.aclose()
         return
-    status_task: asyncio.Task[StatusUpdate] | None = asyncio.create_task(_next(statuses))
+    status_task: asyncio.Task[StatusUpdate] | None = asyncio.create_task(
+        _next(statuses) if first is None else _given(first)
+    )
     output_task = _read(output_log, execution_id, position.output, READ_WAIT_SECONDS)
+    output_ended = False  # the log's end was read: nothing is left to drain
     try:
         while status_task is not None:
             waiting: set[asyncio.Task[Any]] = {t for t in (status_task, output_task) if t}
@@ -95,6 +100,7 @@ async def follow(
                 for item in _items(read, execution_id, position):
                     position = item.position
                     yield item
+                output_ended = read is not None and read.ended
                 if read is not None and not read.ended:
                     output_task = _read(
                         output_log, execution_id, position.output, READ_WAIT_SECONDS
@@ -113,9 +119,10 @@ async def follow(
                 # Output comes only after `running`; and one that ended before this stream
                 # began had its output's end written before it (or never will).
                 wait = end_wait_seconds if position.status >= 2 else 0.0
-                async for item in _drain(output_log, execution_id, position, wait):
-                    position = item.position
-                    yield item
+                if not output_ended:
+                    async for item in _drain(output_log, execution_id, position, wait):
+                        position = item.position
+                        yield item
                 yield StreamItem(Position(3, position.output), status=update)
                 return
             if rank(update.status) > position.status:
@@ -169,6 +176,10 @@ def _items(read: OutputRead | None, execution_id: str, position: Position) -> li
 
 async def _next(statuses: AsyncGenerator[StatusUpdate, None]) -> StatusUpdate:
     return await anext(statuses)
+
+
+async def _given(update: StatusUpdate) -> StatusUpdate:
+    return update
 
 
 def _read(

@@ -75,6 +75,11 @@ class BrokenLog(InMemoryOutputLog):
     async def append(self, execution_id: str, chunks: Sequence[OutputChunk]) -> None:
         raise ConnectionError("the log is down")
 
+    async def end(
+        self, execution_id: str, last_seq: int, chunks: Sequence[OutputChunk] = ()
+    ) -> None:
+        raise ConnectionError("the log is down")
+
 
 async def test_a_failing_log_never_fails_the_run() -> None:
     recorder = OutputRecorder(BrokenLog(), "ex_1", NOW)
@@ -135,6 +140,62 @@ async def test_a_stream_that_began_after_the_end_does_not_wait_for_missing_outpu
     log = InMemoryOutputLog()  # nothing: expired, or a pod's execution
     items = await asyncio.wait_for(collect(log, Position(), update(ExecutionStatus.CANCELLED)), 0.9)
     assert [item.status.status for item in items if item.status] == [ExecutionStatus.CANCELLED]
+
+
+class CountingLog(InMemoryOutputLog):
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[str] = []
+
+    async def append(self, execution_id: str, chunks: Sequence[OutputChunk]) -> None:
+        self.calls.append("append")
+        await super().append(execution_id, chunks)
+
+    async def end(
+        self, execution_id: str, last_seq: int, chunks: Sequence[OutputChunk] = ()
+    ) -> None:
+        self.calls.append(f"end+{len(chunks)}")
+        await super().end(execution_id, last_seq, chunks)
+
+    async def read(self, execution_id: str, *, after: int, wait_seconds: float) -> OutputRead:
+        self.calls.append("read")
+        return await super().read(execution_id, after=after, wait_seconds=wait_seconds)
+
+
+async def test_the_last_chunks_go_out_with_the_end_in_one_write() -> None:
+    log = CountingLog()
+    recorder = OutputRecorder(log, "ex_1", ChunkPolicy(flush_seconds=10))
+    recorder.write(OUT, b"hello\n")
+    await recorder.close()
+    assert log.calls == ["end+1"]
+    read = await everything(log)
+    assert ([c.text for c in read.chunks], read.ended) == (["hello\n"], True)
+
+
+async def test_an_ended_log_is_not_read_again_for_the_terminal_status() -> None:
+    log = CountingLog()
+    await log.end("ex_1", 1, [chunk(1)])
+
+    async def slow_end() -> AsyncGenerator[StatusUpdate, None]:
+        yield update(ExecutionStatus.RUNNING)
+        await asyncio.sleep(0.05)  # the output's read and end arrive first
+        yield update(ExecutionStatus.COMPLETED)
+
+    items = [item async for item in follow(slow_end(), log, "ex_1", Position(), end_wait_seconds=1)]
+    assert [item.position.output for item in items if item.output] == [1]
+    sent = [item.status.status for item in items if item.status]
+    assert sent == [ExecutionStatus.RUNNING, ExecutionStatus.COMPLETED]
+    assert log.calls.count("read") == 1
+
+
+async def test_a_first_status_taken_by_the_caller_comes_first() -> None:
+    log = InMemoryOutputLog()
+    rest = statuses(update(ExecutionStatus.RUNNING), update(ExecutionStatus.COMPLETED))
+    items = follow(
+        rest, log, "ex_1", Position(), end_wait_seconds=0, first=update(ExecutionStatus.QUEUED)
+    )
+    sent = [item.status.status async for item in items if item.status]
+    assert sent == [ExecutionStatus.QUEUED, ExecutionStatus.RUNNING, ExecutionStatus.COMPLETED]
 
 
 async def test_interactive_input_keeps_to_the_stdin_cap_and_ends_once() -> None:

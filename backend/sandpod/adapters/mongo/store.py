@@ -183,9 +183,12 @@ class MongoExecutionStore:
         with unavailable_when_down(self._client):
             # A terminal change is the last: it deletes the claims of this one and the start.
             change = await self._changes.change(execution_id, decide, settle=target.is_terminal)
-            if change is not None and change.written and target.is_terminal:
-                await self._ended(from_document(change.document))
-        return from_document(change.document) if change is not None and change.written else None
+            if change is None or not change.written:
+                return None
+            updated = from_document(change.document)
+            if target.is_terminal:
+                await self._ended(updated)
+        return updated
 
     async def delete(self, execution_id: str) -> bool:
         # Terminal statuses are final, so no status change can race this conditional delete.
