@@ -387,11 +387,6 @@ class Phase:
         self, ctx: SandboxContext
     ) -> tuple[asyncio.subprocess.Process, asyncio.StreamReader]:
         status_r, status_w = os.pipe()
-        status = asyncio.StreamReader()
-        loop = asyncio.get_running_loop()
-        self._status, _ = await loop.connect_read_pipe(
-            lambda: asyncio.StreamReaderProtocol(status), os.fdopen(status_r, "rb", buffering=0)
-        )
         block_r, self._block_w = os.pipe()
         seccomp_r: int | None = None
         control_r: int | None = None
@@ -435,10 +430,16 @@ class Phase:
                     start_new_session=True,
                 )
             except OSError as exc:
+                _close(status_r)
                 raise PlatformFault(f"cannot start bubblewrap ({ctx.bwrap}): {exc}") from exc
         finally:
             for fd in (block_r, status_w, seccomp_r, control_r):
                 _close(fd)
+        # Read from only now: bwrap is already starting (its status waits in the pipe).
+        status = asyncio.StreamReader()
+        self._status, _ = await asyncio.get_running_loop().connect_read_pipe(
+            lambda: asyncio.StreamReaderProtocol(status), os.fdopen(status_r, "rb", buffering=0)
+        )
         return self._proc, status
 
     async def _child_pid(
