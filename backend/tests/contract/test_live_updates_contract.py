@@ -4,7 +4,9 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
+from redis.asyncio.client import PubSub
 
+from sandpod.adapters.redis import RedisAdapters
 from sandpod.domain.events import StatusUpdate
 from sandpod.domain.status import ExecutionStatus
 from sandpod.ports import LiveUpdates
@@ -73,3 +75,26 @@ async def test_a_timed_out_wait_does_not_end_the_subscription(live_updates: Live
         done = update("ex_1", ExecutionStatus.COMPLETED)
         await live_updates.publish(done)
         assert await receive(updates) == done
+
+
+async def test_a_redis_connection_serves_the_next_subscriptions_without_their_past(
+    redis_adapters: RedisAdapters, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    live, client = redis_adapters.live_updates, redis_adapters.client
+    made: list[PubSub] = []
+    new_pubsub = client.pubsub
+
+    def counted() -> PubSub:
+        made.append(new_pubsub())
+        return made[-1]
+
+    monkeypatch.setattr(client, "pubsub", counted)
+    for before, execution_id in (("ex_0", "ex_1"), ("ex_1", "ex_2"), ("ex_2", "ex_3")):
+        async with live.subscribe(execution_id) as updates:
+            # The connection's channel before is no longer heard: only this one's update arrives.
+            await live.publish(update(before, ExecutionStatus.RUNNING))
+            mine = update(execution_id, ExecutionStatus.COMPLETED)
+            await live.publish(mine)
+            assert await receive(updates) == mine
+        await live.ended()  # a left subscription unsubscribes in the background
+    assert len(made) == 1  # one connection, unsubscribed and taken again

@@ -103,6 +103,31 @@ async def test_redis_adapters_fail_fast_while_down_and_recover(
         await adapters.close()
 
 
+async def test_a_live_updates_connection_kept_idle_over_a_redis_restart_still_subscribes(
+    redis_server: tuple[Server, str],
+) -> None:
+    server, url = redis_server
+    settings = isolation.isolated_settings(unique=True, redis={"url": url})
+    adapters = await connect_redis(settings.redis)
+    live = adapters.live_updates
+    update = StatusUpdate(execution_id="ex_1", status=ExecutionStatus.COMPLETED)
+    try:
+        async with live.subscribe("ex_0"):
+            pass
+        await live.ended()  # its connection is kept idle for the next subscription
+        server.kill()
+        server.start()
+        await reconnected(lambda: answers(adapters.ping), "the client reconnecting")
+        # The first subscription after the restart takes the dead idle connection: it connects
+        # again by itself instead of failing.
+        async with live.subscribe("ex_1") as updates:
+            await live.publish(update)
+            async with asyncio.timeout(READY_SECONDS):
+                assert await anext(updates) == update
+    finally:
+        await adapters.close()
+
+
 async def _equals(value: Awaitable[int], expected: int) -> bool:
     return await value == expected
 
