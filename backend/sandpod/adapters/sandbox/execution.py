@@ -150,9 +150,12 @@ class SandboxRun:
         seeded = 1 << 30 if self.toolchain.tmp_seed else 0  # copying a folder: never inline
         return sum(len(item.content) for item in files) + len(self.job.script) + seeded
 
-    def _prepare_workdir(self, root: Path) -> Workdir:
-        workdir = Workdir.make(
-            root, f"{self.cgroup_name}-", self.job.limits.tmp_mb * MIB, self.toolchain
+    def _prepare_workdir(self, root: Path, spare: Workdir | None = None) -> Workdir:
+        workdir = spare or Workdir.make(
+            root,
+            f"{self.cgroup_name}-",
+            self.job.limits.tmp_mb * MIB,
+            seed=self.toolchain.tmp_seed,
         )
         self._workdir = workdir
         workdir.write_sources(self._sources())
@@ -179,7 +182,9 @@ class SandboxRun:
         if self._warm is not None:
             return await self._run_warm(ctx, self._warm)
         if self._input_bytes() <= INLINE_PREPARE_BYTES:
-            workdir = self._prepare_workdir(ctx.sandbox_root)
+            tmp_bytes = self.job.limits.tmp_mb * MIB
+            spare = ctx.spares.take(tmp_bytes, self.toolchain) if ctx.spares else None
+            workdir = self._prepare_workdir(ctx.sandbox_root, spare)
         else:
             self._preparing = asyncio.ensure_future(
                 asyncio.to_thread(self._prepare_workdir, ctx.sandbox_root)

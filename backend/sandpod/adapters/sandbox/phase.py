@@ -20,7 +20,7 @@ import time
 from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sandpod.adapters.sandbox.bwrap import WORKDIR, BwrapSpec, RootEntry, build_argv
 from sandpod.adapters.sandbox.cgroups import (
@@ -39,6 +39,9 @@ from sandpod.adapters.sandbox.timing import Stopwatch
 from sandpod.domain.limits import MIB, Limits
 from sandpod.domain.output import OutputStream
 from sandpod.ports import OutputSink, StdinSource
+
+if TYPE_CHECKING:  # spares.py makes folders that raise PlatformFault from here
+    from sandpod.adapters.sandbox.spares import SpareWorkdirs
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +68,7 @@ class SandboxContext:
     sandbox_root: Path
     cleanups: Cleanups
     dev_folder: Path | None = None  # bound at /dev (devices.py); None: node by node
+    spares: "SpareWorkdirs | None" = None  # execution folders made ahead (spares.py)
 
 
 def rlimits(limits: Limits) -> dict[int, tuple[int, int]]:

@@ -17,6 +17,7 @@ from sandpod.adapters.sandbox.execution import SandboxRun
 from sandpod.adapters.sandbox.host import SandboxHostError, find_bwrap
 from sandpod.adapters.sandbox.phase import PlatformFault, SandboxContext
 from sandpod.adapters.sandbox.seccomp import host_filter
+from sandpod.adapters.sandbox.spares import SpareWorkdirs
 from sandpod.adapters.sandbox.timing import OnLaps
 from sandpod.adapters.sandbox.toolchains import Toolchain, discover_on_host
 from sandpod.adapters.sandbox.userns import UserNamespaceError, create_sandbox_userns
@@ -76,8 +77,9 @@ class LocalSandboxRunner:
             for runtime in self._runtimes
             if runtime.id in settings.warm_pool_runtimes and warm_capable(runtime)
         ]
+        policy = limit_policy or ExecutionSettings().limit_policy
+        self._default_tmp_bytes = policy.defaults.tmp_mb * MIB  # what spares.py makes ahead
         if settings.warm_pool_size > 0 and warm:
-            policy = limit_policy or ExecutionSettings().limit_policy
             self._pool = WarmPool(
                 warm,
                 size=settings.warm_pool_size,
@@ -113,6 +115,8 @@ class LocalSandboxRunner:
             self._active.pop(job.execution_id, None)
             if warm is not None and self._pool is not None:
                 self._pool.refill_soon()
+            elif self._context is not None and self._context.spares is not None:
+                self._context.spares.refill_soon()
             if self._on_laps is not None:
                 self._on_laps(execution.watch.laps)
 
@@ -131,6 +135,8 @@ class LocalSandboxRunner:
         must have ended."""
         if self._pool is not None:
             await self._pool.close()
+        if self._context is not None and self._context.spares is not None:
+            await self._context.spares.close()
         await self.settle()
         self._cleanups.finish_abandoned()  # e.g. started on a loop that has ended since
         if self._context is not None:
@@ -191,4 +197,5 @@ class LocalSandboxRunner:
             sandbox_root=self._settings.sandbox_root,
             cleanups=self._cleanups,
             dev_folder=dev_folder,
+            spares=SpareWorkdirs(self._settings.sandbox_root, self._default_tmp_bytes),
         )

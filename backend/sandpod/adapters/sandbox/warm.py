@@ -318,7 +318,11 @@ class WarmPool:
         template = SandboxJob(name, runtime, "", "", limits)
         making = asyncio.ensure_future(
             asyncio.to_thread(
-                Workdir.make, ctx.sandbox_root, f"{name}-", limits.tmp_mb * MIB, toolchain
+                Workdir.make,
+                ctx.sandbox_root,
+                f"{name}-",
+                limits.tmp_mb * MIB,
+                seed=toolchain.tmp_seed,
             )
         )
         try:

@@ -6,7 +6,7 @@ import os
 import shutil
 import stat
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from sandpod.adapters.sandbox.bwrap import SANDBOX_GID, SANDBOX_UID, WORKDIR
@@ -17,7 +17,6 @@ from sandpod.adapters.sandbox.scratch import (
     mount_scratch,
     unmount_scratch,
 )
-from sandpod.adapters.sandbox.toolchains import Toolchain
 from sandpod.domain.files import OUTPUT_DIR
 
 logger = logging.getLogger(__name__)
@@ -49,9 +48,12 @@ class Workdir:
         self._mounted = False
 
     @classmethod
-    def make(cls, root: Path, prefix: str, tmp_bytes: int, toolchain: Toolchain) -> "Workdir":
+    def make(
+        cls, root: Path, prefix: str, tmp_bytes: int, *, seed: Mapping[str, Path]
+    ) -> "Workdir":
         """An empty sources/ (world-readable: the sandbox user reads it through a bind mount)
-        and a mounted tmp/ holding the folders the compiler and the program expect."""
+        and a mounted tmp/ holding the folders the compiler and the program expect, and the
+        toolchain's `seed` (its Toolchain.tmp_seed)."""
         workdir: Workdir | None = None
         try:
             root.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -66,7 +68,7 @@ class Workdir:
                 made = workdir.tmp / Path(folder).relative_to(WORKDIR)
                 made.mkdir(mode=0o755)
                 os.chown(made, SANDBOX_UID, SANDBOX_GID)
-            for dest, source in toolchain.tmp_seed.items():
+            for dest, source in seed.items():
                 _seed(source, workdir.tmp / dest)
         except (ScratchError, OSError) as exc:
             if workdir is not None:
