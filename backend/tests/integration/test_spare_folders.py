@@ -4,6 +4,7 @@ used once, nothing of one run in the next, none left after close()."""
 from pathlib import Path
 
 from sandpod.adapters.sandbox import LocalSandboxRunner
+from sandpod.adapters.sandbox.scratch import unmount_scratch
 from sandpod.config import LocalRunnerSettings
 from sandpod.domain.result import EndReason
 from tests.fixtures.sandbox import SANDBOX_CGROUP_PARENT, WARM_POLICY, SandboxJobs, left_behind
@@ -39,4 +40,27 @@ async def test_a_cold_run_takes_a_fresh_spare_and_close_removes_the_rest(
     tmp, sources = seen.stdout.splitlines()
     assert tmp == "['.build', 'out']"  # nothing of the first run
     assert "/spare-" in sources, sources  # the run's folder was one made ahead
+    assert left_behind(root) == []
+
+
+async def test_a_spare_whose_tmpfs_went_away_is_not_used(
+    sandbox_jobs: SandboxJobs, tmp_path: Path
+) -> None:
+    root = tmp_path / "sandboxes"
+    runner = LocalSandboxRunner(
+        LocalRunnerSettings(
+            sandbox_root=root, cgroup_parent=SANDBOX_CGROUP_PARENT, warm_pool_size=0
+        ),
+        limit_policy=WARM_POLICY,
+    )
+    try:
+        await runner.run(sandbox_jobs(FIRST))
+        await eventually(lambda: len(list(root.glob("spare-*"))) >= 4)
+        for spare in root.glob("spare-*"):  # what another runner's start-up sweep does
+            unmount_scratch(spare / "tmp")
+        seen = await runner.run(sandbox_jobs(SECOND))
+    finally:
+        await runner.close()
+    assert seen.end_reason is EndReason.COMPLETED, seen
+    assert "/spare-" not in seen.stdout.splitlines()[1]  # it made its own, capped /tmp
     assert left_behind(root) == []

@@ -10,6 +10,7 @@ their own as before. No process is started ahead: the sandbox itself is still bu
 import asyncio
 import contextlib
 import logging
+import os
 from pathlib import Path
 
 from sandpod.adapters.sandbox.cleanups import DELAY_SECONDS
@@ -33,9 +34,16 @@ class SpareWorkdirs:
 
     def take(self, tmp_bytes: int, toolchain: Toolchain) -> Workdir | None:
         """A spare for a job with this /tmp size and toolchain, or None (it makes its own)."""
-        if tmp_bytes != self._tmp_bytes or toolchain.tmp_seed or not self._idle:
+        if tmp_bytes != self._tmp_bytes or toolchain.tmp_seed:
             return None
-        return self._idle.pop()
+        while self._idle:
+            spare = self._idle.pop()
+            # Still its own tmpfs? Another runner's start-up sweep of the same root unmounts
+            # every mount under it, and a /tmp without its size cap must never be handed out.
+            if os.path.ismount(spare.tmp):
+                return spare
+            spare.remove()
+        return None
 
     def refill_soon(self) -> None:
         """Make the missing spares a moment from now, after the result just reported."""
