@@ -19,16 +19,19 @@ SECOND = (
 )
 
 
+def cold_runner(root: Path) -> LocalSandboxRunner:
+    """No warm pool; its defaults are the test jobs' limits, so their cold runs take spares."""
+    settings = LocalRunnerSettings(
+        sandbox_root=root, cgroup_parent=SANDBOX_CGROUP_PARENT, warm_pool_size=0
+    )
+    return LocalSandboxRunner(settings, limit_policy=WARM_POLICY)
+
+
 async def test_a_cold_run_takes_a_fresh_spare_and_close_removes_the_rest(
     sandbox_jobs: SandboxJobs, tmp_path: Path
 ) -> None:
     root = tmp_path / "sandboxes"
-    runner = LocalSandboxRunner(
-        LocalRunnerSettings(
-            sandbox_root=root, cgroup_parent=SANDBOX_CGROUP_PARENT, warm_pool_size=0
-        ),
-        limit_policy=WARM_POLICY,  # its defaults are the jobs' limits
-    )
+    runner = cold_runner(root)
     try:
         planted = await runner.run(sandbox_jobs(FIRST))
         assert planted.stdout == "planted\n", planted
@@ -47,12 +50,7 @@ async def test_a_spare_whose_tmpfs_went_away_is_not_used(
     sandbox_jobs: SandboxJobs, tmp_path: Path
 ) -> None:
     root = tmp_path / "sandboxes"
-    runner = LocalSandboxRunner(
-        LocalRunnerSettings(
-            sandbox_root=root, cgroup_parent=SANDBOX_CGROUP_PARENT, warm_pool_size=0
-        ),
-        limit_policy=WARM_POLICY,
-    )
+    runner = cold_runner(root)
     try:
         await runner.run(sandbox_jobs(FIRST))
         await eventually(lambda: len(list(root.glob("spare-*"))) >= 4)
