@@ -14,6 +14,7 @@ from sandpod.ports import SandboxJob, ServiceUnavailableError
 log = logging.getLogger(__name__)
 
 Probe = Callable[[SandboxJob], Awaitable[Result]]
+RETRY_SECONDS = 5.0  # after a failed check, the next one comes this soon
 
 
 class IsolationGuard:
@@ -71,10 +72,13 @@ class IsolationGuard:
         return report
 
     async def run(self) -> None:
-        """Check now and then every interval, until cancelled."""
+        """Check now and then every interval, until cancelled; after a failed check, again
+        within RETRY_SECONDS (the runner takes no work meanwhile): one canary lost to a busy
+        machine must not stop a runner for a whole interval."""
         while True:
-            await self.check()
-            await asyncio.sleep(self._interval)  # the period between checks, not a race
+            report = await self.check()
+            pause = self._interval if report.ok else min(self._interval, RETRY_SECONDS)
+            await asyncio.sleep(pause)  # the period between checks, not a race
 
     async def wait_until_safe(self) -> None:
         await self._safe.wait()
